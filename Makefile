@@ -1,0 +1,39 @@
+# Two commands do everything: `make run` (the app with demo data) and `make test` (the whole suite).
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+FLASK := $(BIN)/flask --app wsgi
+STAMP := $(VENV)/.installed
+
+.PHONY: run test lint format migrate demo worker clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+## run: start Farewell on http://127.0.0.1:5000 with demo data and a mail worker
+run: export FAREWELL_ENV ?= development
+run: $(STAMP)
+	$(FLASK) db upgrade
+	$(FLASK) demo
+	@echo "Farewell: http://127.0.0.1:5000  (admin@example.com / farewell-demo)"
+	@$(FLASK) outbox work --interval 2 & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
+	$(FLASK) run --host 127.0.0.1 --port 5000
+
+## test: run the whole suite (SQLite by default; set TEST_DATABASE_URL for PostgreSQL)
+test: $(STAMP)
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check feedback tests wsgi.py
+	$(BIN)/ruff format --check feedback tests wsgi.py
+
+format: $(STAMP)
+	$(BIN)/ruff format feedback tests wsgi.py
+	$(BIN)/ruff check --fix feedback tests wsgi.py
+
+clean:
+	rm -rf $(VENV) instance .pytest_cache test-artifacts

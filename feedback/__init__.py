@@ -1,0 +1,89 @@
+"""Farewell: every lost customer becomes a lesson, and the door stays open."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+from jinja2 import ChoiceLoader, FileSystemLoader, PrefixLoader
+
+ROOT = Path(__file__).resolve().parent.parent
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+
+
+def create_app(config: dict[str, Any] | None = None) -> Flask:
+    """Builds an app from the environment; `config` overrides it (tests pass their own)."""
+    from feedback import config as settings
+
+    app = Flask(__name__, instance_relative_config=True, template_folder=str(ROOT / "templates"))
+    app.config.update(settings.from_environment(app.instance_path))
+    if config:
+        app.config.update(config)
+    settings.finalize(app.config)
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+
+    app.jinja_loader = ChoiceLoader(
+        [FileSystemLoader(str(ROOT / "templates")), PrefixLoader({"emails": FileSystemLoader(str(ROOT / "emails"))})]
+    )
+    register_extensions(app)
+    register_blueprints(app)
+    register_errorhandlers(app)
+    register_commands(app)
+    register_template_helpers(app)
+    return app
+
+
+def register_extensions(app: Flask) -> None:
+    from feedback.auth.views import load_user
+    from feedback.cancellations.operations import on_message_sent
+    from feedback.db import enable_sqlite_tuning
+    from feedback.extensions import csrf, db, login_manager, mail, migrate
+    from feedback.mail.signals import message_sent
+
+    enable_sqlite_tuning()
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(MIGRATIONS))
+    mail.init_app(app)
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "Please log in to see that page."
+    login_manager.login_message_category = "info"
+    login_manager.user_loader(load_user)
+    message_sent.connect(on_message_sent)
+
+
+def register_blueprints(app: Flask) -> None:
+    from feedback.auth.views import blueprint as auth
+    from feedback.cancellations.views import blueprint as cancellations
+    from feedback.health import blueprint as health
+    from feedback.mail.views import blueprint as mailbox
+    from feedback.reviews.views import blueprint as reviews
+    from feedback.summaries.views import blueprint as summaries
+    from feedback.surveys.views import blueprint as surveys
+
+    for blueprint in (auth, cancellations, health, mailbox, reviews, summaries, surveys):
+        app.register_blueprint(blueprint)
+
+
+def register_errorhandlers(app: Flask) -> None:
+    from feedback.errors import register
+
+    register(app)
+
+
+def register_commands(app: Flask) -> None:
+    from feedback.auth.cli import users
+    from feedback.cancellations.cli import cancellations
+    from feedback.demo import demo
+    from feedback.mail.cli import outbox
+
+    for group in (users, cancellations, outbox, demo):
+        app.cli.add_command(group)
+
+
+def register_template_helpers(app: Flask) -> None:
+    from feedback.templating import register
+
+    register(app)

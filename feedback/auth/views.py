@@ -1,0 +1,59 @@
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask_login import current_user, login_required, login_user, logout_user
+from werkzeug.wrappers import Response
+
+from feedback.auth.forms import LoginForm
+from feedback.auth.models import User
+from feedback.cancellations.operations import find_staff
+from feedback.db import utcnow
+from feedback.extensions import db
+
+blueprint = Blueprint("auth", __name__)
+
+
+def load_user(user_id: str) -> User | None:
+    user = db.session.get(User, int(user_id)) if user_id.isdigit() else None
+    return user if user is not None and user.active else None
+
+
+def safe_next(target: str | None) -> str | None:
+    """Only a path on this site: `next` must never send someone elsewhere after they log in."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return None
+    return target
+
+
+@blueprint.route("/login", methods=["GET", "POST"])
+def login() -> str | Response | tuple[str, int]:
+    if current_user.is_authenticated:
+        return redirect(url_for("cancellations.index"))
+    form = LoginForm()
+    if form.validate_on_submit():
+        user = find_staff(form.email.data or "")
+        if user is not None and user.active and user.check_password(form.password.data or ""):
+            destination = safe_next(request.args.get("next"))
+            session.clear()  # a fresh session on every login: nothing an attacker planted survives it
+            login_user(user)
+            user.last_login_at = utcnow()
+            db.session.commit()
+            return redirect(destination or url_for("cancellations.index"))
+        form.password.errors = ["That email and password don't match an active account."]
+        return render_template("auth/login.html", form=form), 401
+    status = 422 if form.errors else 200
+    return render_template("auth/login.html", form=form), status
+
+
+@blueprint.post("/logout")
+@login_required
+def logout() -> Response:
+    logout_user()
+    session.clear()
+    flash("You are logged out.", "info")
+    return redirect(url_for("auth.login"))
+
+
+@blueprint.get("/")
+def home() -> Response:
+    return redirect(url_for("cancellations.index") if current_user.is_authenticated else url_for("auth.login"))

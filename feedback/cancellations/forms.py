@@ -1,0 +1,21 @@
+from flask_wtf import FlaskForm
+from wtforms import DateField, DecimalField, EmailField, SelectField, StringField, TextAreaField
+from wtforms.validators import InputRequired, Optional
+
+
+class CancellationForm(FlaskForm):
+    """Collects the facts; `log_cancellation` is the one that judges them."""
+
+    customer_name = StringField("Customer's name", validators=[InputRequired("The customer's name is required.")])
+    customer_email = EmailField(
+        "Customer's email", validators=[InputRequired("The customer's email address is required.")]
+    )
+    company = StringField("Company", validators=[Optional()])
+    plan = StringField("Plan", validators=[Optional()])
+    mrr = DecimalField(
+        "Monthly revenue lost (MRR)", places=2, validators=[Optional()], render_kw={"inputmode": "decimal"}
+    )
+    customer_since = DateField("Customer since", validators=[Optional()])
+    reason = TextAreaField("Reason given", validators=[Optional()])
+    complaint = TextAreaField("What they complained about", validators=[Optional()])
+    owner_email = SelectField("Account owner", validators=[InputRequired("Choose the account owner.")])

@@ -1,0 +1,95 @@
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING
+
+from sqlalchemy import CheckConstraint, ForeignKey, Numeric, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from feedback.auth.models import User
+from feedback.db import utcnow
+from feedback.extensions import db
+
+if TYPE_CHECKING:
+    from feedback.reviews.models import Review
+    from feedback.summaries.models import Summary
+    from feedback.surveys.models import Invitation
+
+#: In the order a cancellation usually moves through them.
+STATES = ("logged", "invited", "answered", "reviewed", "summarized")
+
+STATE_LABELS = {
+    "logged": "Logged",
+    "invited": "Survey sent",
+    "answered": "Customer answered",
+    "reviewed": "Reviewed",
+    "summarized": "Summary sent",
+}
+
+
+class Cancellation(db.Model):
+    """One lost customer, and the postmortem that follows."""
+
+    __tablename__ = "cancellations"
+    __table_args__ = (
+        CheckConstraint("state IN ('logged', 'invited', 'answered', 'reviewed', 'summarized')", name="state_known"),
+        CheckConstraint("mrr IS NULL OR mrr >= 0", name="mrr_not_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_name: Mapped[str] = mapped_column(String(200))
+    customer_email: Mapped[str] = mapped_column(String(254), index=True)
+    company: Mapped[str] = mapped_column(String(200), default="")
+    plan: Mapped[str] = mapped_column(String(120), default="")
+    #: Monthly recurring revenue lost, in the account's currency.
+    mrr: Mapped[Decimal | None] = mapped_column(Numeric(12, 2))
+    customer_since: Mapped[date | None]
+    #: The reason as staff or billing recorded it, before the customer says anything.
+    reason: Mapped[str] = mapped_column(Text, default="")
+    #: What the customer complained about when cancelling, in their words if we have them.
+    complaint: Mapped[str] = mapped_column(Text, default="")
+    owner_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    logged_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    #: Where it came from: web, cli, api, webhook, demo.
+    source: Mapped[str] = mapped_column(String(32), default="web")
+    state: Mapped[str] = mapped_column(String(16), default="logged", index=True)
+    cancelled_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    owner: Mapped[User] = relationship(foreign_keys=[owner_id])
+    logged_by: Mapped[User | None] = relationship(foreign_keys=[logged_by_id])
+    invitation: Mapped[Invitation | None] = relationship(back_populates="cancellation", uselist=False)
+    review: Mapped[Review | None] = relationship(back_populates="cancellation", uselist=False)
+    summary: Mapped[Summary | None] = relationship(back_populates="cancellation", uselist=False)
+    events: Mapped[list[CancellationEvent]] = relationship(
+        back_populates="cancellation", order_by="CancellationEvent.id", cascade="all, delete-orphan"
+    )
+
+    @property
+    def state_label(self) -> str:
+        return STATE_LABELS[self.state]
+
+    @property
+    def display_name(self) -> str:
+        return f"{self.customer_name} ({self.company})" if self.company else self.customer_name
+
+    def record(self, kind: str, detail: str = "", at: datetime | None = None) -> CancellationEvent:
+        """Adds a line to the timeline shown on the cancellation's page."""
+        event = CancellationEvent(kind=kind, detail=detail, at=at or utcnow())
+        self.events.append(event)
+        return event
+
+
+class CancellationEvent(db.Model):
+    """The timeline: what happened to a cancellation, and when."""
+
+    __tablename__ = "cancellation_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    cancellation_id: Mapped[int] = mapped_column(ForeignKey("cancellations.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    detail: Mapped[str] = mapped_column(Text, default="")
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    cancellation: Mapped[Cancellation] = relationship(back_populates="events")

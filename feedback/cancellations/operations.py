@@ -1,0 +1,167 @@
+"""Logging a cancellation: one function that the web form, the CLI and later the API and webhooks all call."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from email_validator import EmailNotValidError, validate_email
+from sqlalchemy import func, select
+
+from feedback.auth.models import User
+from feedback.cancellations.models import Cancellation
+from feedback.db import utcnow
+from feedback.extensions import db
+from feedback.mail.models import OutboxMessage
+
+
+class InvalidCancellation(ValueError):
+    """Carries a message per field, so the form, the CLI and the API can each say what is wrong."""
+
+    def __init__(self, errors: dict[str, str]):
+        super().__init__("; ".join(f"{name}: {message}" for name, message in errors.items()))
+        self.errors = errors
+
+
+@dataclass
+class NewCancellation:
+    customer_name: str
+    customer_email: str
+    owner_email: str
+    company: str = ""
+    plan: str = ""
+    mrr: Decimal | None = None
+    customer_since: date | None = None
+    reason: str = ""
+    complaint: str = ""
+    cancelled_at: datetime | None = None
+    source: str = "web"
+    logged_by: User | None = None
+
+
+def normalize_email(address: str) -> str:
+    """Raises ValueError with a readable message for anything that is not a mailbox."""
+    try:
+        return validate_email(address.strip(), check_deliverability=False).normalized.lower()
+    except EmailNotValidError as error:
+        raise ValueError(str(error)) from None
+
+
+def find_staff(email: str) -> User | None:
+    return db.session.scalar(select(User).where(func.lower(User.email) == email.strip().lower()))
+
+
+def _clean(data: NewCancellation) -> tuple[NewCancellation, User]:
+    errors: dict[str, str] = {}
+    data.customer_name = " ".join(data.customer_name.split())
+    if not data.customer_name:
+        errors["customer_name"] = "The customer's name is required."
+    elif len(data.customer_name) > 200:
+        errors["customer_name"] = "The customer's name must be at most 200 characters."
+    try:
+        data.customer_email = normalize_email(data.customer_email)
+    except ValueError as error:
+        errors["customer_email"] = f"The customer's email address is not valid: {error}"
+    owner_email = data.owner_email.strip()
+    owner = find_staff(owner_email) if owner_email else None
+    if not owner_email:
+        errors["owner_email"] = "The account owner is required."
+    elif owner is None:
+        errors["owner_email"] = f"No staff member has the address {owner_email!r}."
+    elif not owner.active:
+        errors["owner_email"] = f"{owner.email} is deactivated; choose an active account owner."
+    if data.mrr is not None and (data.mrr < 0 or data.mrr >= Decimal("1e10")):
+        errors["mrr"] = "MRR must be a positive amount."
+    if data.customer_since is not None and data.customer_since > utcnow().date():
+        errors["customer_since"] = "The customer can't have joined in the future."
+    for name, limit in (("company", 200), ("plan", 120), ("reason", 5000), ("complaint", 5000)):
+        value = getattr(data, name).strip()
+        setattr(data, name, value)
+        if len(value) > limit:
+            errors[name] = f"Keep this under {limit:,} characters."
+    if errors:
+        raise InvalidCancellation(errors)
+    assert owner is not None
+    return data, owner
+
+
+def log_cancellation(data: NewCancellation) -> Cancellation:
+    """Records the cancellation, its invitation and both emails in one transaction, or nothing at all."""
+    from feedback.reviews.operations import queue_review_request
+    from feedback.surveys.operations import create_invitation, queue_invitation
+
+    data, owner = _clean(data)
+    cancellation = Cancellation(
+        customer_name=data.customer_name,
+        customer_email=data.customer_email,
+        company=data.company,
+        plan=data.plan,
+        mrr=data.mrr,
+        customer_since=data.customer_since,
+        reason=data.reason,
+        complaint=data.complaint,
+        owner=owner,
+        logged_by=data.logged_by,
+        source=data.source,
+        cancelled_at=data.cancelled_at or utcnow(),
+    )
+    db.session.add(cancellation)
+    who = f" by {data.logged_by.name}" if data.logged_by else ""
+    cancellation.record("logged", f"Logged from the {SOURCE_LABELS.get(data.source, data.source)}{who}.")
+    try:
+        invitation = create_invitation(cancellation)
+        queue_invitation(invitation)
+        queue_review_request(cancellation)
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        raise
+    return cancellation
+
+
+SOURCE_LABELS = {"web": "web form", "cli": "command line", "api": "API", "webhook": "webhook", "demo": "demo data"}
+
+EMAIL_LABELS = {
+    "survey_invitation": "Exit survey invitation",
+    "review_request": "Review request",
+    "summary": "Summary",
+}
+
+
+def current_state(cancellation: Cancellation) -> str:
+    """The state follows from the facts; it is stored only so that lists can filter on it."""
+    invitation = cancellation.invitation
+    if cancellation.summary is not None:
+        return "summarized"
+    if cancellation.review is not None:
+        return "reviewed"
+    if invitation is not None and invitation.answered_at is not None:
+        return "answered"
+    if invitation is not None and invitation.sent_at is not None:
+        return "invited"
+    return "logged"
+
+
+def lock_cancellation(cancellation_id: int) -> Cancellation:
+    """Serialises the survey and the review of one cancellation, so that exactly one of them sees both."""
+    db.session.flush()
+    cancellation = db.session.scalars(
+        select(Cancellation).where(Cancellation.id == cancellation_id).with_for_update()
+    ).one()
+    # Whatever was read before the lock may predate the other side's commit: read it again.
+    db.session.expire_all()
+    return cancellation
+
+
+def on_message_sent(sender: Any, message: OutboxMessage) -> None:
+    """Keeps the timeline (and the 'invited' state) in step with what actually left the outbox."""
+    cancellation = message.cancellation
+    if cancellation is None:
+        return
+    if message.kind == "survey_invitation" and cancellation.invitation and cancellation.invitation.sent_at is None:
+        cancellation.invitation.sent_at = message.sent_at
+    label = EMAIL_LABELS.get(message.kind, "Email")
+    cancellation.record("email_sent", f"{label} sent to {message.recipient}.", at=message.sent_at)
+    cancellation.state = current_state(cancellation)

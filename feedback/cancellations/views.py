@@ -1,0 +1,74 @@
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+from sqlalchemy import select
+from werkzeug.wrappers import Response
+
+from feedback.auth.models import User
+from feedback.cancellations.forms import CancellationForm
+from feedback.cancellations.models import STATES, Cancellation
+from feedback.cancellations.operations import InvalidCancellation, NewCancellation, log_cancellation
+from feedback.extensions import db
+from feedback.reviews.operations import may_review
+
+blueprint = Blueprint("cancellations", __name__, url_prefix="/cancellations")
+
+PER_PAGE = 25
+
+
+@blueprint.get("/")
+@login_required
+def index() -> str:
+    state = request.args.get("state", "")
+    mine = request.args.get("owner") == "me"
+    query = select(Cancellation).order_by(Cancellation.cancelled_at.desc(), Cancellation.id.desc())
+    if state in STATES:
+        query = query.where(Cancellation.state == state)
+    if mine:
+        query = query.where(Cancellation.owner_id == current_user.id)
+    page = db.paginate(query, per_page=PER_PAGE, error_out=False)
+    return render_template("cancellations/index.html", page=page, state=state, mine=mine, states=STATES)
+
+
+@blueprint.route("/new", methods=["GET", "POST"])
+@login_required
+def new() -> str | Response | tuple[str, int]:
+    form = CancellationForm()
+    staff = db.session.scalars(select(User).where(User.active).order_by(User.name)).all()
+    form.owner_email.choices = [(user.email, f"{user.name} ({user.email})") for user in staff]
+    if request.method == "GET":
+        form.owner_email.data = current_user.email
+    if form.validate_on_submit():
+        data = NewCancellation(
+            customer_name=form.customer_name.data or "",
+            customer_email=form.customer_email.data or "",
+            owner_email=form.owner_email.data or "",
+            company=form.company.data or "",
+            plan=form.plan.data or "",
+            mrr=form.mrr.data,
+            customer_since=form.customer_since.data,
+            reason=form.reason.data or "",
+            complaint=form.complaint.data or "",
+            source="web",
+            logged_by=current_user._get_current_object(),
+        )
+        try:
+            cancellation = log_cancellation(data)
+        except InvalidCancellation as invalid:
+            for name, message in invalid.errors.items():
+                form[name].errors = [*form[name].errors, message]
+        else:
+            flash(f"Logged. {cancellation.customer_name} will get the exit survey by email.", "success")
+            return redirect(url_for("cancellations.detail", cancellation_id=cancellation.id))
+    status = 422 if form.errors else 200
+    return render_template("cancellations/new.html", form=form), status
+
+
+@blueprint.get("/<int:cancellation_id>")
+@login_required
+def detail(cancellation_id: int) -> str:
+    cancellation = db.get_or_404(Cancellation, cancellation_id)
+    return render_template(
+        "cancellations/detail.html", cancellation=cancellation, may_review=may_review(current_user, cancellation)
+    )

@@ -1,0 +1,111 @@
+"""Settings read from the environment (and a `.env` file), with safe development defaults."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+#: The development secret; refused outside development so that sessions and links can't be forged.
+DEVELOPMENT_SECRET_KEY = "dev-only-not-secret"  # noqa: S105
+
+ENVIRONMENTS = ("development", "testing", "production")
+
+
+class ConfigError(RuntimeError):
+    """A setting is missing or malformed; the message says which and how to fix it."""
+
+
+def _bool(value: str | None, default: bool = False) -> bool:
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _int(name: str, default: int, minimum: int = 0) -> int:
+    raw = os.environ.get(name, "")
+    if raw.strip() == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number, got {raw!r}.") from None
+    if value < minimum:
+        raise ConfigError(f"{name} must be at least {minimum}, got {value}.")
+    return value
+
+
+def _database_url(instance_path: str) -> str:
+    url = os.environ.get("DATABASE_URL", "").strip()
+    if not url:
+        return "sqlite:///" + str(Path(instance_path) / "farewell.sqlite3")
+    # Hosting platforms hand out postgres:// URLs; SQLAlchemy wants an explicit driver.
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def from_environment(instance_path: str) -> dict[str, Any]:
+    """Every setting Farewell reads, from the environment; see the README's table."""
+    env = os.environ.get("FAREWELL_ENV", "production").strip() or "production"
+    mail_server = os.environ.get("MAIL_SERVER", "").strip()
+    return {
+        "FAREWELL_ENV": env,
+        "SECRET_KEY": os.environ.get("SECRET_KEY", ""),
+        "SQLALCHEMY_DATABASE_URI": _database_url(instance_path),
+        "MAIL_SERVER": mail_server,
+        "MAIL_PORT": _int("MAIL_PORT", 25, minimum=1),
+        "MAIL_USE_TLS": _bool(os.environ.get("MAIL_USE_TLS")),
+        "MAIL_USE_SSL": _bool(os.environ.get("MAIL_USE_SSL")),
+        "MAIL_USERNAME": os.environ.get("MAIL_USERNAME") or None,
+        "MAIL_PASSWORD": os.environ.get("MAIL_PASSWORD") or None,
+        "MAIL_DEFAULT_SENDER": os.environ.get("MAIL_DEFAULT_SENDER", "").strip() or "farewell@localhost",
+        "MAIL_TIMEOUT": _int("MAIL_TIMEOUT", 10, minimum=1),
+        # With no SMTP server configured, development keeps mail in a local mailbox page instead.
+        "MAIL_BACKEND": "smtp" if mail_server else "local",
+        "BASE_URL": os.environ.get("BASE_URL", "").strip().rstrip("/") or "http://127.0.0.1:5000",
+        "COMPANY_NAME": os.environ.get("COMPANY_NAME", "").strip() or "Farewell",
+        "SURVEY_DELAY_MINUTES": _int("SURVEY_DELAY_MINUTES", 0),
+        "SURVEY_LINK_DAYS": _int("SURVEY_LINK_DAYS", 30, minimum=1),
+        "OUTBOX_BACKOFF_SECONDS": _int("OUTBOX_BACKOFF_SECONDS", 60, minimum=1),
+        "OUTBOX_MAX_ATTEMPTS": _int("OUTBOX_MAX_ATTEMPTS", 8, minimum=1),
+    }
+
+
+def finalize(config: dict[str, Any]) -> None:
+    """Derive dependent settings and refuse configurations that would be unsafe to run."""
+    env = config["FAREWELL_ENV"]
+    if env not in ENVIRONMENTS:
+        raise ConfigError(f"FAREWELL_ENV must be one of {', '.join(ENVIRONMENTS)}, got {env!r}.")
+    if not config.get("SECRET_KEY"):
+        if env == "production":
+            raise ConfigError(
+                "SECRET_KEY is not set. Set it to a long random value, e.g. "
+                "`python -c 'import secrets; print(secrets.token_hex(32))'`, "
+                "or set FAREWELL_ENV=development on your own machine."
+            )
+        config["SECRET_KEY"] = DEVELOPMENT_SECRET_KEY
+    if env == "production" and config["SECRET_KEY"] == DEVELOPMENT_SECRET_KEY:
+        raise ConfigError("SECRET_KEY is the development default; set a real secret in production.")
+    if env == "production" and config["MAIL_BACKEND"] != "smtp":
+        raise ConfigError("MAIL_SERVER is not set; production needs an SMTP server to send surveys and summaries.")
+    if config["MAIL_USE_TLS"] and config["MAIL_USE_SSL"]:
+        raise ConfigError("MAIL_USE_TLS and MAIL_USE_SSL are exclusive: STARTTLS or implicit TLS, not both.")
+
+    secure = config["BASE_URL"].startswith("https://")
+    config.setdefault("SESSION_COOKIE_SECURE", secure)
+    config.setdefault("REMEMBER_COOKIE_SECURE", secure)
+    config.setdefault("SESSION_COOKIE_HTTPONLY", True)
+    config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
+    config.setdefault("PREFERRED_URL_SCHEME", "https" if secure else "http")
+    # A departing customer may leave the survey open for hours; the CSRF token lives as long as the session.
+    config.setdefault("WTF_CSRF_TIME_LIMIT", None)
+    config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", _engine_options(config["SQLALCHEMY_DATABASE_URI"]))
+    config["TESTING"] = config.get("TESTING", env == "testing")
+
+
+def _engine_options(url: str) -> dict[str, Any]:
+    if url.startswith("sqlite"):
+        return {"connect_args": {"timeout": 15}}
+    return {"pool_pre_ping": True}

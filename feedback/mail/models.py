@@ -1,0 +1,51 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from feedback.db import utcnow
+from feedback.extensions import db
+
+if TYPE_CHECKING:
+    from feedback.cancellations.models import Cancellation
+
+STATUSES = ("queued", "sent", "failed")
+
+
+class OutboxMessage(db.Model):
+    """An email, stored whole in the same transaction as what caused it; the worker delivers it later."""
+
+    __tablename__ = "outbox_messages"
+    __table_args__ = (
+        CheckConstraint("status IN ('queued', 'sent', 'failed')", name="status_known"),
+        # The status and the timestamps never disagree.
+        CheckConstraint("(status = 'sent') = (sent_at IS NOT NULL)", name="sent_iff_sent_at"),
+        CheckConstraint("(status = 'failed') = (failed_at IS NOT NULL)", name="failed_iff_failed_at"),
+        Index("ix_outbox_messages_due", "status", "due_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: survey_invitation, review_request, summary…
+    kind: Mapped[str] = mapped_column(String(40))
+    recipient: Mapped[str] = mapped_column(String(254))
+    recipient_name: Mapped[str] = mapped_column(String(200), default="")
+    reply_to: Mapped[str | None] = mapped_column(String(254))
+    subject: Mapped[str] = mapped_column(String(300))
+    body_text: Mapped[str] = mapped_column(Text)
+    body_html: Mapped[str] = mapped_column(Text)
+    #: Fixed when queued, so that a retry is recognisably the same message.
+    message_id: Mapped[str] = mapped_column(String(255), unique=True)
+    cancellation_id: Mapped[int | None] = mapped_column(ForeignKey("cancellations.id", ondelete="SET NULL"), index=True)
+    status: Mapped[str] = mapped_column(String(16), default="queued")
+    attempts: Mapped[int] = mapped_column(default=0)
+    last_error: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    #: Not sent before this time: the survey delay, or the next retry after a failure.
+    due_at: Mapped[datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[datetime | None]
+    failed_at: Mapped[datetime | None]
+
+    cancellation: Mapped[Cancellation | None] = relationship("Cancellation")

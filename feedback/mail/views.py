@@ -1,0 +1,33 @@
+"""The local mailbox: with no SMTP server configured in development, sent mail is read here."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, current_app, render_template
+from flask_login import login_required
+from sqlalchemy import select
+
+from feedback.extensions import db
+from feedback.mail.models import OutboxMessage
+
+blueprint = Blueprint("mailbox", __name__, url_prefix="/dev/mail")
+
+
+@blueprint.before_request
+def only_without_smtp() -> None:
+    if current_app.config["MAIL_BACKEND"] != "local":
+        abort(404)
+
+
+@blueprint.get("/")
+@login_required
+def index() -> str:
+    messages = db.paginate(
+        select(OutboxMessage).order_by(OutboxMessage.created_at.desc(), OutboxMessage.id.desc()), per_page=50
+    )
+    return render_template("mail/index.html", page=messages)
+
+
+@blueprint.get("/<int:message_id>")
+@login_required
+def show(message_id: int) -> str:
+    return render_template("mail/show.html", message=db.get_or_404(OutboxMessage, message_id))

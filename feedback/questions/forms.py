@@ -1,0 +1,83 @@
+"""A questionnaire version becomes a WTForms form; its answers become plain JSON, keyed by question key."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from flask_wtf import FlaskForm
+from wtforms import Field, RadioField, SelectMultipleField, StringField, TextAreaField
+from wtforms.validators import InputRequired, Length, Optional
+
+from feedback.questions.models import Question
+
+REQUIRED_MESSAGE = "Please answer this question."
+YES_NO = [("yes", "Yes"), ("no", "No")]
+SCALES = {"rating": range(1, 6), "likelihood": range(0, 11)}
+TEXT_LIMITS = {"short_text": 300, "long_text": 5000}
+
+
+def _field(question: Question) -> Field:
+    validators: list[Any] = [InputRequired(REQUIRED_MESSAGE) if question.required else Optional()]
+    label = question.prompt
+    match question.type:
+        case "short_text" | "long_text":
+            limit = TEXT_LIMITS[question.type]
+            validators.append(Length(max=limit, message=f"Please keep this under {limit:,} characters."))
+            field_class = StringField if question.type == "short_text" else TextAreaField
+            return field_class(label, validators=validators, filters=[_strip])
+        case "single_choice":
+            return RadioField(label, choices=[(c, c) for c in question.choices], validators=validators)
+        case "multiple_choice":
+            return SelectMultipleField(label, choices=[(c, c) for c in question.choices], validators=validators)
+        case "rating" | "likelihood":
+            scale = [(n, str(n)) for n in SCALES[question.type]]
+            return RadioField(label, choices=scale, coerce=int, validators=validators)
+        case "yes_no":
+            return RadioField(label, choices=YES_NO, validators=validators)
+    raise ValueError(f"unknown question type {question.type!r}")
+
+
+def _strip(value: Any) -> Any:
+    return value.strip() if isinstance(value, str) else value
+
+
+def questionnaire_form(questions: Iterable[Question], **kwargs: Any) -> FlaskForm:
+    """A form whose fields are named by question key, in the version's order."""
+
+    class QuestionnaireForm(FlaskForm):
+        pass
+
+    for question in questions:
+        setattr(QuestionnaireForm, question.key, _field(question))
+    return QuestionnaireForm(**kwargs)
+
+
+def answers_from(form: FlaskForm, questions: Iterable[Question]) -> dict[str, Any]:
+    """The answers worth keeping: unanswered questions are left out rather than stored empty."""
+    answers: dict[str, Any] = {}
+    for question in questions:
+        value = form[question.key].data
+        if value in (None, "", []):
+            continue
+        if question.type == "yes_no":
+            value = value == "yes"
+        answers[question.key] = value
+    return answers
+
+
+def display_answer(question: Question, answers: Mapping[str, Any]) -> str:
+    """An answer as a person reads it, in the summary, the emails and the staff pages."""
+    value = answers.get(question.key)
+    if value is None or value == "" or value == []:
+        return ""
+    match question.type:
+        case "yes_no":
+            return "Yes" if value else "No"
+        case "multiple_choice":
+            return ", ".join(str(v) for v in value)
+        case "rating":
+            return f"{value} out of 5"
+        case "likelihood":
+            return f"{value} out of 10"
+    return str(value)

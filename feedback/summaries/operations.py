@@ -1,0 +1,81 @@
+"""The combined summary: the customer's answers beside the owner's review, composed and sent exactly once."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from flask import current_app
+from sqlalchemy.exc import IntegrityError
+
+from feedback.cancellations.models import Cancellation
+from feedback.extensions import db
+from feedback.mail.outbox import enqueue
+from feedback.questions.forms import display_answer
+from feedback.questions.models import QuestionnaireVersion
+from feedback.summaries.models import Summary
+from feedback.urls import external_url
+
+
+@dataclass(frozen=True)
+class AnsweredQuestion:
+    prompt: str
+    answer: str
+    key: str
+
+
+def answered_questions(version: QuestionnaireVersion, answers: dict[str, Any]) -> list[AnsweredQuestion]:
+    """Renders answers against the exact questions they answered, whatever the questions are today."""
+    return [AnsweredQuestion(q.prompt, display_answer(q, answers), q.key) for q in version.questions]
+
+
+def summary_context(cancellation: Cancellation) -> dict[str, Any]:
+    invitation = cancellation.invitation
+    response = invitation.response if invitation else None
+    review = cancellation.review
+    return {
+        "cancellation": cancellation,
+        "customer_answers": answered_questions(response.version, response.answers) if response else None,
+        "customer_answered_at": response.submitted_at if response else None,
+        "link_expired": invitation is not None and invitation.expired_at is not None,
+        "review_answers": answered_questions(review.version, review.answers) if review else None,
+        "review": review,
+        "company": current_app.config["COMPANY_NAME"],
+    }
+
+
+def is_ready(cancellation: Cancellation) -> bool:
+    """Both sides are in, or the review is in and the customer's link lapsed unanswered."""
+    invitation = cancellation.invitation
+    if cancellation.review is None or cancellation.summary is not None:
+        return False
+    return invitation is None or invitation.answered_at is not None or invitation.expired_at is not None
+
+
+def compose_summary_if_ready(cancellation: Cancellation) -> Summary | None:
+    """Call with the cancellation locked; the unique key on summaries is what guarantees 'once'."""
+    if not is_ready(cancellation):
+        return None
+    invitation = cancellation.invitation
+    answered = invitation is not None and invitation.answered_at is not None
+    try:
+        with db.session.begin_nested():
+            summary = Summary(cancellation=cancellation, customer_answered=answered)
+            db.session.add(summary)
+            db.session.flush()
+    except IntegrityError:
+        return None
+    context = summary_context(cancellation)
+    enqueue(
+        "summary",
+        to=cancellation.owner.email,
+        to_name=cancellation.owner.name,
+        subject=f"Summary: why {cancellation.display_name} left",
+        template="summary",
+        about=cancellation,
+        summary_url=external_url("summaries.summary", cancellation_id=cancellation.id),
+        **context,
+    )
+    detail = "Customer's answers and the review combined." if answered else "Review only: the customer did not answer."
+    cancellation.record("summarized", detail)
+    return summary

@@ -1,0 +1,43 @@
+"""Filters and globals the templates share."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from flask import Flask, current_app
+
+from feedback.cancellations.models import STATE_LABELS
+from feedback.summaries.operations import answered_questions
+
+
+def format_datetime(value: datetime | None, with_time: bool = True) -> str:
+    if value is None:
+        return ""
+    value = value.astimezone(UTC)
+    return value.strftime("%-d %b %Y, %H:%M UTC") if with_time else value.strftime("%-d %b %Y")
+
+
+def format_date(value: Any) -> str:
+    return value.strftime("%-d %b %Y") if value else ""
+
+
+def format_money(value: Decimal | None) -> str:
+    return "" if value is None else f"{value:,.2f}"
+
+
+def register(app: Flask) -> None:
+    app.add_template_filter(format_datetime, "datetime")
+    app.add_template_filter(format_date, "date")
+    app.add_template_filter(format_money, "money")
+    app.add_template_global(answered_questions)
+
+    @app.context_processor
+    def globals_() -> dict[str, Any]:
+        return {
+            "company_name": current_app.config["COMPANY_NAME"],
+            "state_labels": STATE_LABELS,
+            "local_mailbox": current_app.config["MAIL_BACKEND"] == "local",
+            "now": datetime.now(UTC),
+        }

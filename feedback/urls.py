@@ -1,0 +1,13 @@
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlsplit
+
+from flask import current_app
+
+
+def external_url(endpoint: str, **values: Any) -> str:
+    """An absolute link under BASE_URL, for emails; works in the worker and the CLI, where there is no request."""
+    base = urlsplit(current_app.config["BASE_URL"])
+    adapter = current_app.url_map.bind(base.netloc, script_name=base.path or "/", url_scheme=base.scheme)
+    return adapter.build(endpoint, values, force_external=True)
