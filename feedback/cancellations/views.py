@@ -3,6 +3,7 @@ from __future__ import annotations
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import select
+from wtforms import SelectChoice
 from werkzeug.wrappers import Response
 
 from feedback.auth.models import User
@@ -36,7 +37,7 @@ def index() -> str:
 def new() -> str | Response | tuple[str, int]:
     form = CancellationForm()
     staff = db.session.scalars(select(User).where(User.active).order_by(User.name)).all()
-    form.owner_email.choices = [(user.email, f"{user.name} ({user.email})") for user in staff]
+    form.owner_email.choices = [SelectChoice(user.email, f"{user.name} ({user.email})") for user in staff]
     if request.method == "GET":
         form.owner_email.data = current_user.email
     if form.validate_on_submit():

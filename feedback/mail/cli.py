@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import signal
 import time
+from datetime import datetime
 from types import FrameType
 
 import click
@@ -17,14 +18,14 @@ outbox = AppGroup("outbox", help="Deliver queued email.")
 BATCH = 200
 
 
-def run_once() -> DeliveryReport:
+def run_once(now: datetime | None = None) -> DeliveryReport:
     """One pass: lapse overdue survey links (which may queue summaries), then send everything due."""
     from feedback.surveys.operations import expire_overdue_invitations
 
-    expire_overdue_invitations()
+    expire_overdue_invitations(now)
     total = DeliveryReport()
     while True:
-        report = deliver_due(limit=BATCH)
+        report = deliver_due(limit=BATCH, now=now)
         total.sent += report.sent
         total.retrying += report.retrying
         total.failed += report.failed

@@ -84,10 +84,10 @@ def due_messages(now: datetime, limit: int) -> list[OutboxMessage]:
     return list(db.session.scalars(query))
 
 
-def deliver_due(limit: int = 500) -> DeliveryReport:
+def deliver_due(limit: int = 500, now: datetime | None = None) -> DeliveryReport:
     """Sends every message that is due, each once; commits after each so a crash repeats nothing sent."""
     report = DeliveryReport()
-    now = utcnow()
+    now = now or utcnow()
     pending = due_messages(now, limit)
     if not pending:
         return report

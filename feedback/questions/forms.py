@@ -6,13 +6,13 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from flask_wtf import FlaskForm
-from wtforms import Field, RadioField, SelectMultipleField, StringField, TextAreaField
+from wtforms import Field, RadioField, SelectChoice, SelectMultipleField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional
 
 from feedback.questions.models import Question
 
 REQUIRED_MESSAGE = "Please answer this question."
-YES_NO = [("yes", "Yes"), ("no", "No")]
+YES_NO = [SelectChoice("yes", "Yes"), SelectChoice("no", "No")]
 SCALES = {"rating": range(1, 6), "likelihood": range(0, 11)}
 TEXT_LIMITS = {"short_text": 300, "long_text": 5000}
 
@@ -27,11 +27,11 @@ def _field(question: Question) -> Field:
             field_class = StringField if question.type == "short_text" else TextAreaField
             return field_class(label, validators=validators, filters=[_strip])
         case "single_choice":
-            return RadioField(label, choices=[(c, c) for c in question.choices], validators=validators)
+            return RadioField(label, choices=[SelectChoice(c) for c in question.choices], validators=validators)
         case "multiple_choice":
-            return SelectMultipleField(label, choices=[(c, c) for c in question.choices], validators=validators)
+            return SelectMultipleField(label, choices=[SelectChoice(c) for c in question.choices], validators=validators)
         case "rating" | "likelihood":
-            scale = [(n, str(n)) for n in SCALES[question.type]]
+            scale = [SelectChoice(n, str(n)) for n in SCALES[question.type]]
             return RadioField(label, choices=scale, coerce=int, validators=validators)
         case "yes_no":
             return RadioField(label, choices=YES_NO, validators=validators)
