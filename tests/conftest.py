@@ -43,8 +43,16 @@ class SMTPSink:
         self.port = free_port()
         self.received: list[EmailMessage] = []
         self.envelopes: list[Any] = []
+        #: Addresses this server refuses for good (550), as a real server refuses an unknown mailbox.
+        self.rejected: set[str] = set()
         self._lock = threading.Lock()
         self.controller = Controller(self, hostname=self.host, port=self.port)
+
+    async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str, options: Any) -> str:  # noqa: N802
+        if address in self.rejected:
+            return "550 5.1.1 No such mailbox"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802 - aiosmtpd's name
         message = email.message_from_bytes(envelope.original_content, policy=default_policy)
@@ -60,6 +68,7 @@ class SMTPSink:
         self.controller.stop()
 
     def clear(self) -> None:
+        self.rejected.clear()
         with self._lock:
             self.received.clear()
             self.envelopes.clear()

@@ -1,0 +1,144 @@
+"""Logging a cancellation: the web form and the command line share one operation and its rules."""
+
+from __future__ import annotations
+
+from conftest import csrf_token, log
+from sqlalchemy import func, select
+
+from feedback.cancellations.models import Cancellation
+from feedback.extensions import db
+from feedback.mail.models import OutboxMessage
+from feedback.surveys.models import Invitation
+
+
+def counts(app) -> tuple[int, int, int]:
+    with app.app_context():
+        return tuple(
+            db.session.scalar(select(func.count()).select_from(model)) for model in (Cancellation, Invitation, OutboxMessage)
+        )
+
+
+def test_cli_logs_a_cancellation_and_prints_its_id(app, runner, owner):
+    result = runner.invoke(
+        args=[
+            "cancellations", "log",
+            "--customer-name", "Robin Roe", "--customer-email", "robin@client.test", "--owner-email", "OLIVIA@acme.test",
+            "--company", "Roe Ltd", "--reason", "Budget", "--complaint", "Too slow", "--plan", "Pro",
+            "--mrr", "49.00", "--customer-since", "2023-01-31",
+        ]
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    new_id = int(result.output.strip().splitlines()[-1])
+    with app.app_context():
+        cancellation = db.session.get(Cancellation, new_id)
+        assert cancellation.customer_email == "robin@client.test"
+        assert str(cancellation.mrr) == "49.00"
+        assert cancellation.customer_since.isoformat() == "2023-01-31"
+        assert cancellation.owner.email == "olivia@acme.test"
+        assert cancellation.source == "cli"
+        assert cancellation.state == "logged"
+        kinds = sorted(db.session.scalars(select(OutboxMessage.kind)).all())
+        assert kinds == ["review_request", "survey_invitation"]
+    assert counts(app) == (1, 1, 2)
+
+
+def test_cli_refuses_bad_input_and_writes_nothing(app, runner, owner):
+    base = ["cancellations", "log", "--customer-name", "Robin", "--customer-email", "robin@client.test"]
+    cases = [
+        (base + ["--owner-email", "nobody@acme.test"], "No staff member has the address"),
+        (["cancellations", "log", "--customer-name", "Robin", "--customer-email", "not-an-address",
+          "--owner-email", owner["email"]], "--customer-email"),
+        (["cancellations", "log", "--customer-name", "   ", "--customer-email", "robin@client.test",
+          "--owner-email", owner["email"]], "name is required"),
+        (base + ["--owner-email", owner["email"], "--mrr", "lots"], "is not an amount"),
+        (base + ["--owner-email", owner["email"], "--mrr", "-5"], "MRR must be a positive amount"),
+        (base + ["--owner-email", owner["email"], "--customer-since", "31/01/2023"], "customer-since"),
+        (["cancellations", "log", "--customer-email", "robin@client.test", "--owner-email", owner["email"]],
+         "Missing option '--customer-name'"),
+    ]  # fmt: skip
+    for args, message in cases:
+        result = runner.invoke(args=args)
+        assert result.exit_code != 0, args
+        assert message in result.output, result.output
+    assert counts(app) == (0, 0, 0)
+
+
+def test_web_form_logs_and_redirects_to_the_timeline(app, client, logged_in_owner):
+    page = client.get("/cancellations/new")
+    assert f'<option selected value="{logged_in_owner["email"]}"' in page.text
+    response = client.post(
+        "/cancellations/new",
+        data={
+            "csrf_token": csrf_token(page.text),
+            "customer_name": "Kim Kale",
+            "customer_email": "kim@client.test",
+            "owner_email": logged_in_owner["email"],
+        },
+        follow_redirects=True,
+    )
+    assert response.status_code == 200
+    assert "Kim Kale will get the exit survey by email" in response.text
+    assert "Logged from the web form by Olivia Owner" in response.text
+    assert counts(app) == (1, 1, 2)
+
+
+def test_web_form_errors_keep_what_was_typed(app, client, logged_in_owner):
+    page = client.get("/cancellations/new")
+    response = client.post(
+        "/cancellations/new",
+        data={
+            "csrf_token": csrf_token(page.text),
+            "customer_name": "Kim <Kale>",
+            "customer_email": "kim-at-client",
+            "company": "Kale & Co",
+            "reason": "Moved to a spreadsheet",
+            "mrr": "12.50",
+            "owner_email": logged_in_owner["email"],
+        },
+    )
+    assert response.status_code == 422
+    assert "The customer&#39;s email address is not valid" in response.text
+    assert 'value="Kim &lt;Kale&gt;"' in response.text
+    assert 'value="kim-at-client"' in response.text
+    assert 'value="Kale &amp; Co"' in response.text
+    assert "Moved to a spreadsheet</textarea>" in response.text
+    assert 'value="12.50"' in response.text
+    assert counts(app) == (0, 0, 0)
+
+
+def test_web_form_requires_csrf_token(app, client, logged_in_owner):
+    response = client.post(
+        "/cancellations/new",
+        data={"customer_name": "Kim", "customer_email": "kim@client.test", "owner_email": logged_in_owner["email"]},
+    )
+    assert response.status_code == 400
+    assert counts(app) == (0, 0, 0)
+
+
+def test_list_filters_and_paginates(app, client, logged_in_owner, other_owner):
+    for n in range(30):
+        log(app, logged_in_owner["email"], customer_name=f"Customer {n:02d}", customer_email=f"c{n}@client.test")
+    log(app, other_owner["email"], customer_name="Someone Else's", customer_email="else@client.test")
+    first = client.get("/cancellations/")
+    assert "Page 1 of 2" in first.text
+    assert "Someone Else&#39;s" in first.text  # newest first
+    second = client.get("/cancellations/?page=2")
+    assert "Customer 00" in second.text and "Customer 29" not in second.text
+    mine = client.get("/cancellations/?owner=me")
+    assert "Someone Else" not in mine.text
+    assert "Nothing here" in client.get("/cancellations/?state=summarized").text
+
+
+def test_empty_list_explains_what_to_do(client, logged_in_owner):
+    page = client.get("/cancellations/")
+    assert "No cancellations yet" in page.text
+    assert "Log the first cancellation" in page.text
+
+
+def test_staff_pages_need_a_login(app, client, owner):
+    cancellation_id = log(app, owner["email"])
+    for path in ("/cancellations/", "/cancellations/new", f"/cancellations/{cancellation_id}",
+                 f"/cancellations/{cancellation_id}/summary", f"/cancellations/{cancellation_id}/review"):  # fmt: skip
+        response = client.get(path)
+        assert response.status_code == 302, path
+        assert "/login?next=" in response.headers["Location"]

@@ -1,0 +1,141 @@
+"""The outbox: mail is written with what caused it, delivered once, and never lost when SMTP fails."""
+
+from __future__ import annotations
+
+import socket
+import threading
+from datetime import timedelta
+
+from conftest import deliver, free_port, link_in, log, make_config
+from sqlalchemy import select
+
+from feedback import create_app
+from feedback.db import utcnow
+from feedback.extensions import db
+from feedback.mail.models import OutboxMessage
+
+
+def outbox(app) -> list[OutboxMessage]:
+    with app.app_context():
+        rows = db.session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)).all()
+        db.session.expunge_all()
+        return rows
+
+
+def test_smtp_down_delays_mail_and_loses_none(database_url, smtp, owner, app):
+    down = create_app(make_config(database_url, smtp, MAIL_PORT=free_port()))
+    for n in range(5):
+        log(down, owner["email"], customer_email=f"patient{n}@client.test")
+    report = deliver(down)
+    assert (report.sent, report.retrying, report.failed) == (0, 10, 0)
+    rows = outbox(down)
+    assert {row.status for row in rows} == {"queued"}
+    assert all(row.attempts == 1 and "Connection refused" in row.last_error for row in rows)
+    assert all(row.due_at > utcnow() for row in rows)  # backed off, not hammered
+    assert smtp.messages == []
+
+    # The server is back (the same database, an app pointed at the live sink): everything arrives once.
+    assert deliver(app).sent == 0  # nothing is due yet
+    report = deliver(app, now=utcnow() + timedelta(hours=1))
+    assert report.sent == 10
+    deliver(app, now=utcnow() + timedelta(days=2))
+    assert len(smtp.messages) == 10
+    assert len({m["Message-ID"].strip() for m in smtp.messages}) == 10
+    assert {row.status for row in outbox(app)} == {"sent"}
+    assert {row.message_id for row in outbox(app)} == {m["Message-ID"].strip() for m in smtp.messages}
+
+
+def test_a_silent_smtp_server_times_out_instead_of_hanging(database_url, smtp, owner):
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    silent = create_app(make_config(database_url, smtp, MAIL_PORT=listener.getsockname()[1], MAIL_TIMEOUT=1))
+    log(silent, owner["email"])
+    finished = threading.Event()
+    reports = []
+
+    def run() -> None:
+        reports.append(deliver(silent))
+        finished.set()
+
+    threading.Thread(target=run, daemon=True).start()
+    try:
+        assert finished.wait(timeout=60), "delivery hung on a server that never answered"
+    finally:
+        listener.close()
+    assert reports[0].retrying == 2
+    assert all("timed out" in row.last_error for row in outbox(silent))
+
+
+def test_a_permanently_refused_address_fails_without_blocking_the_rest(app, smtp, owner):
+    smtp.rejected.add("gone@client.test")
+    log(app, owner["email"], customer_email="gone@client.test")
+    report = deliver(app)
+    assert (report.sent, report.failed) == (1, 1)
+    failed = [row for row in outbox(app) if row.status == "failed"]
+    assert len(failed) == 1 and failed[0].recipient == "gone@client.test"
+    assert "550" in failed[0].last_error
+    assert failed[0].failed_at is not None
+    assert len(smtp.messages) == 1  # the owner's review request still went
+
+
+def test_header_injection_through_user_data_is_neutralised(app, smtp, owner):
+    log(
+        app,
+        owner["email"],
+        customer_name="Eve\r\nBcc: attacker@evil.test",
+        company="Evil\nX-Injected: yes",
+        customer_email="eve@client.test",
+    )
+    deliver(app)
+    assert len(smtp.messages) == 2
+    for message in smtp.messages:
+        assert message["Bcc"] is None
+        assert message["X-Injected"] is None
+    recipients = [address for envelope in smtp.envelopes for address in envelope.rcpt_tos]
+    assert "attacker@evil.test" not in recipients
+    assert sorted(recipients) == sorted(["eve@client.test", owner["email"]])
+
+
+def test_outbox_cli_prints_counts_and_sends_once(app, runner, smtp, owner):
+    log(app, owner["email"])
+    first = runner.invoke(args=["outbox", "send"])
+    assert first.exit_code == 0
+    assert "sent 2, will retry 0, failed 0" in first.output
+    second = runner.invoke(args=["outbox", "send"])
+    assert "sent 0" in second.output
+    assert len(smtp.messages) == 2
+    status = runner.invoke(args=["outbox", "status"])
+    assert "queued 0, sent 2, failed 0" in status.output
+
+
+def test_survey_delay_holds_the_invitation_back(database_url, smtp, owner):
+    delayed = create_app(make_config(database_url, smtp, SURVEY_DELAY_MINUTES=30))
+    log(delayed, owner["email"], customer_email="later@client.test")
+    deliver(delayed)
+    assert smtp.to("later@client.test") == []
+    assert len(smtp.to(owner["email"])) == 1  # the owner hears at once
+    deliver(delayed, now=utcnow() + timedelta(minutes=31))
+    invitation = smtp.one("later@client.test")
+    assert link_in(invitation).startswith("http://localhost/s/")
+
+
+def test_local_mailbox_keeps_mail_when_no_smtp_is_configured(database_url, smtp, owner):
+    local = create_app(make_config(database_url, smtp, MAIL_SERVER="", MAIL_BACKEND="local"))
+    log(local, owner["email"], customer_email="box@client.test")
+    assert deliver(local).sent == 2
+    assert smtp.messages == []
+    client = local.test_client()
+    from conftest import AuthActions
+
+    AuthActions(client).login(owner["email"])
+    page = client.get("/dev/mail/")
+    assert "Thank you for your time with Acme Analytics" in page.text
+    first = outbox(local)[0]
+    shown = client.get(f"/dev/mail/{first.id}")
+    assert shown.status_code == 200
+    assert "http://localhost/s/" in shown.text
+
+
+def test_local_mailbox_is_absent_when_smtp_is_configured(client, logged_in_owner):
+    assert client.get("/dev/mail/").status_code == 404

@@ -1,0 +1,128 @@
+"""The combined summary goes to the owner exactly once, with the review alone if the customer never answered."""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+
+from conftest import deliver, html_part, log, text_part
+from sqlalchemy import func, select
+
+from feedback.auth.models import User
+from feedback.cancellations.models import Cancellation
+from feedback.db import utcnow
+from feedback.extensions import db
+from feedback.reviews.operations import review_version, submit_review
+from feedback.summaries.models import Summary
+from feedback.surveys.models import Invitation
+from feedback.surveys.operations import submit_survey
+
+REVIEW = {
+    "this_week": "Cancelled via billing <script>alert(1)</script>",
+    "relationship_history": "Champion left in May.",
+    "action_items": "Track champion changes",
+    "icp_fit": "Partly",
+    "avoidable": "Yes",
+}
+
+
+def review(app, cancellation_id: int, owner_id: int, answers=REVIEW) -> None:
+    with app.app_context():
+        cancellation = db.session.get(Cancellation, cancellation_id)
+        author = db.session.get(User, owner_id)
+        submit_review(cancellation, author, answers, review_version(cancellation).id)
+
+
+def answer(app, cancellation_id: int, answers) -> None:
+    with app.app_context():
+        invitation = db.session.scalars(select(Invitation).where(Invitation.cancellation_id == cancellation_id)).one()
+        submit_survey(invitation, answers)
+
+
+def summaries(app) -> int:
+    with app.app_context():
+        return db.session.scalar(select(func.count()).select_from(Summary))
+
+
+def test_expired_link_with_review_sends_the_review_alone(app, smtp, owner):
+    cancellation_id = log(app, owner["email"], customer_name="Quiet Quinn")
+    review(app, cancellation_id, owner["id"])
+    deliver(app)
+    assert summaries(app) == 0
+
+    later = utcnow() + timedelta(days=31)
+    deliver(app, now=later)
+    summary = smtp.one(owner["email"], "Summary")
+    assert "The customer did not answer; their survey link expired." in text_part(summary)
+    assert "The customer did not answer" in html_part(summary)
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html_part(summary)
+    assert "<script>" not in html_part(summary)
+    deliver(app, now=later + timedelta(days=1))
+    assert len([m for m in smtp.to(owner["email"]) if "Summary" in m["Subject"]]) == 1
+    with app.app_context():
+        cancellation = db.session.get(Cancellation, cancellation_id)
+        assert cancellation.state == "summarized"
+        assert cancellation.summary.customer_answered is False
+        assert any(e.kind == "link_expired" for e in cancellation.events)
+
+
+def test_expired_link_without_review_waits_for_the_review(app, smtp, client, auth, owner):
+    cancellation_id = log(app, owner["email"])
+    deliver(app, now=utcnow() + timedelta(days=31))
+    assert summaries(app) == 0
+    review(app, cancellation_id, owner["id"])
+    deliver(app)
+    assert "did not answer" in text_part(smtp.one(owner["email"], "Summary"))
+
+
+def test_summary_is_composed_once_when_both_sides_race(app, owner):
+    for attempt in range(5):
+        cancellation_id = log(app, owner["email"], customer_email=f"race{attempt}@client.test")
+        barrier = threading.Barrier(2)
+        errors: list[BaseException] = []
+
+        def run(step) -> None:
+            try:
+                barrier.wait()
+                step()
+            except BaseException as error:  # surfaced below
+                errors.append(error)
+
+        steps = [
+            lambda cid=cancellation_id: answer(app, cid, {"main_reason": "Something else"}),
+            lambda cid=cancellation_id: review(app, cid, owner["id"]),
+        ]
+        threads = [threading.Thread(target=run, args=(step,)) for step in steps]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert errors == []
+        assert summaries(app) == attempt + 1
+    with app.app_context():
+        assert set(db.session.scalars(select(Cancellation.state))) == {"summarized"}
+
+
+def test_summary_page_before_anything_is_in(app, client, logged_in_owner):
+    cancellation_id = log(app, logged_in_owner["email"])
+    page = client.get(f"/cancellations/{cancellation_id}/summary")
+    assert page.status_code == 200
+    assert "Waiting for the customer" in page.text
+    assert "Waiting for the internal review" in page.text
+
+
+def test_summary_renders_the_questions_that_were_answered(app, client, logged_in_owner):
+    """Answers keep the wording they were given under, even after a new version is published."""
+    from feedback.questions.defaults import EXIT_SURVEY
+    from feedback.questions.operations import publish
+
+    cancellation_id = log(app, logged_in_owner["email"])
+    answer(app, cancellation_id, {"main_reason": "Something else", "valued": "Kind support"})
+    with app.app_context():
+        changed = [dict(q, prompt=q["prompt"].upper()) for q in EXIT_SURVEY]
+        publish("exit-survey", changed)
+        db.session.commit()
+    page = client.get(f"/cancellations/{cancellation_id}/summary")
+    assert "What, if anything, did you value while you were with us?" in page.text
+    assert "WHAT, IF ANYTHING" not in page.text
+    assert "Kind support" in page.text
