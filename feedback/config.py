@@ -93,12 +93,13 @@ def finalize(config: dict[str, Any]) -> None:
     if config["MAIL_USE_TLS"] and config["MAIL_USE_SSL"]:
         raise ConfigError("MAIL_USE_TLS and MAIL_USE_SSL are exclusive: STARTTLS or implicit TLS, not both.")
 
+    # Flask pre-fills these, so they are assigned, not defaulted: cookies are Secure exactly when BASE_URL is https.
     secure = config["BASE_URL"].startswith("https://")
-    config.setdefault("SESSION_COOKIE_SECURE", secure)
-    config.setdefault("REMEMBER_COOKIE_SECURE", secure)
-    config.setdefault("SESSION_COOKIE_HTTPONLY", True)
-    config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
-    config.setdefault("PREFERRED_URL_SCHEME", "https" if secure else "http")
+    config["SESSION_COOKIE_SECURE"] = secure
+    config["REMEMBER_COOKIE_SECURE"] = secure
+    config["SESSION_COOKIE_HTTPONLY"] = True
+    config["SESSION_COOKIE_SAMESITE"] = "Lax"
+    config["PREFERRED_URL_SCHEME"] = "https" if secure else "http"
     # A departing customer may leave the survey open for hours; the CSRF token lives as long as the session.
     config.setdefault("WTF_CSRF_TIME_LIMIT", None)
     config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", _engine_options(config["SQLALCHEMY_DATABASE_URI"]))

@@ -229,6 +229,7 @@ def demo() -> None:
     db.session.commit()
 
     today = utcnow().date()
+    history = []
     for story in STORIES:
         cancellation = log_cancellation(
             NewCancellation(
@@ -247,13 +248,14 @@ def demo() -> None:
         _backdate(cancellation, story["days_ago"])
         if story["days_ago"] > 2:
             _mark_delivered(cancellation)
+            history.append(cancellation)
         if story["survey"]:
             submit_survey(cancellation.invitation, story["survey"], "demo")
         if story["review"]:
             owner = find_staff(story["owner"])
             assert owner is not None
             submit_review(cancellation, owner, story["review"], review_version(cancellation).id)
-        if story["days_ago"] > 2:
-            _mark_delivered(cancellation)
-    expire_overdue_invitations()
+    expire_overdue_invitations()  # the oldest unanswered link has lapsed: its summary goes with the review alone
+    for cancellation in history:
+        _mark_delivered(cancellation)
     click.echo(f"Loaded {len(STAFF)} staff and {len(STORIES)} cancellations. Log in as {STAFF[0][0]} / {PASSWORD}.")

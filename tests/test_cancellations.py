@@ -14,7 +14,8 @@ from feedback.surveys.models import Invitation
 def counts(app) -> tuple[int, int, int]:
     with app.app_context():
         return tuple(
-            db.session.scalar(select(func.count()).select_from(model)) for model in (Cancellation, Invitation, OutboxMessage)
+            db.session.scalar(select(func.count()).select_from(model))
+            for model in (Cancellation, Invitation, OutboxMessage)
         )
 
 

@@ -89,10 +89,12 @@ def _clean(data: NewCancellation) -> tuple[NewCancellation, User]:
 
 def log_cancellation(data: NewCancellation) -> Cancellation:
     """Records the cancellation, its invitation and both emails in one transaction, or nothing at all."""
+    from feedback.questions.operations import live_version
     from feedback.reviews.operations import queue_review_request
     from feedback.surveys.operations import create_invitation, queue_invitation
 
     data, owner = _clean(data)
+    questions = live_version("exit-survey")  # before our first write: see live_version
     cancellation = Cancellation(
         customer_name=data.customer_name,
         customer_email=data.customer_email,
@@ -111,7 +113,7 @@ def log_cancellation(data: NewCancellation) -> Cancellation:
     who = f" by {data.logged_by.name}" if data.logged_by else ""
     cancellation.record("logged", f"Logged from the {SOURCE_LABELS.get(data.source, data.source)}{who}.")
     try:
-        invitation = create_invitation(cancellation)
+        invitation = create_invitation(cancellation, questions)
         queue_invitation(invitation)
         queue_review_request(cancellation)
         db.session.commit()

@@ -3,8 +3,8 @@ from __future__ import annotations
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import select
-from wtforms import SelectChoice
 from werkzeug.wrappers import Response
+from wtforms import SelectChoice
 
 from feedback.auth.models import User
 from feedback.cancellations.forms import CancellationForm

@@ -29,7 +29,9 @@ def _field(question: Question) -> Field:
         case "single_choice":
             return RadioField(label, choices=[SelectChoice(c) for c in question.choices], validators=validators)
         case "multiple_choice":
-            return SelectMultipleField(label, choices=[SelectChoice(c) for c in question.choices], validators=validators)
+            return SelectMultipleField(
+                label, choices=[SelectChoice(c) for c in question.choices], validators=validators
+            )
         case "rating" | "likelihood":
             scale = [SelectChoice(n, str(n)) for n in SCALES[question.type]]
             return RadioField(label, choices=scale, coerce=int, validators=validators)

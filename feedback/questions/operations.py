@@ -6,37 +6,51 @@ from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from feedback.extensions import db
 from feedback.questions.defaults import DEFAULTS
 from feedback.questions.models import Question, QuestionnaireVersion
 
 
-def live_version(questionnaire: str) -> QuestionnaireVersion:
-    """The newest published version; the defaults become version 1 the first time one is needed."""
+def latest_version(questionnaire: str, session: Session | None = None) -> QuestionnaireVersion | None:
     query = (
         select(QuestionnaireVersion)
         .where(QuestionnaireVersion.questionnaire == questionnaire)
         .order_by(QuestionnaireVersion.number.desc())
         .limit(1)
     )
-    version = db.session.scalars(query).first()
-    if version is not None:
-        return version
-    try:
-        with db.session.begin_nested():
-            version = publish(questionnaire, DEFAULTS[questionnaire])
-    except IntegrityError:
-        # Another request published version 1 between our read and our write; theirs is as good.
-        version = db.session.scalars(query).one()
+    return (session or db.session).scalars(query).first()
+
+
+def live_version(questionnaire: str) -> QuestionnaireVersion:
+    """The newest published version; the defaults become version 1 the first time one is needed.
+
+    Call it before the caller's transaction writes: the defaults are published in a transaction of their own,
+    which on SQLite must not wait for a write lock that the caller itself holds.
+    """
+    version = latest_version(questionnaire)
+    if version is None:
+        with Session(db.engine) as session:
+            try:
+                publish(questionnaire, DEFAULTS[questionnaire], session=session)
+                session.commit()
+            except IntegrityError:
+                session.rollback()  # another request published version 1 first; theirs is as good
+        version = latest_version(questionnaire)
+        assert version is not None
     return version
 
 
 def publish(
-    questionnaire: str, questions: list[dict[str, Any]], published_by_id: int | None = None
+    questionnaire: str,
+    questions: list[dict[str, Any]],
+    published_by_id: int | None = None,
+    session: Session | None = None,
 ) -> QuestionnaireVersion:
     """Adds a new immutable version; the unique (questionnaire, number) pair settles a race to publish."""
-    latest = db.session.scalar(
+    session = session or db.session
+    latest = session.scalar(
         select(func.max(QuestionnaireVersion.number)).where(QuestionnaireVersion.questionnaire == questionnaire)
     )
     version = QuestionnaireVersion(
@@ -55,6 +69,6 @@ def publish(
                 show_if=spec.get("show_if"),
             )
         )
-    db.session.add(version)
-    db.session.flush()
+    session.add(version)
+    session.flush()
     return version

@@ -17,7 +17,7 @@ from feedback.cancellations.operations import current_state, lock_cancellation
 from feedback.db import utcnow
 from feedback.extensions import db
 from feedback.mail.outbox import enqueue
-from feedback.questions.operations import live_version
+from feedback.questions.models import QuestionnaireVersion
 from feedback.signing import check, sign
 from feedback.summaries.operations import compose_summary_if_ready
 from feedback.surveys.models import Invitation, SurveyResponse
@@ -39,11 +39,11 @@ def _lifetime() -> timedelta:
     return timedelta(days=config["SURVEY_LINK_DAYS"], minutes=config["SURVEY_DELAY_MINUTES"])
 
 
-def create_invitation(cancellation: Cancellation) -> Invitation:
+def create_invitation(cancellation: Cancellation, version: QuestionnaireVersion) -> Invitation:
     now = utcnow()
     invitation = Invitation(
         cancellation=cancellation,
-        version=live_version("exit-survey"),
+        version=version,
         nonce=secrets.token_urlsafe(9),
         created_at=now,
         expires_at=now + _lifetime(),
