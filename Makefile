@@ -25,7 +25,7 @@ run: $(STAMP)
 
 ## test: run the whole suite (SQLite by default; set TEST_DATABASE_URL for PostgreSQL)
 test: $(STAMP)
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	TEST_DATABASE_URL="$(TEST_DATABASE_URL)" $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check feedback tests wsgi.py

@@ -23,7 +23,8 @@ def test_cli_logs_a_cancellation_and_prints_its_id(app, runner, owner):
     result = runner.invoke(
         args=[
             "cancellations", "log",
-            "--customer-name", "Robin Roe", "--customer-email", "robin@client.test", "--owner-email", "OLIVIA@acme.test",
+            "--customer-name", "Robin Roe", "--customer-email", "robin@client.test",
+            "--owner-email", "OLIVIA@acme.test",
             "--company", "Roe Ltd", "--reason", "Budget", "--complaint", "Too slow", "--plan", "Pro",
             "--mrr", "49.00", "--customer-since", "2023-01-31",
         ]

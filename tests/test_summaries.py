@@ -81,7 +81,7 @@ def test_summary_is_composed_once_when_both_sides_race(app, owner):
         barrier = threading.Barrier(2)
         errors: list[BaseException] = []
 
-        def run(step) -> None:
+        def run(step, barrier=barrier, errors=errors) -> None:
             try:
                 barrier.wait()
                 step()

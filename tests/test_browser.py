@@ -1,0 +1,220 @@
+"""The pages people use, driven in a real headless Chromium (Debian's, never a downloaded one)."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import IN_CI, PASSWORD, deliver, free_port, link_in, log, make_config
+from werkzeug.serving import make_server
+
+from feedback import create_app
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+#: Screenshots land here so that a person can look at every page (see the README).
+SCREENSHOTS = Path(__file__).resolve().parent.parent / "test-artifacts" / "screenshots"
+THANKS = re.compile(r"/s/[^/]+/thanks(#.*)?$")
+PHONE = {"width": 375, "height": 812}
+DESKTOP = {"width": 1280, "height": 900}
+
+
+@pytest.fixture(scope="module")
+def chromium() -> Iterator[Any]:
+    problem = None
+    if not Path(CHROMIUM).exists():
+        problem = f"Chromium not found at {CHROMIUM} (apt-get install chromium)"
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        problem = "Playwright is not installed"
+    if problem:
+        if IN_CI or os.environ.get("FAREWELL_REQUIRE_BROWSER"):
+            pytest.fail(f"browser tests cannot run: {problem}")
+        pytest.skip(problem)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ],
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def live(database_url, smtp) -> Iterator[Any]:
+    """The app served over real HTTP on loopback, with BASE_URL pointing at it so email links work."""
+    port = free_port()
+    base_url = f"http://127.0.0.1:{port}"
+    app = create_app(make_config(database_url, smtp, BASE_URL=base_url))
+    server = make_server("127.0.0.1", port, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    app.base_url = base_url  # type: ignore[attr-defined]
+    yield app
+    server.shutdown()
+    thread.join()
+
+
+@pytest.fixture
+def page(chromium) -> Iterator[Any]:
+    context = chromium.new_context(viewport=PHONE)
+    requests: list[str] = []
+    context.on("request", lambda request: requests.append(request.url))
+    page = context.new_page()
+    page.requests = requests
+    yield page
+    context.close()
+
+
+def screenshot(page, name: str) -> None:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+
+
+def assert_fits(page) -> None:
+    width = page.evaluate("document.documentElement.scrollWidth")
+    viewport = page.evaluate("window.innerWidth")
+    assert width <= viewport, f"{page.url} scrolls sideways: {width}px wide in a {viewport}px window"
+
+
+def assert_local_only(page, base_url: str) -> None:
+    outside = [url for url in page.requests if not url.startswith((base_url, "data:", "about:"))]
+    assert outside == [], f"requests left the server: {outside}"
+
+
+def test_customer_answers_the_survey_on_a_phone(live, page, smtp, owner):
+    log(live, owner["email"], customer_name="Maria Lopez", customer_email="maria@client.test")
+    deliver(live)
+    link = link_in(smtp.one("maria@client.test"), rf"{live.base_url}/s/\S+")
+
+    page.goto(link)
+    assert page.get_by_role("heading", level=1).inner_text() == "Thank you, Maria."
+    assert_fits(page)
+    screenshot(page, "survey-phone")
+
+    # Sending without the one required answer: the summary names it, the typed text stays.
+    page.get_by_label("What do you wish had gone differently?").fill("Faster replies from support")
+    page.get_by_role("button", name="Send my answers").click()
+    summary = page.locator("#error-summary")
+    assert summary.is_visible()
+    assert "What was the main reason you cancelled?" in summary.inner_text()
+    assert page.get_by_label("What do you wish had gone differently?").input_value() == "Faster replies from support"
+    assert_fits(page)
+    screenshot(page, "survey-errors-phone")
+    summary.get_by_role("link").first.click()
+    assert page.evaluate("location.hash") == "#main_reason-0"
+
+    page.get_by_label("We moved to another product").check()
+    page.get_by_role("group", name="How likely is it that you would come back one day?").get_by_label(
+        "7", exact=True
+    ).check()
+    page.get_by_role("group", name="May we follow up").get_by_label("Yes").check()
+    page.get_by_role("button", name="Send my answers").click()
+    page.wait_for_url(THANKS)
+    assert "We have your answers" in page.get_by_role("heading", level=1).inner_text()
+    assert owner["email"] in page.inner_text("main")
+    assert_fits(page)
+    screenshot(page, "survey-thanks-phone")
+    assert_local_only(page, live.base_url)
+
+
+def test_survey_works_by_keyboard_alone(live, page, smtp, owner):
+    log(live, owner["email"], customer_email="keys@client.test")
+    deliver(live)
+    page.goto(link_in(smtp.one("keys@client.test"), rf"{live.base_url}/s/\S+"))
+    page.locator("#main_reason-0").focus()
+    page.keyboard.press("ArrowDown")  # radio groups move with the arrow keys
+    page.keyboard.press("ArrowDown")
+    assert page.locator("#main_reason-2").is_checked()
+    page.get_by_role("button", name="Send my answers").focus()
+    page.keyboard.press("Enter")
+    page.wait_for_url(THANKS)
+
+
+def test_survey_works_without_javascript(live, chromium, smtp, owner):
+    log(live, owner["email"], customer_email="nojs@client.test")
+    deliver(live)
+    context = chromium.new_context(viewport=PHONE, java_script_enabled=False)
+    page = context.new_page()
+    try:
+        page.goto(link_in(smtp.one("nojs@client.test"), rf"{live.base_url}/s/\S+"))
+        page.get_by_label("It was too expensive for us").check()
+        page.get_by_role("button", name="Send my answers").click()
+        page.wait_for_url(THANKS)
+        assert "We have your answers" in page.inner_text("h1")
+    finally:
+        context.close()
+
+
+def test_kind_pages_for_bad_links(live, page, smtp, owner):
+    page.goto(f"{live.base_url}/s/this-is-not-a-real-link")
+    assert "We couldn't find this survey" in page.inner_text("h1")
+    assert_fits(page)
+    screenshot(page, "survey-invalid-phone")
+
+
+def test_owner_reviews_and_reads_the_summary(live, chromium, smtp, owner):
+    cancellation_id = log(live, owner["email"], customer_name="Noah Kim", customer_email="noah@client.test",
+                          company="Kim Bakery", plan="Team", mrr=None)  # fmt: skip
+    deliver(live)
+    review_link = link_in(smtp.one(owner["email"]), rf"{live.base_url}/cancellations/\d+/review")
+    for viewport, suffix in ((PHONE, "phone"), (DESKTOP, "desktop")):
+        context = chromium.new_context(viewport=viewport)
+        page = context.new_page()
+        page.goto(review_link)  # not logged in: sent to log in, then back
+        assert "/login" in page.url
+        screenshot(page, f"login-{suffix}")
+        page.get_by_label("Email").fill(owner["email"])
+        page.get_by_label("Password").fill(PASSWORD)
+        page.get_by_role("button", name="Log in").click()
+        page.wait_for_url(f"**/cancellations/{cancellation_id}/review")
+        assert_fits(page)
+        screenshot(page, f"review-{suffix}")
+        if suffix == "desktop":
+            page.get_by_label("What happened this week?").fill("They moved to a cheaper tool.")
+            page.get_by_label("which warning signs did we miss?").fill("Logins fell after the price change.")
+            page.get_by_label("What must change?").fill("Call accounts before price changes")
+            page.get_by_role("group", name="ideal customer profile").get_by_label("Partly").check()
+            page.get_by_role("group", name="Was this loss avoidable?").get_by_label("Yes").check()
+            page.get_by_role("button", name="Submit review").click()
+            page.wait_for_url(f"**/cancellations/{cancellation_id}")
+            assert "Reviewed" in page.inner_text("main")
+        page.goto(f"{live.base_url}/cancellations/")
+        assert "Noah Kim" in page.inner_text("main")
+        assert_fits(page)
+        screenshot(page, f"cancellations-{suffix}")
+        page.goto(f"{live.base_url}/cancellations/{cancellation_id}")
+        assert_fits(page)
+        screenshot(page, f"cancellation-{suffix}")
+        page.goto(f"{live.base_url}/cancellations/new")
+        assert_fits(page)
+        screenshot(page, f"new-cancellation-{suffix}")
+        context.close()
+
+
+def test_screenshot_folder_is_named_in_the_readme():
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    assert "test-artifacts/screenshots" in readme
+
+
+def test_browser_really_ran():
+    """Guards against a CI where Chromium silently vanished: the binary must be there and runnable."""
+    if not (IN_CI or os.environ.get("FAREWELL_REQUIRE_BROWSER")):
+        pytest.skip("only enforced in CI")
+    assert shutil.which(CHROMIUM) or Path(CHROMIUM).exists()
