@@ -139,3 +139,45 @@ def test_local_mailbox_keeps_mail_when_no_smtp_is_configured(database_url, smtp,
 
 def test_local_mailbox_is_absent_when_smtp_is_configured(client, logged_in_owner):
     assert client.get("/dev/mail/").status_code == 404
+
+
+def test_outbox_work_runs_as_the_readme_says_and_stops_cleanly_on_sigterm(app, database_url, smtp, owner):
+    import os
+    import signal
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from conftest import wait_until
+
+    log(app, owner["email"], customer_email="worker@client.test")
+    root = Path(__file__).resolve().parent.parent
+    env = {
+        **os.environ,
+        "FAREWELL_ENV": "testing",
+        "SECRET_KEY": "test-secret-key",
+        "DATABASE_URL": database_url,
+        "MAIL_SERVER": smtp.host,
+        "MAIL_PORT": str(smtp.port),
+        "BASE_URL": "http://localhost",
+    }
+    flask = Path(sys.executable).with_name("flask")
+    worker = subprocess.Popen(
+        [str(flask), "--app", "wsgi", "outbox", "work", "--interval", "0.2"],
+        cwd=root,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        wait_until(lambda: len(smtp.messages) == 2, timeout=30)
+        worker.send_signal(signal.SIGTERM)
+        output, _ = worker.communicate(timeout=30)
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+    assert worker.returncode == 0, output
+    assert "Outbox: sent 2" in output
+    assert "Outbox worker stopped." in output
+    assert len(smtp.to("worker@client.test")) == 1
