@@ -105,6 +105,7 @@ def test_cancellation_to_summary_end_to_end(app, client, auth, smtp, owner, runn
     assert "It was too expensive for us" in text
     assert "6 out of 10" in text
     assert "149.00" in text
+    assert "MRR lost</th>" in html and "Price rose at renewal" in html
     summary_link = link_in(summary, r"http://localhost/cancellations/\d+/summary")
 
     # The same summary is a page in the staff UI.

@@ -9,13 +9,12 @@ from sqlalchemy.exc import IntegrityError
 
 from feedback.auth.models import User
 from feedback.cancellations.models import Cancellation
-from feedback.cancellations.operations import current_state, lock_cancellation
 from feedback.extensions import db
 from feedback.mail.outbox import enqueue
 from feedback.questions.models import QuestionnaireVersion
 from feedback.questions.operations import live_version
 from feedback.reviews.models import Review
-from feedback.summaries.operations import compose_summary_if_ready
+from feedback.summaries.operations import record_step
 from feedback.urls import external_url
 
 
@@ -52,10 +51,7 @@ def submit_review(cancellation: Cancellation, author: User, answers: dict[str, A
     try:
         db.session.add(review)
         db.session.flush()
-        locked = lock_cancellation(cancellation.id)
-        locked.record("reviewed", f"{author.name} submitted the internal review.")
-        compose_summary_if_ready(locked)
-        locked.state = current_state(locked)
+        record_step(cancellation.id, "reviewed", f"{author.name} submitted the internal review.")
         db.session.commit()
     except IntegrityError:
         db.session.rollback()

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from flask import current_app
 from sqlalchemy.exc import IntegrityError
 
 from feedback.cancellations.models import Cancellation
+from feedback.cancellations.operations import current_state, lock_cancellation
 from feedback.extensions import db
 from feedback.mail.outbox import enqueue
 from feedback.questions.forms import display_answer
@@ -79,3 +81,12 @@ def compose_summary_if_ready(cancellation: Cancellation) -> Summary | None:
     detail = "Customer's answers and the review combined." if answered else "Review only: the customer did not answer."
     cancellation.record("summarized", detail)
     return summary
+
+
+def record_step(cancellation_id: int, kind: str, detail: str, at: datetime | None = None) -> Cancellation:
+    """After one side of the postmortem is written: lock, note it on the timeline, send the summary if now due."""
+    cancellation = lock_cancellation(cancellation_id)
+    cancellation.record(kind, detail, at=at)
+    compose_summary_if_ready(cancellation)
+    cancellation.state = current_state(cancellation)
+    return cancellation

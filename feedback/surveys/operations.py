@@ -13,13 +13,12 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from feedback.cancellations.models import Cancellation
-from feedback.cancellations.operations import current_state, lock_cancellation
 from feedback.db import utcnow
 from feedback.extensions import db
 from feedback.mail.outbox import enqueue
 from feedback.questions.models import QuestionnaireVersion
 from feedback.signing import check, sign
-from feedback.summaries.operations import compose_summary_if_ready
+from feedback.summaries.operations import record_step
 from feedback.surveys.models import Invitation, SurveyResponse
 from feedback.urls import external_url
 
@@ -124,10 +123,7 @@ def submit_survey(invitation: Invitation, answers: dict[str, Any], user_agent: s
         )
         db.session.add(response)
         db.session.flush()
-        cancellation = lock_cancellation(invitation.cancellation_id)
-        cancellation.record("answered", "The customer answered the exit survey.", at=now)
-        compose_summary_if_ready(cancellation)
-        cancellation.state = current_state(cancellation)
+        record_step(invitation.cancellation_id, "answered", "The customer answered the exit survey.", at=now)
         db.session.commit()
     except IntegrityError:
         db.session.rollback()
@@ -155,10 +151,7 @@ def expire_overdue_invitations(now: datetime | None = None) -> int:
         if marked.rowcount != 1:
             db.session.rollback()  # answered at the last moment
             continue
-        cancellation = lock_cancellation(cancellation_id)
-        cancellation.record("link_expired", "The survey link expired without an answer.", at=now)
-        compose_summary_if_ready(cancellation)
-        cancellation.state = current_state(cancellation)
+        record_step(cancellation_id, "link_expired", "The survey link expired without an answer.", at=now)
         db.session.commit()
         expired += 1
     return expired
