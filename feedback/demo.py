@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -195,7 +195,7 @@ def _mark_delivered(cancellation: Cancellation) -> None:
     )
     for row in rows:
         row.status = "sent"
-        row.sent_at = cancellation.cancelled_at + timedelta(minutes=5)
+        row.sent_at = row.due_at + timedelta(minutes=5)
         message_sent.send(current_app._get_current_object(), message=row)
     db.session.commit()
 
@@ -212,6 +212,27 @@ def _backdate(cancellation: Cancellation, days: int) -> None:
     for row in db.session.scalars(select(OutboxMessage).where(OutboxMessage.cancellation_id == cancellation.id)):
         row.created_at -= shift
         row.due_at -= shift
+    db.session.commit()
+
+
+def _settle(cancellation: Cancellation, started: datetime) -> None:
+    """What the demo just did 'now' happened a day or two after the cancellation, as it would have."""
+    db.session.refresh(cancellation)
+    answered = cancellation.cancelled_at + timedelta(days=1, hours=3)
+    reviewed = cancellation.cancelled_at + timedelta(days=2, hours=1)
+    invitation = cancellation.invitation
+    if invitation is not None and invitation.answered_at is not None and invitation.response is not None:
+        invitation.answered_at = invitation.response.submitted_at = answered
+    if cancellation.review is not None:
+        cancellation.review.submitted_at = reviewed
+    if cancellation.summary is not None:
+        cancellation.summary.created_at = max(answered, reviewed)
+    for event in cancellation.events:
+        if event.at >= started:
+            event.at = {"answered": answered, "reviewed": reviewed}.get(event.kind, max(answered, reviewed))
+    for row in db.session.scalars(select(OutboxMessage).where(OutboxMessage.created_at >= started)):
+        if row.cancellation_id == cancellation.id:
+            row.created_at = row.due_at = max(answered, reviewed)
     db.session.commit()
 
 
@@ -249,12 +270,15 @@ def demo() -> None:
         if story["days_ago"] > 2:
             _mark_delivered(cancellation)
             history.append(cancellation)
+        started = utcnow()
         if story["survey"]:
             submit_survey(cancellation.invitation, story["survey"], "demo")
         if story["review"]:
             owner = find_staff(story["owner"])
             assert owner is not None
             submit_review(cancellation, owner, story["review"], review_version(cancellation).id)
+        if story["days_ago"] > 2:
+            _settle(cancellation, started)
     expire_overdue_invitations()  # the oldest unanswered link has lapsed: its summary goes with the review alone
     for cancellation in history:
         _mark_delivered(cancellation)
