@@ -195,7 +195,7 @@ def _mark_delivered(cancellation: Cancellation) -> None:
     )
     for row in rows:
         row.status = "sent"
-        row.sent_at = row.due_at + timedelta(minutes=5)
+        row.sent_at = min(row.due_at + timedelta(minutes=5), utcnow())
         message_sent.send(current_app._get_current_object(), message=row)
     db.session.commit()
 
