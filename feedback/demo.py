@@ -230,9 +230,11 @@ def _settle(cancellation: Cancellation, started: datetime) -> None:
     for event in cancellation.events:
         if event.at >= started:
             event.at = {"answered": answered, "reviewed": reviewed}.get(event.kind, max(answered, reviewed))
-    for row in db.session.scalars(select(OutboxMessage).where(OutboxMessage.created_at >= started)):
-        if row.cancellation_id == cancellation.id:
-            row.created_at = row.due_at = max(answered, reviewed)
+    new_mail = select(OutboxMessage).where(
+        OutboxMessage.cancellation_id == cancellation.id, OutboxMessage.created_at >= started
+    )
+    for row in db.session.scalars(new_mail):
+        row.created_at = row.due_at = max(answered, reviewed)
     db.session.commit()
 
 

@@ -13,14 +13,14 @@ from feedback.questions.defaults import DEFAULTS
 from feedback.questions.models import Question, QuestionnaireVersion
 
 
-def latest_version(questionnaire: str, session: Session | None = None) -> QuestionnaireVersion | None:
+def latest_version(questionnaire: str) -> QuestionnaireVersion | None:
     query = (
         select(QuestionnaireVersion)
         .where(QuestionnaireVersion.questionnaire == questionnaire)
         .order_by(QuestionnaireVersion.number.desc())
         .limit(1)
     )
-    return (session or db.session).scalars(query).first()
+    return db.session.scalars(query).first()
 
 
 def live_version(questionnaire: str) -> QuestionnaireVersion:
