@@ -258,14 +258,19 @@ def csrf_token(html: str) -> str:
     return match.group(1)
 
 
+def submit_form(client: FlaskClient, path: str, data: dict[str, Any]) -> Any:
+    """What a person does: open the form's page, then send it with that page's CSRF token."""
+    page = client.get(path)
+    return client.post(path, data={"csrf_token": csrf_token(page.text), **data})
+
+
 class AuthActions:
     def __init__(self, client: FlaskClient):
         self.client = client
 
     def login(self, email: str, password: str = PASSWORD, next_url: str | None = None) -> Any:
-        page = self.client.get("/login")
         url = "/login" + (f"?next={next_url}" if next_url else "")
-        return self.client.post(url, data={"email": email, "password": password, "csrf_token": csrf_token(page.text)})
+        return submit_form(self.client, url, {"email": email, "password": password})
 
     def logout(self) -> Any:
         page = self.client.get("/cancellations/")

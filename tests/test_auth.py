@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conftest import csrf_token, make_config
+from conftest import make_config, submit_form
 from sqlalchemy import select
 
 from feedback import create_app
@@ -59,10 +59,7 @@ def test_login_and_logout(client, auth, owner):
 
 
 def test_login_error_keeps_the_email(client, owner):
-    page = client.get("/login")
-    response = client.post(
-        "/login", data={"email": owner["email"], "password": "nope", "csrf_token": csrf_token(page.text)}
-    )
+    response = submit_form(client, "/login", {"email": owner["email"], "password": "nope"})
     assert response.status_code == 401
     assert f'value="{owner["email"]}"' in response.text
     assert "don&#39;t match an active account" in response.text
@@ -92,10 +89,7 @@ def test_session_cookie_is_secure_exactly_when_base_url_is_https(database_url, s
     for base_url, secure in (("http://127.0.0.1:5000", False), ("https://farewell.acme.test", True)):
         app = create_app(make_config(database_url, smtp, BASE_URL=base_url))
         client = app.test_client()
-        page = client.get("/login")
-        response = client.post(
-            "/login", data={"email": owner["email"], "password": owner["password"], "csrf_token": csrf_token(page.text)}
-        )
+        response = submit_form(client, "/login", {"email": owner["email"], "password": owner["password"]})
         cookie = response.headers.get("Set-Cookie", "")
         assert cookie.startswith("session=")
         assert ("Secure" in cookie) is secure, (base_url, cookie)

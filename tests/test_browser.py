@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -211,10 +210,3 @@ def test_owner_reviews_and_reads_the_summary(live, chromium, smtp, owner):
 def test_screenshot_folder_is_named_in_the_readme():
     readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
     assert "test-artifacts/screenshots" in readme
-
-
-def test_browser_really_ran():
-    """Guards against a CI where Chromium silently vanished: the binary must be there and runnable."""
-    if not (IN_CI or os.environ.get("FAREWELL_REQUIRE_BROWSER")):
-        pytest.skip("only enforced in CI")
-    assert shutil.which(CHROMIUM) or Path(CHROMIUM).exists()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conftest import csrf_token, log
+from conftest import csrf_token, log, submit_form
 from sqlalchemy import func, select
 
 from feedback.cancellations.models import Cancellation
@@ -85,11 +85,10 @@ def test_web_form_logs_and_redirects_to_the_timeline(app, client, logged_in_owne
 
 
 def test_web_form_errors_keep_what_was_typed(app, client, logged_in_owner):
-    page = client.get("/cancellations/new")
-    response = client.post(
+    response = submit_form(
+        client,
         "/cancellations/new",
-        data={
-            "csrf_token": csrf_token(page.text),
+        {
             "customer_name": "Kim <Kale>",
             "customer_email": "kim-at-client",
             "company": "Kale & Co",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from conftest import PASSWORD, csrf_token, deliver, html_part, link_in, text_part
+from conftest import PASSWORD, csrf_token, deliver, html_part, link_in, submit_form, text_part
 from sqlalchemy import func, select
 
 from feedback.extensions import db
@@ -15,11 +15,10 @@ from feedback.summaries.models import Summary
 def test_cancellation_to_summary_end_to_end(app, client, auth, smtp, owner, runner):
     # Staff log the cancellation in the web form.
     auth.login(owner["email"])
-    form = client.get("/cancellations/new")
-    response = client.post(
+    response = submit_form(
+        client,
         "/cancellations/new",
-        data={
-            "csrf_token": csrf_token(form.text),
+        {
             "customer_name": "Dana Departing",
             "customer_email": "Dana@Client.test",
             "company": "Client & Sons",
@@ -133,11 +132,10 @@ def test_review_first_then_customer_answers(app, client, auth, smtp, owner):
     survey_path = link_in(smtp.one("early@client.test")).removeprefix("http://localhost")
 
     auth.login(owner["email"], PASSWORD)
-    page = client.get(f"/cancellations/{cancellation_id}/review")
-    response = client.post(
+    response = submit_form(
+        client,
         f"/cancellations/{cancellation_id}/review",
-        data={
-            "csrf_token": csrf_token(page.text),
+        {
             "this_week": "Quiet cancellation",
             "relationship_history": "None seen",
             "action_items": "Add a health score",
@@ -151,8 +149,7 @@ def test_review_first_then_customer_answers(app, client, auth, smtp, owner):
     assert smtp.to(owner["email"]) and not [m for m in smtp.to(owner["email"]) if "Summary" in m["Subject"]]
 
     customer = app.test_client()
-    page = customer.get(survey_path)
-    customer.post(survey_path, data={"csrf_token": csrf_token(page.text), "main_reason": "Something else"})
+    submit_form(customer, survey_path, {"main_reason": "Something else"})
     deliver(app)
     summary = smtp.one(owner["email"], "Summary")
     assert "Something else" in text_part(summary)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conftest import csrf_token, log
+from conftest import csrf_token, log, submit_form
 
 REVIEW = {
     "this_week": "They left after the outage.",
@@ -35,11 +35,8 @@ def test_another_owner_is_refused(app, client, auth, owner, other_owner):
 def test_admin_may_review_any_cancellation(app, client, auth, owner, admin):
     cancellation_id = log(app, owner["email"])
     auth.login(admin["email"])
-    page = client.get(f"/cancellations/{cancellation_id}/review")
-    assert page.status_code == 200
-    response = client.post(
-        f"/cancellations/{cancellation_id}/review", data={**REVIEW, "csrf_token": csrf_token(page.text)}
-    )
+    assert client.get(f"/cancellations/{cancellation_id}/review").status_code == 200
+    response = submit_form(client, f"/cancellations/{cancellation_id}/review", REVIEW)
     assert response.status_code == 302
     detail = client.get(f"/cancellations/{cancellation_id}").text
     assert "Ada Admin submitted the internal review" in detail
@@ -48,10 +45,8 @@ def test_admin_may_review_any_cancellation(app, client, auth, owner, admin):
 
 def test_review_errors_keep_the_text(app, client, logged_in_owner):
     cancellation_id = log(app, logged_in_owner["email"])
-    page = client.get(f"/cancellations/{cancellation_id}/review")
-    response = client.post(
-        f"/cancellations/{cancellation_id}/review",
-        data={"csrf_token": csrf_token(page.text), "this_week": "Half a thought", "icp_fit": "Partly"},
+    response = submit_form(
+        client, f"/cancellations/{cancellation_id}/review", {"this_week": "Half a thought", "icp_fit": "Partly"}
     )
     assert response.status_code == 422
     assert "Half a thought</textarea>" in response.text

@@ -7,7 +7,7 @@ import time
 from datetime import timedelta
 
 import pytest
-from conftest import csrf_token, deliver, link_in, log, make_config
+from conftest import csrf_token, deliver, link_in, log, make_config, submit_form
 from sqlalchemy import func, select, update
 
 from feedback import create_app
@@ -49,11 +49,10 @@ def test_survey_page_is_gracious_and_short(client, survey_path):
 
 
 def test_form_error_keeps_every_answer_typed(app, client, survey_path):
-    page = client.get(survey_path)
-    response = client.post(
+    response = submit_form(
+        client,
         survey_path,
-        data={
-            "csrf_token": csrf_token(page.text),
+        {
             "final_straw": "The outage on launch day",
             "could_have_done": "Tell us <sooner>",
             "return_likelihood": "4",
