@@ -43,7 +43,7 @@ def register_extensions(app: Flask) -> None:
 
     enable_sqlite_tuning()
     db.init_app(app)
-    migrate.init_app(app, db, directory=str(MIGRATIONS))
+    migrate.init_app(app, db, directory=str(MIGRATIONS), render_as_batch=True)  # SQLite alters by copy
     mail.init_app(app)
     csrf.init_app(app)
     login_manager.init_app(app)
