@@ -68,6 +68,12 @@ def from_environment(instance_path: str) -> dict[str, Any]:
         "COMPANY_NAME": os.environ.get("COMPANY_NAME", "").strip() or "Farewell",
         "SURVEY_DELAY_MINUTES": _int("SURVEY_DELAY_MINUTES", 0),
         "SURVEY_LINK_DAYS": _int("SURVEY_LINK_DAYS", 30, minimum=1),
+        # Defaults for the admin settings page (feedback/settings); an admin's value there wins.
+        "SENDER_NAME": os.environ.get("SENDER_NAME", "").strip(),
+        "REPLY_TO": os.environ.get("REPLY_TO", "").strip(),
+        "SURVEY_INTRO": os.environ.get("SURVEY_INTRO", "").strip(),
+        "LOGO_URL": os.environ.get("LOGO_URL", "").strip(),
+        "ACCENT_COLOR": os.environ.get("ACCENT_COLOR", "").strip(),
         "OUTBOX_BACKOFF_SECONDS": _int("OUTBOX_BACKOFF_SECONDS", 60, minimum=1),
         "OUTBOX_MAX_ATTEMPTS": _int("OUTBOX_MAX_ATTEMPTS", 8, minimum=1),
     }
