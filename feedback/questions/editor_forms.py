@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, SelectField, StringField, TextAreaField
+from wtforms import BooleanField, SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import InputRequired
 
 from feedback.questions.validation import CHOICE_TYPES, TYPE_LABELS
@@ -15,7 +15,7 @@ from feedback.questions.validation import CHOICE_TYPES, TYPE_LABELS
 class QuestionForm(FlaskForm):
     prompt = TextAreaField("Prompt", validators=[InputRequired("Every question needs a prompt.")])
     help = TextAreaField("Help text")
-    type = SelectField("Type", choices=list(TYPE_LABELS.items()))
+    type = SelectField("Type", choices=[SelectChoice(value, label) for value, label in TYPE_LABELS.items()])
     required = BooleanField("An answer is required")
     choices = TextAreaField("Choices, one per line")
     key = StringField("Key")
@@ -23,12 +23,12 @@ class QuestionForm(FlaskForm):
 
     def offer_conditions(self, earlier: list[dict[str, Any]]) -> None:
         """The "show if" options: any answer of an earlier single-choice question that is always shown."""
-        options = [("", "Always")]
+        options = [SelectChoice("", "Always")]
         for question in earlier:
             if question["type"] == "single_choice" and not question.get("show_if"):
                 for choice in question["choices"]:
                     value = json.dumps({"key": question["key"], "equals": choice})
-                    options.append((value, f"Only if “{question['prompt']}” is “{choice}”"))
+                    options.append(SelectChoice(value, f"Only if “{question['prompt']}” is “{choice}”"))
         self.show_if.choices = options
 
     def fill(self, spec: dict[str, Any]) -> None:

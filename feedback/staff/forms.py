@@ -1,5 +1,5 @@
 from flask_wtf import FlaskForm
-from wtforms import EmailField, PasswordField, RadioField, SelectField, StringField
+from wtforms import EmailField, PasswordField, RadioField, SelectChoice, SelectField, StringField
 from wtforms.validators import EqualTo, InputRequired, Length
 
 
@@ -8,7 +8,10 @@ class InviteForm(FlaskForm):
     email = EmailField("Email", validators=[InputRequired("Enter their email address.")])
     role = RadioField(
         "Role",
-        choices=[("owner", "Account owner: their own cancellations and reviews"), ("admin", "Admin: everything")],
+        choices=[
+            SelectChoice("owner", "Account owner: their own cancellations and reviews"),
+            SelectChoice("admin", "Admin: everything"),
+        ],
         default="owner",
         validators=[InputRequired("Choose a role.")],
     )

@@ -6,6 +6,7 @@ from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_login import current_user, login_user
 from sqlalchemy import func, select
 from werkzeug.wrappers import Response
+from wtforms import SelectChoice
 
 from feedback.auth.access import admin_required
 from feedback.auth.models import User
@@ -92,7 +93,7 @@ def reassign(user_id: int) -> str | Response | tuple[str, int]:
     user = db.get_or_404(User, user_id)
     form = ReassignForm()
     colleagues = db.session.scalars(select(User).where(User.active, User.id != user.id).order_by(User.name)).all()
-    form.to_user.choices = [(c.id, f"{c.name} ({c.email})") for c in colleagues]
+    form.to_user.choices = [SelectChoice(c.id, f"{c.name} ({c.email})") for c in colleagues]
     if form.validate_on_submit():
         to_user = db.get_or_404(User, form.to_user.data)
         try:
