@@ -1,7 +1,8 @@
 from flask_wtf import FlaskForm
 from wtforms import EmailField, IntegerField, StringField, TextAreaField
-from wtforms.validators import Email, Length, NumberRange, Optional, ValidationError
+from wtforms.validators import Length, NumberRange, Optional, ValidationError
 
+from feedback.cancellations.operations import normalize_email
 from feedback.settings.operations import accent_problem, logo_problem
 
 
@@ -10,9 +11,7 @@ class SettingsForm(FlaskForm):
 
     company_name = StringField("Company name", validators=[Optional(), Length(max=120)])
     sender_name = StringField("Sender name", validators=[Optional(), Length(max=120)])
-    reply_to = EmailField(
-        "Reply-to address", validators=[Optional(), Email("Enter an email address, like team@example.com.")]
-    )
+    reply_to = EmailField("Reply-to address", validators=[Optional(), Length(max=254)])
     survey_intro = TextAreaField("Survey introduction", validators=[Optional(), Length(max=2000)])
     survey_delay_minutes = IntegerField(
         "Delay before the invitation (minutes)",
@@ -23,6 +22,12 @@ class SettingsForm(FlaskForm):
     )
     logo_url = StringField("Logo URL", validators=[Optional(), Length(max=500)])
     accent_color = StringField("Accent colour", validators=[Optional(), Length(max=7)])
+
+    def validate_reply_to(self, field: EmailField) -> None:
+        try:
+            field.data = normalize_email(field.data or "")
+        except ValueError as error:
+            raise ValidationError(f"Enter an email address, like team@example.com: {error}") from None
 
     def validate_logo_url(self, field: StringField) -> None:
         problem = logo_problem(field.data or "")
