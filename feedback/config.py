@@ -96,6 +96,14 @@ def finalize(config: dict[str, Any]) -> None:
         raise ConfigError("SECRET_KEY is the development default; set a real secret in production.")
     if env == "production" and config["MAIL_BACKEND"] != "smtp":
         raise ConfigError("MAIL_SERVER is not set; production needs an SMTP server to send surveys and summaries.")
+    accent = config.get("ACCENT_COLOR", "")
+    if accent and not (
+        len(accent) == 7 and accent[0] == "#" and all(c in "0123456789abcdefABCDEF" for c in accent[1:])
+    ):
+        raise ConfigError(f"ACCENT_COLOR must be # and six hexadecimal digits, e.g. #0f766e; got {accent!r}.")
+    logo = config.get("LOGO_URL", "")
+    if logo and not (logo.startswith("https://") or (logo.startswith("/") and not logo.startswith("//"))):
+        raise ConfigError(f"LOGO_URL must be an https:// address or a path on this site; got {logo!r}.")
     if config["MAIL_USE_TLS"] and config["MAIL_USE_SSL"]:
         raise ConfigError("MAIL_USE_TLS and MAIL_USE_SSL are exclusive: STARTTLS or implicit TLS, not both.")
 

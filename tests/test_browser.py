@@ -252,3 +252,23 @@ def test_admin_adds_reorders_previews_and_publishes_a_question(live, page, smtp,
     page.get_by_role("button", name="Send my answers").click()
     page.wait_for_url(THANKS)
     assert_local_only(page, live.base_url)
+
+
+def test_show_if_questions_appear_when_their_answer_is_chosen(live, page, smtp, owner):
+    from feedback.questions.editing import publish_checked
+
+    with live.app_context():
+        publish_checked("exit-survey", [
+            {"key": "reason", "type": "single_choice", "prompt": "Why did you go?", "required": True,
+             "choices": ["Price", "Features"]},
+            {"key": "price_detail", "type": "short_text", "prompt": "Which price felt wrong?",
+             "show_if": {"key": "reason", "equals": "Price"}},
+        ])  # fmt: skip
+    log(live, owner["email"], customer_email="showif@client.test")
+    deliver(live)
+    page.goto(link_in(smtp.one("showif@client.test"), rf"{live.base_url}/s/\S+"))
+    assert not page.get_by_label("Which price felt wrong?").is_visible()
+    page.get_by_role("radio", name="Price").check()
+    assert page.get_by_label("Which price felt wrong?").is_visible()
+    page.get_by_role("radio", name="Features").check()
+    assert not page.get_by_label("Which price felt wrong?").is_visible()
