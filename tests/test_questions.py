@@ -298,7 +298,7 @@ def test_export_import_round_trip(app, runner, tmp_path):
     assert result.exit_code == 0, result.output
     data = json.loads(path.read_text())
     assert data["questionnaire"] == "exit-survey" and data["version"] == 1
-    assert set(data["questions"][0]) == {"key", "prompt", "help", "type", "required", "choices", "show_if"}
+    assert list(data["questions"][0]) == ["key", "prompt", "help", "type", "required", "choices", "show_if"]
     data["questions"].append(q("imported", help="", required=False, choices=[], show_if=None))
     path.write_text(json.dumps(data))
 
@@ -337,3 +337,18 @@ def test_publish_checked_refuses_without_writing(app):
             publish_checked("exit-survey", [])
         assert refused.value.problems
         assert db.session.scalar(select(func.count()).select_from(QuestionnaireVersion)) == 0
+
+
+def test_a_file_of_the_wrong_shapes_is_explained_not_crashed_on():
+    weird = [
+        {"key": ["a"], "type": 3, "prompt": None, "help": 5, "required": "yes", "choices": "Yes,No", "show_if": "a"},
+        "not an object",
+        {"key": "b", "type": "single_choice", "prompt": "B?", "choices": 7},
+        {"key": "c", "type": "short_text", "prompt": "C?", "show_if": {"key": "b", "equals": "x"}},
+    ]
+    problems = questionnaire_problems(weird)
+    assert any("Question 2: must be an object" in p for p in problems)
+    assert any("'required' must be true or false" in p for p in problems)
+    assert any("The choices must be a list of texts" in p for p in problems)
+    assert any("Question 4 (c)" in p for p in problems)
+    assert questionnaire_problems({"questions": []}) == ["'questions' must be a list of questions."]

@@ -22,7 +22,7 @@ TYPE_LABELS = {
     "yes_no": "Yes / no",
 }
 #: Every field a question carries from a draft or a file into a published version; a new field is one more name.
-QUESTION_FIELDS = ("key", "type", "prompt", "help", "required", "choices", "show_if")
+QUESTION_FIELDS = ("key", "prompt", "help", "type", "required", "choices", "show_if")
 
 
 def derive_key(prompt: str, taken: Iterable[str] = ()) -> str:
@@ -53,7 +53,7 @@ def question_problems(spec: dict[str, Any], earlier: list[dict[str, Any]]) -> di
         problems["key"] = f"The key must be at most {LIMITS['key']} characters."
     elif not KEY_PATTERN.match(key):
         problems["key"] = "The key may use only lower-case letters, digits and _, and must start with a letter."
-    elif key in {q.get("key") for q in earlier}:
+    elif key in {q.get("key") for q in earlier if isinstance(q.get("key"), str)}:
         problems["key"] = f"Another question already has the key {key!r}; keys are unique within a questionnaire."
     kind = spec.get("type")
     if kind not in QUESTION_TYPES:
@@ -108,9 +108,10 @@ def _show_if_problem(show_if: Any, earlier: list[dict[str, Any]]) -> str | None:
         return f'"Show if" must point to an earlier question; there is no question {show_if["key"]!r} before this one.'
     if controller.get("type") != "single_choice":
         return f'"Show if" must point to a single-choice question; {show_if["key"]!r} is not one.'
-    if controller.get("show_if"):
+    if controller.get("show_if") is not None:
         return f'"Show if" can go one level deep only: {show_if["key"]!r} is itself shown only sometimes.'
-    if show_if["equals"] not in controller.get("choices", []):
+    choices = controller.get("choices", [])
+    if not isinstance(choices, list) or show_if["equals"] not in choices:
         return f'"Show if" must use one of the choices of {show_if["key"]!r}; {show_if["equals"]!r} is not among them.'
     return None
 
