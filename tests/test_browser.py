@@ -241,6 +241,10 @@ def test_admin_adds_reorders_previews_and_publishes_a_question(live, page, smtp,
     page.get_by_role("link", name="Back to the editor").click()
     page.get_by_role("button", name="Publish version 2").click()
     assert "Published version 2" in page.inner_text("main")
+    for name in ("staff", "settings"):  # the other admin pages fit a phone too
+        page.goto(f"{live.base_url}/admin/{name}/")
+        assert_fits(page)
+        screenshot(page, f"admin-{name}-phone")
 
     log(live, owner["email"], customer_email="after-edit@client.test")
     deliver(live)

@@ -153,3 +153,10 @@ def test_staff_pages_need_a_login(app, client, owner):
         response = client.get(path)
         assert response.status_code == 302, path
         assert "/login?next=" in response.headers["Location"]
+
+
+def test_an_owner_logging_for_a_colleague_is_not_sent_to_a_forbidden_page(app, client, logged_in_owner, other_owner):
+    response = submit_form(client, "/cancellations/new", {"customer_name": "Kim Colleague",
+                           "customer_email": "kimc@client.test", "owner_email": other_owner["email"]})  # fmt: skip
+    assert response.status_code == 302 and response.headers["Location"] == "/cancellations/"
+    assert "Oscar Other owns it" in client.get("/cancellations/").text

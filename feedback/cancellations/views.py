@@ -63,6 +63,9 @@ def new() -> str | Response | tuple[str, int]:
                 form[name].errors = [*form[name].errors, message]
         else:
             flash(f"Logged. {cancellation.customer_name} will get the exit survey by email.", "success")
+            if not may_see(current_user, cancellation):  # logged for a colleague: it is theirs to follow
+                flash(f"{cancellation.owner.name} owns it and has been asked for the review.", "info")
+                return redirect(url_for("cancellations.index"))
             return redirect(url_for("cancellations.detail", cancellation_id=cancellation.id))
     status = 422 if form.errors else 200
     return render_template("cancellations/new.html", form=form), status

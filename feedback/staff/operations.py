@@ -27,9 +27,13 @@ def _fingerprint(user: User) -> str:
 
 def invite_staff(email: str, name: str, role: str, invited_by: User) -> User:
     """Creates the account without a password and queues the email with its set-password link."""
-    user = create_user(email, name, role, None)
-    queue_invitation(user, invited_by)
-    db.session.commit()
+    user = create_user(email, name, role, None, commit=False)
+    try:
+        queue_invitation(user, invited_by)
+        db.session.commit()  # the account and its email together, or neither
+    except BaseException:
+        db.session.rollback()
+        raise
     return user
 
 
