@@ -234,14 +234,20 @@ def test_an_invitation_keeps_its_questions_across_publishes(app, client, smtp, o
 
     auth.login(admin["email"])
     summary_id = 1
-    from conftest import submit_form as send
-
-    send(client, f"/cancellations/{summary_id}/review", {"this_week": "x", "relationship_history": "y",
+    submit_form(client, f"/cancellations/{summary_id}/review", {"this_week": "x", "relationship_history": "y",
          "action_items": "z", "icp_fit": "Partly", "avoidable": "No"})  # fmt: skip
+    with app.app_context():  # the review's questions change after it was written
+        review_questions = [question_spec(x) for x in live_version("internal-review").questions]
+        review_questions[0]["prompt"] = "A reworded first review question?"
+        publish_checked("internal-review", review_questions)
     summary = client.get(f"/cancellations/{summary_id}/summary").text
     assert "What was the main reason you cancelled?" in summary  # the question as it was asked
     assert "Old question answered" in summary
     assert "A question added later?" not in summary
+    assert "What happened this week? What was the final straw?" in summary
+    assert "A reworded first review question?" not in summary
+    detail = client.get(f"/cancellations/{summary_id}").text
+    assert "What happened this week? What was the final straw?" in detail
 
 
 # --- "Show if" -----------------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ from flask.cli import AppGroup
 from feedback.questions.editing import InvalidQuestions, publish_checked
 from feedback.questions.models import QUESTIONNAIRES
 from feedback.questions.operations import live_version, question_spec
+from feedback.questions.validation import questionnaire_problems
 
 questions = AppGroup("questions", help="Export and import questionnaires as JSON.")
 
@@ -52,8 +53,6 @@ def import_(file: Any) -> None:
 
 def file_problems(data: Any) -> list[str]:
     """The envelope's problems; the questions' own are found by the same rules the editor uses."""
-    from feedback.questions.validation import questionnaire_problems
-
     if not isinstance(data, dict):
         return ['The file must hold one JSON object: {"questionnaire": ..., "version": ..., "questions": [...]}.']
     problems = []

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, url_for
+from flask import Blueprint, flash, redirect, render_template, session, url_for
 from flask_login import current_user, login_user
 from sqlalchemy import func, select
 from werkzeug.wrappers import Response
@@ -124,9 +124,7 @@ def accept(token: str) -> str | Response | tuple[str, int]:
         except InvalidUser as error:
             form.password.errors = [*form.password.errors, str(error)]
         else:
-            from flask import session
-
-            session.clear()
+            session.clear()  # a fresh session, as on every login
             login_user(user)
             flash(f"Welcome, {user.name}. Your password is set.", "success")
             return redirect(url_for("cancellations.index"))
