@@ -70,6 +70,16 @@ def test_an_invitation_expires(app, client, smtp, logged_in_admin, monkeypatch):
     assert expired.status_code == 410 and "has expired" in expired.text
 
 
+def test_a_deactivated_invitees_link_says_so(app, client, smtp, logged_in_admin):
+    invite(client)
+    link = invite_link(app, smtp)
+    with app.app_context():
+        user_id = db.session.scalars(select(User.id).where(User.email == "nina@acme.test")).one()
+    client.post(f"/admin/staff/{user_id}/deactivate", data={"csrf_token": csrf_token(client.get(STAFF).text)})
+    page = client.get(link)
+    assert page.status_code == 410 and "This account has been deactivated" in page.text
+
+
 def test_inviting_an_existing_address_says_so(client, logged_in_admin, owner):
     response = invite(client, email=owner["email"])
     assert response.status_code == 422

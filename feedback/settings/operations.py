@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
 from flask import current_app, g, has_request_context
+from sqlalchemy.exc import SQLAlchemyError
 
 from feedback.extensions import db
 from feedback.settings.models import SiteSettings
+
+log = logging.getLogger(__name__)
 
 HEX_COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
 MIN_CONTRAST = 4.5
@@ -45,8 +49,14 @@ def defaults() -> Settings:
 
 
 def _load() -> Settings:
-    stored = db.session.get(SiteSettings, 1)
     base = defaults()
+    try:
+        stored = db.session.get(SiteSettings, 1)
+    except SQLAlchemyError:
+        # The database is unreachable: pages (the error page first of all) still render, with configuration's values.
+        log.exception("Could not read the settings; using configuration's")
+        db.session.rollback()
+        return base
     if stored is None:
         return base
     changed = {f.name: getattr(stored, f.name) for f in fields(Settings) if getattr(stored, f.name) not in (None, "")}

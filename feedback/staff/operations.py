@@ -55,7 +55,7 @@ def queue_invitation(user: User, invited_by: User) -> None:
 
 @dataclass(frozen=True)
 class InviteCheck:
-    """`state` is ok, expired, used or invalid; `user` is set except when invalid."""
+    """`state` is ok, expired, used, deactivated or invalid; `user` is set except when invalid."""
 
     state: str
     user: User | None = None
@@ -69,7 +69,9 @@ def check_invitation(token: str) -> InviteCheck:
     user = db.session.get(User, data[0])
     if user is None:
         return InviteCheck("invalid")
-    if data[1] != _fingerprint(user) or not user.active:
+    if not user.active:
+        return InviteCheck("deactivated", user)
+    if data[1] != _fingerprint(user):
         return InviteCheck("used", user)
     if result.expired:
         return InviteCheck("expired", user)

@@ -26,7 +26,7 @@ from feedback.staff.operations import (
 
 blueprint = Blueprint("staff", __name__)
 
-INVITE_PAGES = {"invalid": 404, "expired": 410, "used": 410}
+INVITE_PAGES = {"invalid": 404, "expired": 410, "used": 410, "deactivated": 410}
 
 
 @blueprint.route("/admin/staff/", methods=["GET", "POST"])

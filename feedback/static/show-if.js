@@ -2,15 +2,14 @@
 // and the server ignores answers to questions whose condition was not met.
 (function () {
   "use strict";
-  var form = document.querySelector("form");
-  var dependants = document.querySelectorAll("[data-show-if-key]");
-  if (!form || !dependants.length) return;
-  function update() {
-    dependants.forEach(function (question) {
+  document.querySelectorAll("[data-show-if-key]").forEach(function (question) {
+    var form = question.closest("form");
+    if (!form) return;
+    function update() {
       var chosen = form.querySelector('input[name="' + question.dataset.showIfKey + '"]:checked');
       question.hidden = !(chosen && chosen.value === question.dataset.showIfEquals);
-    });
-  }
-  form.addEventListener("change", update);
-  update();
+    }
+    form.addEventListener("change", update);
+    update();
+  });
 })();
