@@ -93,3 +93,15 @@ def test_colour_and_logo_rules():
 
 def test_owners_cannot_change_settings(client, logged_in_owner):
     assert client.get(SETTINGS).status_code == 403
+
+
+def test_pages_render_with_configuration_when_settings_cannot_be_read(tmp_path, smtp):
+    from conftest import make_config
+
+    from feedback import create_app
+
+    app = create_app(make_config(f"sqlite:///{tmp_path / 'unmigrated.sqlite3'}", smtp))  # no tables at all
+    page = app.test_client().get("/login")
+    assert page.status_code == 200 and "For Acme Analytics staff" in page.text
+    with app.app_context():
+        db.engine.dispose()
