@@ -144,6 +144,10 @@ def test_editing_changes_only_the_draft_until_publish(app, client, logged_in_adm
         assert live_version("exit-survey").questions[0].prompt == "Which plan did you have?"
         assert live_version("exit-survey").number == 2
     assert "Published version 2" in client.get(EDITOR).text
+    old = client.get(EDITOR + "versions/1").text
+    assert "replaced by version 2" in old and "Which plan did you have?" not in old
+    assert "Which plan did you have?" in client.get(EDITOR + "versions/2").text
+    assert client.get(EDITOR + "versions/9").status_code == 404
 
 
 def test_question_form_keeps_what_was_typed_and_explains(app, client, logged_in_admin):

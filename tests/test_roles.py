@@ -35,6 +35,7 @@ ACCESS = {
     "questions.preview": "admin",
     "questions.publish": "admin",
     "questions.discard": "admin",
+    "questions.version": "admin",
     "settings.edit": "admin",
     "staff.index": "admin",
     "staff.deactivate": "admin",
@@ -79,7 +80,7 @@ def token_for(client, path="/login"):
 def test_role_checks_on_every_staff_route(app, owner, other_owner, admin):
     own_id = log(app, owner["email"], customer_email="mine@client.test")
     other_id = log(app, other_owner["email"], customer_email="theirs@client.test")
-    base = {"questionnaire": "exit-survey", "position": 1, "user_id": other_owner["id"], "message_id": 1}
+    base = {"questionnaire": "exit-survey", "position": 1, "user_id": other_owner["id"], "message_id": 1, "number": 1}
     own = requests_for(app, {**base, "cancellation_id": own_id})
     others = requests_for(app, {**base, "cancellation_id": other_id})
     assert own, "no staff routes found"

@@ -190,3 +190,19 @@ def preview(questionnaire: str) -> str | tuple[str, int]:
     }
     template = "questions/preview_survey.html" if questionnaire == "exit-survey" else "questions/preview_review.html"
     return render_template(template, **context), 422 if form.errors else 200
+
+
+@blueprint.get(f"/{QUESTIONNAIRE}/versions/<int:number>")
+@admin_required
+def version(questionnaire: str, number: int) -> str:
+    """A published version, read-only: what everyone who answered it was asked."""
+    found = db.session.scalars(
+        select(QuestionnaireVersion).where(
+            QuestionnaireVersion.questionnaire == questionnaire, QuestionnaireVersion.number == number
+        )
+    ).first()
+    if found is None:
+        abort(404, f"There is no version {number} of the {TITLES[questionnaire].lower()}.")
+    return render_template(
+        "questions/version.html", questionnaire=questionnaire, version=found, live=live_version(questionnaire)
+    )
