@@ -66,6 +66,13 @@ def register_blueprints(app: Flask) -> None:
     for blueprint in (auth, cancellations, health, mailbox, reviews, summaries, surveys):
         app.register_blueprint(blueprint)
 
+    from feedback.questions.views import blueprint as questions
+    from feedback.settings.views import blueprint as site_settings
+    from feedback.staff.views import blueprint as staff
+
+    for blueprint in (questions, site_settings, staff):
+        app.register_blueprint(blueprint)
+
 
 def register_errorhandlers(app: Flask) -> None:
     from feedback.errors import register
@@ -81,6 +88,10 @@ def register_commands(app: Flask) -> None:
 
     for group in (users, cancellations, outbox, demo):
         app.cli.add_command(group)
+
+    from feedback.questions.cli import questions
+
+    app.cli.add_command(questions)
 
 
 def register_template_helpers(app: Flask) -> None:

@@ -68,6 +68,12 @@ def from_environment(instance_path: str) -> dict[str, Any]:
         "COMPANY_NAME": os.environ.get("COMPANY_NAME", "").strip() or "Farewell",
         "SURVEY_DELAY_MINUTES": _int("SURVEY_DELAY_MINUTES", 0),
         "SURVEY_LINK_DAYS": _int("SURVEY_LINK_DAYS", 30, minimum=1),
+        # Defaults for the admin settings page (feedback/settings); an admin's value there wins.
+        "SENDER_NAME": os.environ.get("SENDER_NAME", "").strip(),
+        "REPLY_TO": os.environ.get("REPLY_TO", "").strip(),
+        "SURVEY_INTRO": os.environ.get("SURVEY_INTRO", "").strip(),
+        "LOGO_URL": os.environ.get("LOGO_URL", "").strip(),
+        "ACCENT_COLOR": os.environ.get("ACCENT_COLOR", "").strip(),
         "OUTBOX_BACKOFF_SECONDS": _int("OUTBOX_BACKOFF_SECONDS", 60, minimum=1),
         "OUTBOX_MAX_ATTEMPTS": _int("OUTBOX_MAX_ATTEMPTS", 8, minimum=1),
     }
@@ -90,6 +96,14 @@ def finalize(config: dict[str, Any]) -> None:
         raise ConfigError("SECRET_KEY is the development default; set a real secret in production.")
     if env == "production" and config["MAIL_BACKEND"] != "smtp":
         raise ConfigError("MAIL_SERVER is not set; production needs an SMTP server to send surveys and summaries.")
+    accent = config.get("ACCENT_COLOR", "")
+    if accent and not (
+        len(accent) == 7 and accent[0] == "#" and all(c in "0123456789abcdefABCDEF" for c in accent[1:])
+    ):
+        raise ConfigError(f"ACCENT_COLOR must be # and six hexadecimal digits, e.g. #0f766e; got {accent!r}.")
+    logo = config.get("LOGO_URL", "")
+    if logo and not (logo.startswith("https://") or (logo.startswith("/") and not logo.startswith("//"))):
+        raise ConfigError(f"LOGO_URL must be an https:// address or a path on this site; got {logo!r}.")
     if config["MAIL_USE_TLS"] and config["MAIL_USE_SSL"]:
         raise ConfigError("MAIL_USE_TLS and MAIL_USE_SSL are exclusive: STARTTLS or implicit TLS, not both.")
 

@@ -249,6 +249,8 @@ def demo() -> None:
         user = User(email=email, name=name, role=role)
         user.set_password(PASSWORD)
         db.session.add(user)
+    # Someone who has left the team: listed on the staff page, unable to log in.
+    db.session.add(User(email="lena@example.com", name="Lena Fischer", role="owner", active=False))
     db.session.commit()
 
     today = utcnow().date()

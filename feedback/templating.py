@@ -9,6 +9,7 @@ from typing import Any
 from flask import Flask, current_app
 
 from feedback.cancellations.models import STATE_LABELS
+from feedback.settings.operations import current_settings
 from feedback.summaries.operations import answered_questions
 
 
@@ -36,7 +37,8 @@ def register(app: Flask) -> None:
     @app.context_processor
     def globals_() -> dict[str, Any]:
         return {
-            "company_name": current_app.config["COMPANY_NAME"],
+            "company_name": current_settings().company_name,
+            "site_settings": current_settings(),
             "state_labels": STATE_LABELS,
             "local_mailbox": current_app.config["MAIL_BACKEND"] == "local",
             "now": datetime.now(UTC),

@@ -210,3 +210,69 @@ def test_owner_reviews_and_reads_the_summary(live, chromium, smtp, owner):
 def test_screenshot_folder_is_named_in_the_readme():
     readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
     assert "test-artifacts/screenshots" in readme
+
+
+def test_admin_adds_reorders_previews_and_publishes_a_question(live, page, smtp, admin, owner):
+    page.goto(f"{live.base_url}/login")
+    page.get_by_label("Email").fill(admin["email"])
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.get_by_role("link", name="Admin").click()
+    page.get_by_role("link", name="Edit the exit survey").click()
+    page.get_by_role("link", name="Add a question").click()
+    page.get_by_label("Prompt").fill("Did our reports answer your questions?")
+    page.get_by_label("Type").select_option("yes_no")
+    page.get_by_role("button", name="Save in the draft").click()
+    assert "Saved in the draft" in page.inner_text("main")
+    items = page.locator(".editor-item")
+    assert "Did our reports answer your questions?" in items.nth(7).inner_text()
+    assert_fits(page)
+    screenshot(page, "question-editor-phone")
+
+    page.get_by_role("button", name="Move up question 8").click()
+    assert "Did our reports answer your questions?" in page.locator(".editor-item").nth(6).inner_text()
+
+    page.get_by_role("link", name="Preview").click()
+    assert "Preview of the draft exit survey" in page.inner_text("body")
+    preview_question = page.get_by_role("group", name="Did our reports answer your questions?")
+    assert preview_question.is_visible()
+    assert_fits(page)
+    screenshot(page, "question-preview-phone")
+    page.get_by_role("link", name="Back to the editor").click()
+    page.get_by_role("button", name="Publish version 2").click()
+    assert "Published version 2" in page.inner_text("main")
+    for name in ("staff", "settings"):  # the other admin pages fit a phone too
+        page.goto(f"{live.base_url}/admin/{name}/")
+        assert_fits(page)
+        screenshot(page, f"admin-{name}-phone")
+
+    log(live, owner["email"], customer_email="after-edit@client.test")
+    deliver(live)
+    page.goto(link_in(smtp.one("after-edit@client.test"), rf"{live.base_url}/s/\S+"))
+    questions = page.locator(".question")
+    assert "Did our reports answer your questions?" in questions.nth(6).inner_text()
+    page.get_by_label("It was too expensive for us").check()
+    page.get_by_role("group", name="Did our reports answer your questions?").get_by_label("Yes").check()
+    page.get_by_role("button", name="Send my answers").click()
+    page.wait_for_url(THANKS)
+    assert_local_only(page, live.base_url)
+
+
+def test_show_if_questions_appear_when_their_answer_is_chosen(live, page, smtp, owner):
+    from feedback.questions.editing import publish_checked
+
+    with live.app_context():
+        publish_checked("exit-survey", [
+            {"key": "reason", "type": "single_choice", "prompt": "Why did you go?", "required": True,
+             "choices": ["Price", "Features"]},
+            {"key": "price_detail", "type": "short_text", "prompt": "Which price felt wrong?",
+             "show_if": {"key": "reason", "equals": "Price"}},
+        ])  # fmt: skip
+    log(live, owner["email"], customer_email="showif@client.test")
+    deliver(live)
+    page.goto(link_in(smtp.one("showif@client.test"), rf"{live.base_url}/s/\S+"))
+    assert not page.get_by_label("Which price felt wrong?").is_visible()
+    page.get_by_role("radio", name="Price").check()
+    assert page.get_by_label("Which price felt wrong?").is_visible()
+    page.get_by_role("radio", name="Features").check()
+    assert not page.get_by_label("Which price felt wrong?").is_visible()

@@ -116,10 +116,11 @@ def test_web_form_requires_csrf_token(app, client, logged_in_owner):
     assert counts(app) == (0, 0, 0)
 
 
-def test_list_filters_and_paginates(app, client, logged_in_owner, other_owner):
+def test_list_filters_and_paginates(app, client, auth, admin, owner, other_owner):
     for n in range(30):
-        log(app, logged_in_owner["email"], customer_name=f"Customer {n:02d}", customer_email=f"c{n}@client.test")
+        log(app, admin["email"], customer_name=f"Customer {n:02d}", customer_email=f"c{n}@client.test")
     log(app, other_owner["email"], customer_name="Someone Else's", customer_email="else@client.test")
+    auth.login(admin["email"])
     first = client.get("/cancellations/")
     assert "Page 1 of 2" in first.text
     assert "Someone Else&#39;s" in first.text  # newest first
@@ -128,6 +129,15 @@ def test_list_filters_and_paginates(app, client, logged_in_owner, other_owner):
     mine = client.get("/cancellations/?owner=me")
     assert "Someone Else" not in mine.text
     assert "Nothing here" in client.get("/cancellations/?state=summarized").text
+
+
+def test_owners_list_only_their_own_cancellations(app, client, logged_in_owner, other_owner):
+    log(app, logged_in_owner["email"], customer_name="Mine Customer", customer_email="mine@client.test")
+    log(app, other_owner["email"], customer_name="Theirs Customer", customer_email="theirs@client.test")
+    page = client.get("/cancellations/")
+    assert "Mine Customer" in page.text
+    assert "Theirs Customer" not in page.text
+    assert "Only mine" not in page.text  # the filter means nothing to an owner
 
 
 def test_empty_list_explains_what_to_do(client, logged_in_owner):
@@ -143,3 +153,10 @@ def test_staff_pages_need_a_login(app, client, owner):
         response = client.get(path)
         assert response.status_code == 302, path
         assert "/login?next=" in response.headers["Location"]
+
+
+def test_an_owner_logging_for_a_colleague_is_not_sent_to_a_forbidden_page(app, client, logged_in_owner, other_owner):
+    response = submit_form(client, "/cancellations/new", {"customer_name": "Kim Colleague",
+                           "customer_email": "kimc@client.test", "owner_email": other_owner["email"]})  # fmt: skip
+    assert response.status_code == 302 and response.headers["Location"] == "/cancellations/"
+    assert "Oscar Other owns it" in client.get("/cancellations/").text

@@ -45,3 +45,14 @@ class User(UserMixin, db.Model):
 
     def __repr__(self) -> str:
         return f"<User {self.email} {self.role}>"
+
+
+class LoginFailure(db.Model):
+    """A failed login, kept in the database so that the throttle holds across every process and restart."""
+
+    __tablename__ = "login_failures"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: The address as typed (lower-cased), whether or not a staff member has it.
+    email: Mapped[str] = mapped_column(String(254), index=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)

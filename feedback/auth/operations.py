@@ -20,7 +20,8 @@ def password_problem(password: str, email: str) -> str | None:
     return None
 
 
-def create_user(email: str, name: str, role: str, password: str | None) -> User:
+def create_user(email: str, name: str, role: str, password: str | None, commit: bool = True) -> User:
+    """A staff account; `commit=False` lets a caller add more to the same transaction (an invitation email)."""
     try:
         email = normalize_email(email)
     except ValueError as error:
@@ -39,5 +40,8 @@ def create_user(email: str, name: str, role: str, password: str | None) -> User:
             raise InvalidUser(problem)
         user.set_password(password)
     db.session.add(user)
-    db.session.commit()
+    if commit:
+        db.session.commit()
+    else:
+        db.session.flush()
     return user

@@ -1,11 +1,14 @@
 from __future__ import annotations
 
+import math
+
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 from werkzeug.wrappers import Response
 
 from feedback.auth.forms import LoginForm
 from feedback.auth.models import User
+from feedback.auth.throttle import clear_failures, locked_until, record_failure
 from feedback.cancellations.operations import find_staff
 from feedback.db import utcnow
 from feedback.extensions import db
@@ -31,14 +34,25 @@ def login() -> str | Response | tuple[str, int]:
         return redirect(url_for("cancellations.index"))
     form = LoginForm()
     if form.validate_on_submit():
-        user = find_staff(form.email.data or "")
+        email = form.email.data or ""
+        until = locked_until(email)
+        if until is not None:
+            minutes = max(1, math.ceil((until - utcnow()).total_seconds() / 60))
+            form.password.errors = [
+                f"Too many failed attempts for this address. Try again in {minutes} minute{'s' if minutes != 1 else ''}"
+                f" (after {until:%H:%M} UTC)."
+            ]
+            return render_template("auth/login.html", form=form), 429
+        user = find_staff(email)
         if user is not None and user.active and user.check_password(form.password.data or ""):
             destination = safe_next(request.args.get("next"))
             session.clear()  # a fresh session on every login: nothing an attacker planted survives it
             login_user(user)
             user.last_login_at = utcnow()
+            clear_failures(email)
             db.session.commit()
             return redirect(destination or url_for("cancellations.index"))
+        record_failure(email)
         form.password.errors = ["That email and password don't match an active account."]
         return render_template("auth/login.html", form=form), 401
     status = 422 if form.errors else 200

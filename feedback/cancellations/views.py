@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import select
 from werkzeug.wrappers import Response
@@ -11,7 +11,7 @@ from feedback.cancellations.forms import CancellationForm
 from feedback.cancellations.models import STATES, Cancellation
 from feedback.cancellations.operations import InvalidCancellation, NewCancellation, log_cancellation
 from feedback.extensions import db
-from feedback.reviews.operations import may_review
+from feedback.reviews.operations import may_review, may_see
 
 blueprint = Blueprint("cancellations", __name__, url_prefix="/cancellations")
 
@@ -24,6 +24,8 @@ def index() -> str:
     state = request.args.get("state", "")
     mine = request.args.get("owner") == "me"
     query = select(Cancellation).order_by(Cancellation.cancelled_at.desc(), Cancellation.id.desc())
+    if not current_user.is_admin:
+        query = query.where(Cancellation.owner_id == current_user.id)  # owners see their own only
     if state in STATES:
         query = query.where(Cancellation.state == state)
     if mine:
@@ -61,6 +63,9 @@ def new() -> str | Response | tuple[str, int]:
                 form[name].errors = [*form[name].errors, message]
         else:
             flash(f"Logged. {cancellation.customer_name} will get the exit survey by email.", "success")
+            if not may_see(current_user, cancellation):  # logged for a colleague: it is theirs to follow
+                flash(f"{cancellation.owner.name} owns it and has been asked for the review.", "info")
+                return redirect(url_for("cancellations.index"))
             return redirect(url_for("cancellations.detail", cancellation_id=cancellation.id))
     status = 422 if form.errors else 200
     return render_template("cancellations/new.html", form=form), status
@@ -70,6 +75,8 @@ def new() -> str | Response | tuple[str, int]:
 @login_required
 def detail(cancellation_id: int) -> str:
     cancellation = db.get_or_404(Cancellation, cancellation_id)
+    if not may_see(current_user, cancellation):
+        abort(403, "This cancellation belongs to another account owner. Its summary is open to all staff once sent.")
     return render_template(
         "cancellations/detail.html", cancellation=cancellation, may_review=may_review(current_user, cancellation)
     )

@@ -18,6 +18,7 @@ from feedback.extensions import db
 from feedback.mail.models import OutboxMessage
 from feedback.mail.signals import message_sent
 from feedback.mail.transport import open_sender
+from feedback.settings.operations import current_settings, defaults
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +36,10 @@ class DeliveryReport:
 def sender_address() -> tuple[str, str]:
     """The configured sender, with the company's name when the address came without one."""
     name, address = parseaddr(current_app.config["MAIL_DEFAULT_SENDER"])
-    return (name or current_app.config["COMPANY_NAME"], address)
+    settings = current_settings()
+    if settings.sender_name != defaults().sender_name:  # an admin chose a sender name on the settings page
+        return (settings.sender_name, address)
+    return (name or settings.sender_name, address)
 
 
 def build_message(row: OutboxMessage) -> Message:

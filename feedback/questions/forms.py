@@ -18,7 +18,9 @@ TEXT_LIMITS = {"short_text": 300, "long_text": 5000}
 
 
 def _field(question: Question) -> Field:
-    validators: list[Any] = [InputRequired(REQUIRED_MESSAGE) if question.required else Optional()]
+    # A question shown only sometimes is checked for an answer after the form knows whether it was shown.
+    required = question.required and not question.show_if
+    validators: list[Any] = [InputRequired(REQUIRED_MESSAGE) if required else Optional()]
     label = question.prompt
     match question.type:
         case "short_text" | "long_text":
@@ -47,12 +49,31 @@ def _strip(value: Any) -> Any:
 def questionnaire_form(questions: Iterable[Question], **kwargs: Any) -> FlaskForm:
     """A form whose fields are named by question key, in the version's order."""
 
+    questions = list(questions)
+    conditional = [q for q in questions if q.show_if]
+
     class QuestionnaireForm(FlaskForm):
-        pass
+        def validate(self, extra_validators: Any = None) -> bool:
+            super().validate(extra_validators)
+            for question in conditional:
+                field = self[question.key]
+                if not is_shown(question, self):
+                    field.errors = []  # a hidden question neither complains nor keeps an answer
+                    field.data = None
+                elif question.required and field.data in (None, "", []):
+                    field.errors = [REQUIRED_MESSAGE]
+            return not self.errors
 
     for question in questions:
         setattr(QuestionnaireForm, question.key, _field(question))
     return QuestionnaireForm(**kwargs)
+
+
+def is_shown(question: Question, form: FlaskForm) -> bool:
+    """One level of "show if": the earlier single-choice question has the given answer."""
+    if not question.show_if:
+        return True
+    return form[question.show_if["key"]].data == question.show_if["equals"]
 
 
 def answers_from(form: FlaskForm, questions: Iterable[Question]) -> dict[str, Any]:

@@ -60,3 +60,20 @@ class Question(db.Model):
     show_if: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
     version: Mapped[QuestionnaireVersion] = relationship(back_populates="questions")
+
+
+class QuestionnaireDraft(db.Model):
+    """An admin's unpublished edits to one questionnaire; the live version is untouched until they publish."""
+
+    __tablename__ = "questionnaire_drafts"
+    __table_args__ = (
+        CheckConstraint("questionnaire IN ('exit-survey', 'internal-review')", name="questionnaire_known"),
+    )
+
+    questionnaire: Mapped[str] = mapped_column(String(32), primary_key=True)
+    #: The questions in order, each a dict of QUESTION_FIELDS, the same shape `flask questions export` writes.
+    questions: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    #: The live version the draft started from, so the editor can say when someone published meanwhile.
+    based_on_number: Mapped[int | None]
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))

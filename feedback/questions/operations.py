@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 from sqlalchemy import func, select
@@ -11,6 +12,10 @@ from sqlalchemy.orm import Session
 from feedback.extensions import db
 from feedback.questions.defaults import DEFAULTS
 from feedback.questions.models import Question, QuestionnaireVersion
+from feedback.questions.validation import QUESTION_FIELDS
+
+#: What a field is when a draft or a file leaves it out.
+FIELD_DEFAULTS: dict[str, Any] = {"help": "", "required": False, "choices": [], "show_if": None}
 
 
 def latest_version(questionnaire: str) -> QuestionnaireVersion | None:
@@ -57,18 +62,17 @@ def publish(
         questionnaire=questionnaire, number=(latest or 0) + 1, published_by_id=published_by_id
     )
     for position, spec in enumerate(questions, start=1):
-        version.questions.append(
-            Question(
-                position=position,
-                key=spec["key"],
-                type=spec["type"],
-                prompt=spec["prompt"],
-                help=spec.get("help", ""),
-                required=spec.get("required", False),
-                choices=list(spec.get("choices", [])),
-                show_if=spec.get("show_if"),
-            )
-        )
+        version.questions.append(Question(position=position, **normalized(spec)))
     session.add(version)
     session.flush()
     return version
+
+
+def normalized(spec: dict[str, Any]) -> dict[str, Any]:
+    """Exactly QUESTION_FIELDS, defaults filled in: the one place a question's fields are copied."""
+    return {name: copy.deepcopy(spec.get(name, FIELD_DEFAULTS.get(name))) for name in QUESTION_FIELDS}
+
+
+def question_spec(question: Question) -> dict[str, Any]:
+    """A published question as plain data: for drafts, exports and previews."""
+    return normalized({name: getattr(question, name) for name in QUESTION_FIELDS})

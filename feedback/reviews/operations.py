@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app
 from sqlalchemy.exc import IntegrityError
 
 from feedback.auth.models import User
@@ -14,12 +13,18 @@ from feedback.mail.outbox import enqueue
 from feedback.questions.models import QuestionnaireVersion
 from feedback.questions.operations import live_version
 from feedback.reviews.models import Review
+from feedback.settings.operations import current_settings
 from feedback.summaries.operations import record_step
 from feedback.urls import external_url
 
 
 class AlreadyReviewed(Exception):
     pass
+
+
+def may_see(user: User, cancellation: Cancellation) -> bool:
+    """Owners see their own cancellations; admins see all. (Summaries are open to every staff member.)"""
+    return may_review(user, cancellation)
 
 
 def may_review(user: User, cancellation: Cancellation) -> bool:
@@ -36,7 +41,7 @@ def queue_review_request(cancellation: Cancellation) -> None:
         template="review_request",
         about=cancellation,
         review_url=external_url("reviews.review", cancellation_id=cancellation.id),
-        company=current_app.config["COMPANY_NAME"],
+        company=current_settings().company_name,
     )
 
 

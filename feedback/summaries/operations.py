@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from flask import current_app
 from sqlalchemy.exc import IntegrityError
 
 from feedback.cancellations.models import Cancellation
@@ -15,6 +14,7 @@ from feedback.extensions import db
 from feedback.mail.outbox import enqueue
 from feedback.questions.forms import display_answer
 from feedback.questions.models import QuestionnaireVersion
+from feedback.settings.operations import current_settings
 from feedback.summaries.models import Summary
 from feedback.urls import external_url
 
@@ -42,7 +42,7 @@ def summary_context(cancellation: Cancellation) -> dict[str, Any]:
         "link_expired": invitation is not None and invitation.expired_at is not None,
         "review_answers": answered_questions(review.version, review.answers) if review else None,
         "review": review,
-        "company": current_app.config["COMPANY_NAME"],
+        "company": current_settings().company_name,
     }
 
 

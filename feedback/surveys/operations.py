@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from flask import current_app
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
@@ -17,6 +16,7 @@ from feedback.db import utcnow
 from feedback.extensions import db
 from feedback.mail.outbox import enqueue
 from feedback.questions.models import QuestionnaireVersion
+from feedback.settings.operations import current_settings
 from feedback.signing import check, sign
 from feedback.summaries.operations import record_step
 from feedback.surveys.models import Invitation, SurveyResponse
@@ -34,8 +34,8 @@ class LinkExpired(Exception):
 
 
 def _lifetime() -> timedelta:
-    config = current_app.config
-    return timedelta(days=config["SURVEY_LINK_DAYS"], minutes=config["SURVEY_DELAY_MINUTES"])
+    settings = current_settings()
+    return timedelta(days=settings.survey_link_days, minutes=settings.survey_delay_minutes)
 
 
 def create_invitation(cancellation: Cancellation, version: QuestionnaireVersion) -> Invitation:
@@ -62,8 +62,9 @@ def first_name(full_name: str) -> str:
 
 def queue_invitation(invitation: Invitation) -> None:
     cancellation = invitation.cancellation
-    company = current_app.config["COMPANY_NAME"]
-    delay = timedelta(minutes=current_app.config["SURVEY_DELAY_MINUTES"])
+    settings = current_settings()
+    company = settings.company_name
+    delay = timedelta(minutes=settings.survey_delay_minutes)
     enqueue(
         "survey_invitation",
         to=cancellation.customer_email,
@@ -71,13 +72,13 @@ def queue_invitation(invitation: Invitation) -> None:
         subject=f"Thank you for your time with {company}, {first_name(cancellation.customer_name)}",
         template="survey_invitation",
         about=cancellation,
-        reply_to=cancellation.owner.email,
+        reply_to=settings.reply_to or cancellation.owner.email,
         due_at=invitation.created_at + delay,
         survey_url=survey_url(invitation),
         first_name=first_name(cancellation.customer_name),
         owner=cancellation.owner,
         company=company,
-        link_days=current_app.config["SURVEY_LINK_DAYS"],
+        link_days=settings.survey_link_days,
     )
 
 

@@ -1,0 +1,70 @@
+"""`flask questions export|import`: questionnaires as JSON files, checked before anything is published."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import click
+from flask.cli import AppGroup
+
+from feedback.questions.editing import InvalidQuestions, publish_checked
+from feedback.questions.models import QUESTIONNAIRES
+from feedback.questions.operations import live_version, question_spec
+from feedback.questions.validation import questionnaire_problems
+
+questions = AppGroup("questions", help="Export and import questionnaires as JSON.")
+
+
+@questions.command("export")
+@click.argument("questionnaire", type=click.Choice(QUESTIONNAIRES))
+@click.argument("file", type=click.File("w", encoding="utf-8"), default="-")
+def export(questionnaire: str, file: Any) -> None:
+    """Write the live version of QUESTIONNAIRE as JSON to FILE (standard output when left out)."""
+    version = live_version(questionnaire)
+    data = {
+        "questionnaire": questionnaire,
+        "version": version.number,
+        "questions": [question_spec(q) for q in version.questions],
+    }
+    file.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+
+
+@questions.command("import")
+@click.argument("file", type=click.File("r", encoding="utf-8"))
+def import_(file: Any) -> None:
+    """Check FILE (the format `export` writes) and publish it as a new version; print the version number."""
+    try:
+        data = json.load(file)
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise click.ClickException(f"{file.name} is not valid JSON: {error}") from None
+    problems = file_problems(data)
+    if not problems:
+        try:
+            version = publish_checked(data["questionnaire"], data["questions"])
+        except InvalidQuestions as invalid:
+            problems = invalid.problems
+        else:
+            click.echo(version.number)
+            return
+    listing = "\n".join(f"  - {problem}" for problem in problems)
+    raise click.ClickException(f"{file.name} was not imported; nothing was published:\n{listing}")
+
+
+def file_problems(data: Any) -> list[str]:
+    """The envelope's problems; the questions' own are found by the same rules the editor uses."""
+    if not isinstance(data, dict):
+        return ['The file must hold one JSON object: {"questionnaire": ..., "version": ..., "questions": [...]}.']
+    problems = []
+    if data.get("questionnaire") not in QUESTIONNAIRES:
+        problems.append(f"'questionnaire' must be one of: {', '.join(QUESTIONNAIRES)}.")
+    if "version" in data and not (isinstance(data["version"], int) or data["version"] is None):
+        problems.append("'version' must be a whole number (it is ignored: the import becomes the next version).")
+    unknown = sorted(set(data) - {"questionnaire", "version", "questions"})
+    if unknown:
+        problems.append(f"Unknown top-level field(s): {', '.join(unknown)}.")
+    if "questions" not in data:
+        problems.append("'questions' is missing.")
+    else:
+        problems.extend(questionnaire_problems(data["questions"]))
+    return problems

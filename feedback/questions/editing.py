@@ -1,0 +1,124 @@
+"""The draft an admin edits, and publishing it (or a file) as a new immutable version."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+
+from feedback.extensions import db
+from feedback.questions.models import QuestionnaireDraft, QuestionnaireVersion
+from feedback.questions.operations import live_version, normalized, publish, question_spec
+from feedback.questions.validation import derive_key, question_problems, questionnaire_problems
+
+
+class InvalidQuestions(ValueError):
+    """Carries every problem, so that the editor, the import and the tests can show them all at once."""
+
+    def __init__(self, problems: list[str]):
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+def get_draft(questionnaire: str) -> QuestionnaireDraft | None:
+    return db.session.get(QuestionnaireDraft, questionnaire)
+
+
+def draft_questions(questionnaire: str) -> list[dict[str, Any]]:
+    """The questions being edited: the draft's, or a copy of the live version's when there is no draft yet."""
+    draft = get_draft(questionnaire)
+    if draft is not None:
+        return [normalized(q) for q in draft.questions]
+    return [question_spec(q) for q in live_version(questionnaire).questions]
+
+
+def save_draft(questionnaire: str, questions: list[dict[str, Any]], user_id: int | None) -> None:
+    """Refuses a draft with broken keys or "show if" links; an empty draft is fine until it is published."""
+    questions = [normalized(q) for q in questions]
+    problems = questionnaire_problems(questions, allow_empty=True)
+    if problems:
+        raise InvalidQuestions(problems)
+    draft = get_draft(questionnaire)
+    if draft is None:
+        based_on = live_version(questionnaire).number
+        draft = QuestionnaireDraft(questionnaire=questionnaire, based_on_number=based_on)
+        db.session.add(draft)
+    draft.questions = questions
+    draft.updated_by_id = user_id
+    db.session.commit()
+
+
+def discard_draft(questionnaire: str) -> None:
+    draft = get_draft(questionnaire)
+    if draft is not None:
+        db.session.delete(draft)
+        db.session.commit()
+
+
+def move(questions: list[dict[str, Any]], index: int, offset: int) -> list[dict[str, Any]]:
+    target = index + offset
+    if not (0 <= index < len(questions) and 0 <= target < len(questions)):
+        return questions
+    moved = list(questions)
+    moved[index], moved[target] = moved[target], moved[index]
+    return moved
+
+
+def dependants(questions: list[dict[str, Any]], key: str) -> list[str]:
+    """Keys of the questions shown only depending on the answer to `key`."""
+    return [q["key"] for q in questions if q.get("show_if") and q["show_if"].get("key") == key]
+
+
+def publish_checked(questionnaire: str, questions: Any, user_id: int | None = None) -> QuestionnaireVersion:
+    """Validates everything, then publishes in one transaction: all of it, or nothing."""
+    problems = questionnaire_problems(questions)
+    if problems:
+        raise InvalidQuestions(problems)
+    live_version(questionnaire)  # the defaults become version 1 first, so that numbers follow history
+    try:
+        version = publish(questionnaire, [normalized(q) for q in questions], published_by_id=user_id)
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        raise InvalidQuestions(["Someone else published at the same moment; please try again."]) from None
+    return version
+
+
+def publish_draft(questionnaire: str, user_id: int | None) -> QuestionnaireVersion:
+    version = publish_checked(questionnaire, draft_questions(questionnaire), user_id)
+    discard_draft(questionnaire)
+    return version
+
+
+def put_question(questionnaire: str, index: int | None, spec: dict[str, Any], user_id: int | None) -> dict[str, str]:
+    """Adds (index None) or replaces one question of the draft; returns problems by field, saving nothing then.
+
+    An empty key is derived from the prompt; a renamed key carries the questions that depend on it along.
+    """
+    questions = draft_questions(questionnaire)
+    others = [q for i, q in enumerate(questions) if i != index]
+    old_key = questions[index]["key"] if index is not None else None
+    if not spec["key"]:
+        spec["key"] = old_key or derive_key(spec["prompt"], (q["key"] for q in others))
+    earlier = questions[:index] if index is not None else questions
+    problems = question_problems(spec, earlier)
+    if "key" not in problems and spec["key"] in {q["key"] for q in others}:
+        problems["key"] = (
+            f"Another question already has the key {spec['key']!r}; keys are unique within a questionnaire."
+        )
+    if problems:
+        return problems
+    if index is None:
+        questions.append(spec)
+    else:
+        questions[index] = spec
+        for question in questions:
+            if old_key != spec["key"] and question["show_if"] and question["show_if"]["key"] == old_key:
+                question["show_if"] = {**question["show_if"], "key": spec["key"]}
+    try:
+        save_draft(questionnaire, questions, user_id)
+    except InvalidQuestions as invalid:
+        db.session.rollback()
+        field = "choices" if spec["type"] == "single_choice" else "type"  # a later question depends on this one
+        return {field: " ".join(invalid.problems)}
+    return {}

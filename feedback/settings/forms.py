@@ -1,0 +1,40 @@
+from flask_wtf import FlaskForm
+from wtforms import EmailField, IntegerField, StringField, TextAreaField
+from wtforms.validators import Length, NumberRange, Optional, ValidationError
+
+from feedback.cancellations.operations import normalize_email
+from feedback.settings.operations import accent_problem, logo_problem
+
+
+class SettingsForm(FlaskForm):
+    """Every field may be left empty: then the value from configuration (shown as a placeholder) applies."""
+
+    company_name = StringField("Company name", validators=[Optional(), Length(max=120)])
+    sender_name = StringField("Sender name", validators=[Optional(), Length(max=120)])
+    reply_to = EmailField("Reply-to address", validators=[Optional(), Length(max=254)])
+    survey_intro = TextAreaField("Survey introduction", validators=[Optional(), Length(max=2000)])
+    survey_delay_minutes = IntegerField(
+        "Delay before the invitation (minutes)",
+        validators=[Optional(), NumberRange(0, 10080, "Between 0 and 10,080 minutes (one week).")],
+    )
+    survey_link_days = IntegerField(
+        "Link lifetime (days)", validators=[Optional(), NumberRange(1, 365, "Between 1 and 365 days.")]
+    )
+    logo_url = StringField("Logo URL", validators=[Optional(), Length(max=500)])
+    accent_color = StringField("Accent colour", validators=[Optional(), Length(max=7)])
+
+    def validate_reply_to(self, field: EmailField) -> None:
+        try:
+            field.data = normalize_email(field.data or "")
+        except ValueError as error:
+            raise ValidationError(f"Enter an email address, like team@example.com: {error}") from None
+
+    def validate_logo_url(self, field: StringField) -> None:
+        problem = logo_problem(field.data or "")
+        if problem:
+            raise ValidationError(problem)
+
+    def validate_accent_color(self, field: StringField) -> None:
+        problem = accent_problem(field.data or "")
+        if problem:
+            raise ValidationError(problem)

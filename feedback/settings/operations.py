@@ -1,0 +1,129 @@
+"""The settings admins change on the web, read through one accessor that every feature uses."""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import asdict, dataclass, fields
+from typing import Any
+
+from flask import current_app, g, has_request_context
+from sqlalchemy.exc import SQLAlchemyError
+
+from feedback.extensions import db
+from feedback.settings.models import SiteSettings
+
+log = logging.getLogger(__name__)
+
+HEX_COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
+MIN_CONTRAST = 4.5
+
+
+@dataclass(frozen=True)
+class Settings:
+    company_name: str
+    sender_name: str
+    #: Empty: replies go to the account owner of the cancellation.
+    reply_to: str
+    #: Empty: the survey page's own introduction.
+    survey_intro: str
+    survey_delay_minutes: int
+    survey_link_days: int
+    logo_url: str
+    accent_color: str
+
+
+def defaults() -> Settings:
+    """What configuration says, before any admin has changed anything."""
+    config = current_app.config
+    return Settings(
+        company_name=config["COMPANY_NAME"],
+        sender_name=config.get("SENDER_NAME") or config["COMPANY_NAME"],
+        reply_to=config.get("REPLY_TO", ""),
+        survey_intro=config.get("SURVEY_INTRO", ""),
+        survey_delay_minutes=config["SURVEY_DELAY_MINUTES"],
+        survey_link_days=config["SURVEY_LINK_DAYS"],
+        logo_url=config.get("LOGO_URL", ""),
+        accent_color=config.get("ACCENT_COLOR", ""),
+    )
+
+
+def _load() -> Settings:
+    base = defaults()
+    try:
+        stored = db.session.get(SiteSettings, 1)
+    except SQLAlchemyError:
+        # The database is unreachable: pages (the error page first of all) still render, with configuration's values.
+        log.exception("Could not read the settings; using configuration's")
+        db.session.rollback()
+        return base
+    if stored is None:
+        return base
+    changed = {f.name: getattr(stored, f.name) for f in fields(Settings) if getattr(stored, f.name) not in (None, "")}
+    if "company_name" in changed and not stored.sender_name and not current_app.config.get("SENDER_NAME"):
+        changed["sender_name"] = changed["company_name"]  # the sender follows the company unless set apart
+    return Settings(**{**asdict(base), **changed})
+
+
+def current_settings() -> Settings:
+    """Read once per request; outside a request (the worker, the CLI) read fresh each time."""
+    if not has_request_context():
+        return _load()
+    if "farewell_settings" not in g:
+        g.farewell_settings = _load()
+    return g.farewell_settings
+
+
+def stored_settings() -> dict[str, Any]:
+    """What the admin set, column by column (None where configuration decides), for the form."""
+    stored = db.session.get(SiteSettings, 1)
+    return {f.name: getattr(stored, f.name) if stored else None for f in fields(Settings)}
+
+
+def save_settings(values: dict[str, Any], updated_by_id: int | None = None) -> Settings:
+    """Stores what the admin typed; an empty value hands the setting back to configuration."""
+    stored = db.session.get(SiteSettings, 1) or SiteSettings(id=1)
+    for f in fields(Settings):
+        if f.name in values:
+            value = values[f.name]
+            setattr(stored, f.name, None if value in ("", None) else value)
+    stored.updated_by_id = updated_by_id
+    db.session.add(stored)
+    db.session.commit()
+    if has_request_context():
+        g.pop("farewell_settings", None)
+    return current_settings()
+
+
+def _luminance(colour: str) -> float:
+    def channel(value: int) -> float:
+        c = value / 255
+        return c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4
+
+    r, g_, b = (int(colour[i : i + 2], 16) for i in (1, 3, 5))
+    return 0.2126 * channel(r) + 0.7152 * channel(g_) + 0.0722 * channel(b)
+
+
+def contrast_with_white(colour: str) -> float:
+    """The WCAG contrast ratio of white text on this colour."""
+    return 1.05 / (_luminance(colour) + 0.05)
+
+
+def accent_problem(colour: str) -> str | None:
+    if not HEX_COLOUR.match(colour):
+        return "Enter the colour as # and six hexadecimal digits, e.g. #0f766e."
+    ratio = contrast_with_white(colour)
+    if ratio < MIN_CONTRAST:
+        return (
+            f"White text on {colour} has a contrast of {ratio:.2f}:1; it needs at least {MIN_CONTRAST}:1 "
+            "to stay readable. Choose a darker colour."
+        )
+    return None
+
+
+def logo_problem(url: str) -> str | None:
+    if url.startswith("https://") and len(url) > len("https://") and " " not in url:
+        return None
+    if url.startswith("/") and not url.startswith("//") and "\\" not in url:
+        return None
+    return "The logo must be an https:// address or a path on this site starting with /."

@@ -1,0 +1,118 @@
+"""Staff accounts: invitations to set a password, deactivation, and handing over a departed owner's work."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+from sqlalchemy import select
+
+from feedback.auth.models import User
+from feedback.auth.operations import InvalidUser, create_user, password_problem
+from feedback.cancellations.models import Cancellation
+from feedback.extensions import db
+from feedback.mail.outbox import enqueue
+from feedback.settings.operations import current_settings
+from feedback.signing import check, sign
+from feedback.urls import external_url
+
+INVITE_SALT = "staff-invitation"
+INVITE_DAYS = 7
+
+
+def _fingerprint(user: User) -> str:
+    """Changes when the password is set, which is what makes an invitation link single-use."""
+    return hashlib.sha256((user.password_hash or "unset").encode()).hexdigest()[:16]
+
+
+def invite_staff(email: str, name: str, role: str, invited_by: User) -> User:
+    """Creates the account without a password and queues the email with its set-password link."""
+    user = create_user(email, name, role, None, commit=False)
+    try:
+        queue_invitation(user, invited_by)
+        db.session.commit()  # the account and its email together, or neither
+    except BaseException:
+        db.session.rollback()
+        raise
+    return user
+
+
+def queue_invitation(user: User, invited_by: User) -> None:
+    token = sign([user.id, _fingerprint(user)], INVITE_SALT)
+    enqueue(
+        "staff_invitation",
+        to=user.email,
+        to_name=user.name,
+        subject=f"{invited_by.name} invited you to Farewell at {current_settings().company_name}",
+        template="staff_invitation",
+        invite_url=external_url("staff.accept", token=token),
+        user=user,
+        invited_by=invited_by,
+        company=current_settings().company_name,
+        days=INVITE_DAYS,
+    )
+
+
+@dataclass(frozen=True)
+class InviteCheck:
+    """`state` is ok, expired, used, deactivated or invalid; `user` is set except when invalid."""
+
+    state: str
+    user: User | None = None
+
+
+def check_invitation(token: str) -> InviteCheck:
+    result = check(token, INVITE_SALT, max_age=INVITE_DAYS * 86400)
+    data = result.data
+    if result.invalid or not (isinstance(data, list) and len(data) == 2 and isinstance(data[0], int)):
+        return InviteCheck("invalid")
+    user = db.session.get(User, data[0])
+    if user is None:
+        return InviteCheck("invalid")
+    if not user.active:
+        return InviteCheck("deactivated", user)
+    if data[1] != _fingerprint(user):
+        return InviteCheck("used", user)
+    if result.expired:
+        return InviteCheck("expired", user)
+    return InviteCheck("ok", user)
+
+
+def accept_invitation(user: User, password: str) -> None:
+    problem = password_problem(password, user.email)
+    if problem:
+        raise InvalidUser(problem)
+    user.set_password(password)
+    db.session.commit()
+
+
+def set_active(user: User, active: bool, acting: User) -> None:
+    """Deactivation takes effect on the user's next request: every request reloads the user and checks `active`."""
+    if user.id == acting.id and not active:
+        raise InvalidUser("You cannot deactivate your own account; ask another admin.")
+    user.active = active
+    db.session.commit()
+
+
+def open_cancellations(user: User) -> list[Cancellation]:
+    """Cancellations still waiting for the owner: no summary yet."""
+    query = select(Cancellation).where(Cancellation.owner_id == user.id, Cancellation.state != "summarized")
+    return list(db.session.scalars(query.order_by(Cancellation.cancelled_at)).all())
+
+
+def reassign_open_cancellations(from_user: User, to_user: User, acting: User) -> int:
+    """Hands a deactivated owner's unfinished cancellations to an active colleague, who is asked for the review."""
+    from feedback.reviews.operations import queue_review_request
+
+    if from_user.active:
+        raise InvalidUser("Only a deactivated staff member's cancellations can be reassigned.")
+    if not to_user.active or to_user.id == from_user.id:
+        raise InvalidUser("Choose an active staff member to take them over.")
+    moved = open_cancellations(from_user)
+    for cancellation in moved:
+        cancellation.owner = to_user
+        cancellation.record("reassigned", f"{acting.name} reassigned it from {from_user.name} to {to_user.name}.")
+        if cancellation.review is None:
+            queue_review_request(cancellation)
+    db.session.commit()
+    return len(moved)

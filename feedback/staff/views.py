@@ -1,0 +1,132 @@
+"""Admins manage staff; invited staff choose their password."""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, session, url_for
+from flask_login import current_user, login_user
+from sqlalchemy import func, select
+from werkzeug.wrappers import Response
+from wtforms import SelectChoice
+
+from feedback.auth.access import admin_required
+from feedback.auth.models import User
+from feedback.auth.operations import InvalidUser
+from feedback.cancellations.models import Cancellation
+from feedback.extensions import db
+from feedback.staff.forms import InviteForm, ReassignForm, SetPasswordForm
+from feedback.staff.operations import (
+    accept_invitation,
+    check_invitation,
+    invite_staff,
+    open_cancellations,
+    queue_invitation,
+    reassign_open_cancellations,
+    set_active,
+)
+
+blueprint = Blueprint("staff", __name__)
+
+INVITE_PAGES = {"invalid": 404, "expired": 410, "used": 410, "deactivated": 410}
+
+
+@blueprint.route("/admin/staff/", methods=["GET", "POST"])
+@admin_required
+def index() -> str | Response | tuple[str, int]:
+    form = InviteForm()
+    if form.validate_on_submit():
+        try:
+            user = invite_staff(form.email.data or "", form.name.data or "", form.role.data or "owner", current_user)
+        except InvalidUser as error:
+            form.email.errors = [*form.email.errors, str(error)]
+        else:
+            flash(f"Invitation sent to {user.email}.", "success")
+            return redirect(url_for("staff.index"))
+    staff = db.session.scalars(select(User).order_by(User.active.desc(), User.name)).all()
+    open_counts = dict(
+        db.session.execute(
+            select(Cancellation.owner_id, func.count())
+            .where(Cancellation.state != "summarized")
+            .group_by(Cancellation.owner_id)
+        ).all()
+    )
+    status = 422 if form.errors else 200
+    return render_template("staff/index.html", form=form, staff=staff, open_counts=open_counts), status
+
+
+@blueprint.post("/admin/staff/<int:user_id>/deactivate")
+@admin_required
+def deactivate(user_id: int) -> Response:
+    return _set_active(user_id, False)
+
+
+@blueprint.post("/admin/staff/<int:user_id>/reactivate")
+@admin_required
+def reactivate(user_id: int) -> Response:
+    return _set_active(user_id, True)
+
+
+def _set_active(user_id: int, active: bool) -> Response:
+    user = db.get_or_404(User, user_id)
+    try:
+        set_active(user, active, current_user)
+    except InvalidUser as error:
+        flash(str(error), "error")
+    else:
+        flash(f"{user.name} is {'active again' if active else 'deactivated; their sessions have ended'}.", "success")
+    return redirect(url_for("staff.index"))
+
+
+@blueprint.post("/admin/staff/<int:user_id>/resend")
+@admin_required
+def resend(user_id: int) -> Response:
+    user = db.get_or_404(User, user_id)
+    if user.password_hash is None and user.active:
+        queue_invitation(user, current_user)
+        db.session.commit()
+        flash(f"A new invitation is on its way to {user.email}.", "success")
+    return redirect(url_for("staff.index"))
+
+
+@blueprint.route("/admin/staff/<int:user_id>/reassign", methods=["GET", "POST"])
+@admin_required
+def reassign(user_id: int) -> str | Response | tuple[str, int]:
+    user = db.get_or_404(User, user_id)
+    form = ReassignForm()
+    colleagues = db.session.scalars(select(User).where(User.active, User.id != user.id).order_by(User.name)).all()
+    form.to_user.choices = [SelectChoice(c.id, f"{c.name} ({c.email})") for c in colleagues]
+    if form.validate_on_submit():
+        to_user = db.get_or_404(User, form.to_user.data)
+        try:
+            moved = reassign_open_cancellations(user, to_user, current_user)
+        except InvalidUser as error:
+            form.to_user.errors = [*form.to_user.errors, str(error)]
+        else:
+            flash(f"{moved} open cancellation{'s' if moved != 1 else ''} reassigned to {to_user.name}.", "success")
+            return redirect(url_for("staff.index"))
+    status = 422 if form.errors else 200
+    return render_template(
+        "staff/reassign.html", form=form, user=user, cancellations=open_cancellations(user), colleagues=colleagues
+    ), status
+
+
+@blueprint.route("/welcome/<token>", methods=["GET", "POST"])
+def accept(token: str) -> str | Response | tuple[str, int]:
+    """The invitation link: choose a password, then straight in."""
+    invite = check_invitation(token)
+    if invite.state != "ok":
+        return render_template("staff/invite_unusable.html", state=invite.state), INVITE_PAGES[invite.state]
+    user = invite.user
+    assert user is not None
+    form = SetPasswordForm()
+    if form.validate_on_submit():
+        try:
+            accept_invitation(user, form.password.data or "")
+        except InvalidUser as error:
+            form.password.errors = [*form.password.errors, str(error)]
+        else:
+            session.clear()  # a fresh session, as on every login
+            login_user(user)
+            flash(f"Welcome, {user.name}. Your password is set.", "success")
+            return redirect(url_for("cancellations.index"))
+    status = 422 if form.errors else 200
+    return render_template("staff/accept.html", form=form, user=user), status

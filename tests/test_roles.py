@@ -1,0 +1,120 @@
+"""Who may open what: every route of the app, for a logged-out visitor, an owner (own and other's) and an admin.
+
+The table below must name every endpoint, so that a new route cannot be added without deciding who may use it.
+"""
+
+from __future__ import annotations
+
+import pytest
+from conftest import AuthActions, csrf_token, log
+
+#: public: no login at all; staff: any logged-in staff member; own: the cancellation's owner or an admin;
+#: admin: admins only; logout: any staff member, checked last as it ends the session.
+ACCESS = {
+    "auth.home": "public",
+    "auth.login": "public",
+    "health.healthz": "public",
+    "static": "public",
+    "surveys.survey": "public",
+    "surveys.thanks": "public",
+    "staff.accept": "public",
+    "auth.logout": "logout",
+    "cancellations.index": "staff",
+    "cancellations.new": "staff",
+    "summaries.summary": "staff",
+    "mailbox.index": "staff",
+    "mailbox.show": "staff",
+    "cancellations.detail": "own",
+    "reviews.review": "own",
+    "questions.index": "admin",
+    "questions.editor": "admin",
+    "questions.add": "admin",
+    "questions.edit": "admin",
+    "questions.reorder": "admin",
+    "questions.remove": "admin",
+    "questions.preview": "admin",
+    "questions.publish": "admin",
+    "questions.discard": "admin",
+    "questions.version": "admin",
+    "settings.edit": "admin",
+    "staff.index": "admin",
+    "staff.deactivate": "admin",
+    "staff.reactivate": "admin",
+    "staff.resend": "admin",
+    "staff.reassign": "admin",
+}
+
+
+@pytest.fixture
+def app_config(app_config):
+    return {**app_config, "MAIL_BACKEND": "local"}  # the development mailbox's routes exist only then
+
+
+def requests_for(app, ids):
+    """(endpoint, method, path) for every staff route; `ids` fills in the URL's parts."""
+    found = []
+    with app.test_request_context():
+        from flask import url_for
+
+        for rule in app.url_map.iter_rules():
+            if ACCESS[rule.endpoint] == "public":
+                continue
+            values = {arg: ids[arg] for arg in rule.arguments}
+            for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+                found.append((rule.endpoint, method, url_for(rule.endpoint, **values)))
+    return sorted(found, key=lambda r: (ACCESS[r[0]] == "logout", r))
+
+
+def test_every_route_states_who_may_use_it(app):
+    assert {rule.endpoint for rule in app.url_map.iter_rules()} == set(ACCESS)
+
+
+def send(client, method, path, token):
+    return client.get(path) if method == "GET" else client.post(path, data={"csrf_token": token})
+
+
+def token_for(client, path="/login"):
+    return csrf_token(client.get(path).text)
+
+
+def test_role_checks_on_every_staff_route(app, owner, other_owner, admin):
+    own_id = log(app, owner["email"], customer_email="mine@client.test")
+    other_id = log(app, other_owner["email"], customer_email="theirs@client.test")
+    base = {"questionnaire": "exit-survey", "position": 1, "user_id": other_owner["id"], "message_id": 1, "number": 1}
+    own = requests_for(app, {**base, "cancellation_id": own_id})
+    others = requests_for(app, {**base, "cancellation_id": other_id})
+    assert own, "no staff routes found"
+
+    visitor = app.test_client()
+    token = token_for(visitor)
+    for endpoint, method, path in own:
+        response = send(visitor, method, path, token)
+        assert response.status_code == 302, (endpoint, method, path, response.status_code)
+        assert response.headers["Location"].startswith("/login?next="), (endpoint, path)
+
+    owner_client = app.test_client()
+    AuthActions(owner_client).login(owner["email"])
+    token = token_for(owner_client, "/cancellations/")
+    for (endpoint, method, path), (_, _, others_path) in zip(own, others, strict=True):
+        rule = ACCESS[endpoint]
+        response = send(owner_client, method, path, token)
+        if rule == "admin":
+            assert response.status_code == 403, (endpoint, method, path)
+        else:
+            assert response.status_code < 400 or response.status_code == 422, (endpoint, method, path)
+            if rule != "logout":
+                assert "/login" not in response.headers.get("Location", ""), (endpoint, path)
+        if rule == "own":
+            assert send(owner_client, method, others_path, token).status_code == 403, (endpoint, others_path)
+        if rule == "staff" and others_path != path:  # summaries are open to every staff member
+            assert send(owner_client, method, others_path, token).status_code == 200, (endpoint, others_path)
+
+    admin_client = app.test_client()
+    AuthActions(admin_client).login(admin["email"])
+    token = token_for(admin_client, "/cancellations/")
+    everything = own + [r for r in others if ACCESS[r[0]] == "own"]
+    for endpoint, method, path in sorted(everything, key=lambda r: ACCESS[r[0]] == "logout"):
+        response = send(admin_client, method, path, token)
+        assert response.status_code < 400 or response.status_code == 422, (endpoint, method, path, response.status_code)
+        if ACCESS[endpoint] != "logout":
+            assert "/login" not in response.headers.get("Location", ""), (endpoint, path)
