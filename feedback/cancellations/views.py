@@ -51,6 +51,7 @@ def new() -> str | Response | tuple[str, int]:
             customer_since=form.customer_since.data,
             reason=form.reason.data or "",
             complaint=form.complaint.data or "",
+            locale=form.locale.data or None,
             source="web",
             logged_by=current_user._get_current_object(),
         )

@@ -67,6 +67,7 @@ def publish(
                 required=spec.get("required", False),
                 choices=list(spec.get("choices", [])),
                 show_if=spec.get("show_if"),
+                translations=spec.get("translations"),
             )
         )
     session.add(version)
