@@ -38,7 +38,11 @@ def select_locale() -> str:
     if chosen:
         return chosen
     if has_request_context() and request.blueprint in CUSTOMER_BLUEPRINTS:
-        return request.accept_languages.best_match(LANGUAGES.keys()) or DEFAULT_LOCALE
+        # In the browser's order of preference, fr-CH counting as fr (werkzeug's best_match would prefer a
+        # less wanted exact match over it).
+        for tag, _quality in request.accept_languages:
+            if supported_locale(tag):
+                return supported_locale(tag)
     return DEFAULT_LOCALE
 
 

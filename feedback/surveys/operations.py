@@ -131,11 +131,14 @@ def _was_replaced(invitation: Invitation, nonce: str) -> bool:
 
 
 def renew_link(invitation: Invitation, now: datetime | None = None) -> bool:
-    """Sends a fresh link to the address on file when the survey is unanswered, its link has lapsed, and the
-    customer hasn't asked too often. Returns whether it did; the page says the same thing either way."""
+    """Sends a fresh link to the address on file, replacing the current one, unless the survey was answered or the
+    customer asked too often. Returns whether it did; the page says the same thing either way.
+
+    The caller checked that the link in hand has expired (or was itself replaced: the first fresh link may
+    never have arrived, so asking again from the old one is allowed, within the limits).
+    """
     now = now or utcnow()
-    lapsed = invitation.expired_at is not None or now >= invitation.expires_at
-    if invitation.answered_at is not None or not lapsed:
+    if invitation.answered_at is not None:
         return False
     recent = db.session.scalars(
         select(LinkRenewal.requested_at).where(
