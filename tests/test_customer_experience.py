@@ -1,5 +1,7 @@
 """The departing customer's pages in headless Chromium: accessible (axe-core), keyboard-only, light, translated."""
 
+# ruff: noqa: F811 - the browser fixtures come from test_browser.py, and tests name them as parameters
+
 from __future__ import annotations
 
 import json
@@ -161,10 +163,10 @@ def test_survey_weighs_under_50_kb_with_its_css(live, page, smtp, owner):
     assert 0 < total < SURVEY_BUDGET, f"the survey page transfers {total} bytes: {sizes}"
 
 
-def test_survey_without_javascript_still_counts_the_questions(live, chromium, smtp, owner):  # noqa: F811
+def test_survey_without_javascript_still_counts_the_questions(live, chromium, smtp, owner):
     link = survey_link(live, smtp, owner, "nojs@client.test")
     context = chromium.new_context(viewport=PHONE, java_script_enabled=False)
-    page = context.new_page()  # noqa: F811
+    page = context.new_page()
     try:
         page.goto(link)
         assert "7 questions, about two minutes." in page.inner_text(".survey-intro")
@@ -179,13 +181,13 @@ def test_survey_without_javascript_still_counts_the_questions(live, chromium, sm
         context.close()
 
 
-def test_german_survey_end_to_end_with_its_email(live, chromium, smtp, owner):  # noqa: F811
+def test_german_survey_end_to_end_with_its_email(live, chromium, smtp, owner):
     link = survey_link(live, smtp, owner, "greta@client.test", locale="de")
     message = smtp.one("greta@client.test")
     assert "Danke für Ihre Zeit mit Acme Analytics" in str(message["Subject"])
     assert "Hallo Maria," in text_part(message)
     context = chromium.new_context(viewport=PHONE, locale="en-US")  # the cancellation's language wins
-    page = context.new_page()  # noqa: F811
+    page = context.new_page()
     try:
         page.goto(link)
         assert page.get_attribute("html", "lang") == "de"

@@ -164,3 +164,11 @@ def test_a_question_translation_falls_back_per_field(app):
     assert german.labels == ["Tabelle", "Other"]
     assert german.choices == ["Spreadsheet", "Other"]  # what gets stored never changes
     assert localize(question, "fr").prompt == "Which tool?"
+
+
+def test_error_pages_a_customer_reaches_speak_their_language(client):
+    page = client.get("/no/such/page", headers={"Accept-Language": "de"})
+    assert page.status_code == 404
+    assert "Diese Seite haben wir nicht gefunden" in page.text and "Fehler 404" in page.text
+    assert "The requested URL" not in page.text  # werkzeug's English description is left out
+    assert "The requested URL" in client.get("/no/such/page").text
