@@ -174,6 +174,7 @@ def test_survey_without_javascript_still_counts_the_questions(live, chromium, sm
         assert page.locator(".question-number").first.text_content() == "1 of 7"
         page.get_by_role("button", name="Send my answers").click()
         assert page.locator("#error-summary").is_visible()
+        assert page.evaluate("document.activeElement.id") == "error-summary"  # by autofocus alone
         page.get_by_label("Our business or needs changed").check()
         page.get_by_role("button", name="Send my answers").click()
         page.wait_for_url(THANKS)

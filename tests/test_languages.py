@@ -147,6 +147,8 @@ def test_locale_from_the_staff_form_and_the_cli(app, client, runner, logged_in_o
     with app.app_context():
         locales = dict(db.session.execute(select(Cancellation.customer_name, Cancellation.locale)).all())
     assert locales == {"Lea": "de", "Luc": "fr"}
+    page = client.get(response.headers["Location"]).text
+    assert "Customer's language</dt><dd>Deutsch</dd>" in page
 
 
 def test_a_question_translation_falls_back_per_field(app):
