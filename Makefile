@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml
 ## run: start Farewell on http://127.0.0.1:5000 with demo data and a mail worker
 run: export FAREWELL_ENV ?= development
 run: $(STAMP)
-	$(BIN)/pybabel compile -q -d feedback/translations
+	$(BIN)/pybabel compile -d feedback/translations
 	$(FLASK) db upgrade
 	$(FLASK) demo
 	@echo "Farewell: http://127.0.0.1:5000  (admin@example.com / farewell-demo)"
