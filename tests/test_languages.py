@@ -119,6 +119,26 @@ def test_without_a_locale_the_browser_chooses(app, client, smtp, owner):
     )
 
 
+def test_the_owners_summary_stays_in_english_when_a_german_customer_answers_last(app, client, smtp, owner):
+    from conftest import html_part
+
+    from feedback.auth.models import User
+    from feedback.cancellations.models import Cancellation
+    from feedback.reviews.operations import review_version, submit_review
+
+    path = survey_path(app, smtp, owner, locale="de")
+    review = {"this_week": "Price", "relationship_history": "Quiet", "action_items": "Call", "icp_fit": "Partly",
+              "avoidable": "Yes"}  # fmt: skip
+    with app.app_context():
+        cancellation = db.session.scalar(select(Cancellation))
+        submit_review(cancellation, db.session.get(User, owner["id"]), review, review_version(cancellation).id)
+    response = submit_form(client, path, {"main_reason": "Something else"})
+    assert response.status_code == 303
+    deliver(app)
+    summary = smtp.one(owner["email"], "Summary")
+    assert '<html lang="en">' in html_part(summary) and "Sent by Farewell" in html_part(summary)
+
+
 def test_staff_pages_stay_in_english(client, logged_in_owner):
     page = client.get("/cancellations/new", headers={"Accept-Language": "de"})
     assert '<html lang="en">' in page.text and "Zum Inhalt" not in page.text

@@ -6,7 +6,7 @@ from flask import Blueprint, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
 from feedback.extensions import csrf
-from feedback.i18n import use_customer_locale
+from feedback.i18n import customer_locale, use_customer_locale
 from feedback.questions.forms import answers_from, questionnaire_form
 from feedback.questions.translations import localize
 from feedback.surveys.operations import AlreadyAnswered, LinkStatus, check_link, first_name, renew_link, submit_survey
@@ -50,7 +50,9 @@ def survey(token: str) -> str | Response | tuple[str, int]:
     form = questionnaire_form(questions)
     if form.validate_on_submit():
         try:
-            submit_survey(invitation, answers_from(form, questions), request.headers.get("User-Agent", ""))
+            # What the answer sets off (the owner's summary, when the review is in) is for staff: in English.
+            with customer_locale(None):
+                submit_survey(invitation, answers_from(form, questions), request.headers.get("User-Agent", ""))
         except AlreadyAnswered:
             return render_template("surveys/answered.html", invitation=invitation, repeated=True), 409
         return redirect(url_for("surveys.thanks", token=token), 303)
