@@ -194,3 +194,16 @@ def test_error_pages_a_customer_reaches_speak_their_language(client):
     assert "Diese Seite haben wir nicht gefunden" in page.text and "Fehler 404" in page.text
     assert "The requested URL" not in page.text  # werkzeug's English description is left out
     assert "The requested URL" in client.get("/no/such/page").text
+
+
+def test_translation_problems_are_named_for_the_editor():
+    from feedback.questions.translations import translation_problems
+
+    choices = ["Spreadsheet", "Other"]
+    assert translation_problems(None, choices) == []
+    assert translation_problems({"de": {"prompt": "Welches?", "choices": ["Tabelle", "Andere"]}}, choices) == []
+    assert translation_problems({"xx": {"prompt": "?"}}, choices)[0].startswith("'xx' is not a language")
+    assert "one label per choice, 2 in all" in translation_problems({"fr": {"choices": ["Tableur"]}}, choices)[0]
+    assert "nothing else" in translation_problems({"de": {"title": "x"}}, choices)[0]
+    for spec in EXIT_SURVEY:
+        assert translation_problems(spec["translations"], spec.get("choices", [])) == [], spec["key"]

@@ -11,7 +11,7 @@ from typing import Any
 
 from flask_babel import get_locale
 
-from feedback.i18n import DEFAULT_LOCALE
+from feedback.i18n import DEFAULT_LOCALE, LANGUAGES
 from feedback.questions.models import Question
 
 
@@ -49,3 +49,28 @@ def localize(question: Question | LocalizedQuestion, locale: str | None = None) 
         ],
         show_if=question.show_if,
     )
+
+
+def translation_problems(translations: Any, choices: list[str]) -> list[str]:
+    """What is wrong with a question's `translations`, for the question editor to show; empty when it is fine."""
+    if translations in (None, {}):
+        return []
+    if not isinstance(translations, dict):
+        return ["Translations must map a language code to its wording."]
+    problems = []
+    for code, wording in translations.items():
+        if code not in LANGUAGES or code == DEFAULT_LOCALE:
+            problems.append(f"{code!r} is not a language the survey ships in ({', '.join(LANGUAGES)}).")
+            continue
+        if not isinstance(wording, dict) or set(wording) - {"prompt", "help", "choices"}:
+            problems.append(f"{code}: give any of prompt, help and choices, and nothing else.")
+            continue
+        for part in ("prompt", "help"):
+            if part in wording and not isinstance(wording[part], str):
+                problems.append(f"{code}: the {part} must be text.")
+        labels = wording.get("choices")
+        if labels is not None and (
+            not isinstance(labels, list) or len(labels) != len(choices) or not all(isinstance(x, str) for x in labels)
+        ):
+            problems.append(f"{code}: give one label per choice, {len(choices)} in all, in the same order.")
+    return problems
