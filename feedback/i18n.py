@@ -6,6 +6,7 @@ follow the browser. Catalogues live in feedback/translations and are compiled by
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 from babel.messages.mofile import write_mo
@@ -53,7 +54,7 @@ def use_customer_locale(locale: str | None) -> None:
         refresh()  # forget a locale chosen earlier in this request
 
 
-def customer_locale(locale: str | None):  # noqa: ANN201 - a context manager
+def customer_locale(locale: str | None) -> AbstractContextManager[None]:
     """Renders what is inside in the customer's language, e.g. an email queued from a staff request."""
     return force_locale(supported_locale(locale) or DEFAULT_LOCALE)
 

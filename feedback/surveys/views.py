@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from flask import Blueprint, redirect, render_template, request, url_for
+from flask_babel import force_locale
 from werkzeug.wrappers import Response
 
 from feedback.extensions import csrf
-from feedback.i18n import customer_locale, use_customer_locale
+from feedback.i18n import DEFAULT_LOCALE, use_customer_locale
 from feedback.questions.forms import answers_from, questionnaire_form
 from feedback.questions.translations import localize
 from feedback.surveys.operations import AlreadyAnswered, LinkStatus, check_link, first_name, renew_link, submit_survey
@@ -51,7 +52,7 @@ def survey(token: str) -> str | Response | tuple[str, int]:
     if form.validate_on_submit():
         try:
             # What the answer sets off (the owner's summary, when the review is in) is for staff: in English.
-            with customer_locale(None):
+            with force_locale(DEFAULT_LOCALE):
                 submit_survey(invitation, answers_from(form, questions), request.headers.get("User-Agent", ""))
         except AlreadyAnswered:
             return render_template("surveys/answered.html", invitation=invitation, repeated=True), 409
