@@ -5,17 +5,19 @@ BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app wsgi
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint format migrate demo worker clean
+.PHONY: run test lint format migrate demo worker clean messages
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/pybabel compile -d feedback/translations
 	touch $(STAMP)
 
 ## run: start Farewell on http://127.0.0.1:5000 with demo data and a mail worker
 run: export FAREWELL_ENV ?= development
 run: $(STAMP)
+	$(BIN)/pybabel compile -d feedback/translations
 	$(FLASK) db upgrade
 	$(FLASK) demo
 	@echo "Farewell: http://127.0.0.1:5000  (admin@example.com / farewell-demo)"
@@ -37,3 +39,9 @@ format: $(STAMP)
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache test-artifacts
+
+## messages: extract the customer's words into messages.pot and merge them into every language's .po
+messages: $(STAMP)
+	$(BIN)/pybabel extract -F feedback/translations/babel.cfg -k _l --no-location --sort-output --project Farewell -o feedback/translations/messages.pot .
+	$(BIN)/pybabel update -i feedback/translations/messages.pot -d feedback/translations -w 120 --no-fuzzy-matching
+	$(BIN)/pybabel compile -d feedback/translations

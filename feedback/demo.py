@@ -61,6 +61,7 @@ STORIES: list[dict[str, Any]] = [
     {
         "days_ago": 62,
         "name": "Tom Becker",
+        "locale": "de",  # his survey and its emails are in German
         "email": "tom@nordlicht.example",
         "company": "Nordlicht Logistik",
         "plan": "Business",
@@ -268,6 +269,7 @@ def demo() -> None:
                 reason=story["reason"],
                 complaint=story["complaint"],
                 source="demo",
+                locale=story.get("locale"),
             )
         )
         _backdate(cancellation, story["days_ago"])

@@ -3,34 +3,40 @@
 from __future__ import annotations
 
 from flask import Flask, render_template
+from flask_babel import get_locale
+from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
+from feedback.i18n import DEFAULT_LOCALE
+
 TITLES = {
-    400: "That request didn't make sense to us",
-    403: "This page isn't yours to see",
-    404: "We couldn't find that page",
-    405: "That doesn't work here",
-    409: "That was already done",
-    410: "This link has expired",
-    413: "That was too much to take in",
-    429: "Slow down a little",
-    500: "Something went wrong on our side",
+    400: _l("That request didn't make sense to us"),
+    403: _l("This page isn't yours to see"),
+    404: _l("We couldn't find that page"),
+    405: _l("That doesn't work here"),
+    409: _l("That was already done"),
+    410: _l("This link has expired"),
+    413: _l("That was too much to take in"),
+    429: _l("Slow down a little"),
+    500: _l("Something went wrong on our side"),
 }
 
-SERVER_ERROR = "We have logged the problem. Please try again in a moment."
+SERVER_ERROR = _l("We have logged the problem. Please try again in a moment.")
 
 
 def register(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException) -> tuple[str, int]:
         code = error.code or 500
-        title = TITLES.get(code, error.name)
+        title = str(TITLES.get(code, error.name))  # str: a lazy string would skip Jinja's escaping
         # Flask hands unhandled exceptions here as a 500 (outside testing): say nothing of their insides.
-        description = SERVER_ERROR if code == 500 else error.description
+        description = str(SERVER_ERROR) if code == 500 else error.description
+        if code != 500 and str(get_locale()) != DEFAULT_LOCALE:
+            description = None  # werkzeug's and our views' descriptions are in English only; the title says enough
         return render_template("errors/error.html", code=code, title=title, description=description), code
 
     @app.errorhandler(CSRFError)
     def csrf_error(error: CSRFError) -> tuple[str, int]:
-        description = "The form had expired or came from elsewhere. Go back, reload the page and try again."
-        return render_template("errors/error.html", code=400, title=TITLES[400], description=description), 400
+        description = str(_l("The form had expired or came from elsewhere. Go back, reload the page and try again."))
+        return render_template("errors/error.html", code=400, title=str(TITLES[400]), description=description), 400

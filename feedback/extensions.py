@@ -1,5 +1,6 @@
 """Extension objects, created unbound here and bound to an app in `create_app`."""
 
+from flask_babel import Babel
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
@@ -13,3 +14,4 @@ migrate = Migrate()
 mail = TimeoutMail()
 login_manager = LoginManager()
 csrf = CSRFProtect()
+babel = Babel()

@@ -7,6 +7,7 @@ from decimal import Decimal
 from typing import Any
 
 from flask import Flask, current_app
+from flask_babel import get_locale
 
 from feedback.cancellations.models import STATE_LABELS
 from feedback.settings.operations import current_settings
@@ -33,6 +34,7 @@ def register(app: Flask) -> None:
     app.add_template_filter(format_date, "date")
     app.add_template_filter(format_money, "money")
     app.add_template_global(answered_questions)
+    app.add_template_global(lambda: str(get_locale() or "en"), "current_locale")
 
     @app.context_processor
     def globals_() -> dict[str, Any]:

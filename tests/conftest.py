@@ -125,6 +125,17 @@ def smtp(smtp_server: SMTPSink) -> SMTPSink:
     return smtp_server
 
 
+# --- Languages ------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session", autouse=True)
+def compiled_catalogues() -> None:
+    """`make` compiles the message catalogues; a checkout run straight with pytest may have none, or stale ones."""
+    from feedback.i18n import compile_catalogues
+
+    compile_catalogues(only_stale=True)
+
+
 # --- Database ---------------------------------------------------------------------------------------
 
 

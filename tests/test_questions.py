@@ -362,3 +362,30 @@ def test_a_file_of_the_wrong_shapes_is_explained_not_crashed_on():
     assert any("The choices must be a list of texts" in p for p in problems)
     assert any("Question 4 (c)" in p for p in problems)
     assert questionnaire_problems({"questions": []}) == ["'questions' must be a list of questions."]
+
+
+def test_translations_travel_with_the_flag_and_are_checked_on_import(app, runner, tmp_path):
+    path = tmp_path / "survey.json"
+    result = runner.invoke(args=["questions", "export", "exit-survey", "--with-translations", str(path)])
+    assert result.exit_code == 0, result.output
+    data = json.loads(path.read_text())
+    main_reason = next(spec for spec in data["questions"] if spec["key"] == "main_reason")
+    assert set(main_reason["translations"]) == {"de", "fr"}
+    assert len(main_reason["translations"]["de"]["choices"]) == len(main_reason["choices"])
+
+    main_reason["translations"]["de"]["prompt"] = "Was war der Hauptgrund?"
+    path.write_text(json.dumps(data))
+    assert runner.invoke(args=["questions", "import", str(path)]).output.strip() == "2"
+    with app.app_context():
+        published = live_version("exit-survey")
+        question = next(q for q in published.questions if q.key == "main_reason")
+        assert published.number == 2 and question.translations["de"]["prompt"] == "Was war der Hauptgrund?"
+
+    main_reason["translations"]["de"]["choices"] = ["Nur eine"]
+    main_reason["translations"]["xx"] = {"prompt": "?"}
+    path.write_text(json.dumps(data))
+    refused = runner.invoke(args=["questions", "import", str(path)])
+    assert refused.exit_code != 0
+    assert "one label per choice" in refused.output and "'xx' is not a language" in refused.output
+    with app.app_context():
+        assert live_version("exit-survey").number == 2

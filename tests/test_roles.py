@@ -17,6 +17,7 @@ ACCESS = {
     "static": "public",
     "surveys.survey": "public",
     "surveys.thanks": "public",
+    "surveys.new_link": "public",
     "staff.accept": "public",
     "auth.logout": "logout",
     "cancellations.index": "staff",

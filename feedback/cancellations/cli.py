@@ -20,6 +20,7 @@ OPTION_NAMES = {
     "customer_since": "--customer-since",
     "reason": "--reason",
     "complaint": "--complaint",
+    "locale": "--locale",
 }
 
 
@@ -42,6 +43,7 @@ def _money(ctx: click.Context, param: click.Parameter, value: str | None) -> Dec
 @click.option("--plan", default="", help="The plan they were on.")
 @click.option("--mrr", callback=_money, help="Monthly recurring revenue lost, e.g. 49.00.")
 @click.option("--customer-since", type=click.DateTime(formats=["%Y-%m-%d"]), help="YYYY-MM-DD")
+@click.option("--locale", default=None, help="The customer's language: en, de or fr (default: their browser's).")
 def log(customer_since: dt.datetime | None, **options: str) -> None:
     """Log a cancellation, queue the exit survey and the review request, and print the new id."""
     data = NewCancellation(**options, customer_since=customer_since.date() if customer_since else None, source="cli")

@@ -1,6 +1,8 @@
 from flask_wtf import FlaskForm
-from wtforms import DateField, DecimalField, EmailField, SelectField, StringField, TextAreaField
+from wtforms import DateField, DecimalField, EmailField, SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Optional
+
+from feedback.i18n import LANGUAGES
 
 
 class CancellationForm(FlaskForm):
@@ -19,3 +21,9 @@ class CancellationForm(FlaskForm):
     reason = TextAreaField("Reason given", validators=[Optional()])
     complaint = TextAreaField("What they complained about", validators=[Optional()])
     owner_email = SelectField("Account owner", validators=[InputRequired("Choose the account owner.")])
+    locale = SelectField(
+        "Customer's language",
+        choices=[SelectChoice("", "Their browser's language")] + [SelectChoice(*item) for item in LANGUAGES.items()],
+        validators=[Optional()],
+        default="",
+    )

@@ -55,6 +55,8 @@ class Cancellation(db.Model):
     source: Mapped[str] = mapped_column(String(32), default="web")
     state: Mapped[str] = mapped_column(String(16), default="logged", index=True)
     cancelled_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    #: The customer's language for the survey and its emails (en, de, fr); None lets their browser choose.
+    locale: Mapped[str | None] = mapped_column(String(16))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     owner: Mapped[User] = relationship(foreign_keys=[owner_id])

@@ -14,6 +14,7 @@ from feedback.auth.models import User
 from feedback.cancellations.models import Cancellation
 from feedback.db import utcnow
 from feedback.extensions import db
+from feedback.i18n import LANGUAGES, supported_locale
 from feedback.mail.models import OutboxMessage
 
 
@@ -39,6 +40,8 @@ class NewCancellation:
     cancelled_at: datetime | None = None
     source: str = "web"
     logged_by: User | None = None
+    #: The customer's language (en, de, fr; de-CH reads as de); empty lets their browser choose.
+    locale: str | None = None
 
 
 def normalize_email(address: str) -> str:
@@ -81,6 +84,13 @@ def _clean(data: NewCancellation) -> tuple[NewCancellation, User]:
         setattr(data, name, value)
         if len(value) > limit:
             errors[name] = f"Keep this under {limit:,} characters."
+    if data.locale:
+        locale = supported_locale(data.locale)
+        if locale is None:
+            errors["locale"] = f"Farewell speaks {', '.join(LANGUAGES)}; {data.locale!r} is not one of them."
+        data.locale = locale
+    else:
+        data.locale = None
     if errors:
         raise InvalidCancellation(errors)
     assert owner is not None
@@ -108,6 +118,7 @@ def log_cancellation(data: NewCancellation) -> Cancellation:
         logged_by=data.logged_by,
         source=data.source,
         cancelled_at=data.cancelled_at or utcnow(),
+        locale=data.locale,
     )
     db.session.add(cancellation)
     who = f" by {data.logged_by.name}" if data.logged_by else ""

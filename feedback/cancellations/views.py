@@ -11,6 +11,7 @@ from feedback.cancellations.forms import CancellationForm
 from feedback.cancellations.models import STATES, Cancellation
 from feedback.cancellations.operations import InvalidCancellation, NewCancellation, log_cancellation
 from feedback.extensions import db
+from feedback.i18n import LANGUAGES
 from feedback.reviews.operations import may_review, may_see
 
 blueprint = Blueprint("cancellations", __name__, url_prefix="/cancellations")
@@ -53,6 +54,7 @@ def new() -> str | Response | tuple[str, int]:
             customer_since=form.customer_since.data,
             reason=form.reason.data or "",
             complaint=form.complaint.data or "",
+            locale=form.locale.data or None,
             source="web",
             logged_by=current_user._get_current_object(),
         )
@@ -78,5 +80,8 @@ def detail(cancellation_id: int) -> str:
     if not may_see(current_user, cancellation):
         abort(403, "This cancellation belongs to another account owner. Its summary is open to all staff once sent.")
     return render_template(
-        "cancellations/detail.html", cancellation=cancellation, may_review=may_review(current_user, cancellation)
+        "cancellations/detail.html",
+        cancellation=cancellation,
+        may_review=may_review(current_user, cancellation),
+        languages=LANGUAGES,
     )

@@ -11,7 +11,7 @@ from flask.cli import AppGroup
 from feedback.questions.editing import InvalidQuestions, publish_checked
 from feedback.questions.models import QUESTIONNAIRES
 from feedback.questions.operations import live_version, question_spec
-from feedback.questions.validation import questionnaire_problems
+from feedback.questions.validation import OPTIONAL_FIELDS, QUESTION_FIELDS, questionnaire_problems
 
 questions = AppGroup("questions", help="Export and import questionnaires as JSON.")
 
@@ -19,13 +19,22 @@ questions = AppGroup("questions", help="Export and import questionnaires as JSON
 @questions.command("export")
 @click.argument("questionnaire", type=click.Choice(QUESTIONNAIRES))
 @click.argument("file", type=click.File("w", encoding="utf-8"), default="-")
-def export(questionnaire: str, file: Any) -> None:
+@click.option("--with-translations", is_flag=True, help="Also write each question's translations, where it has any.")
+def export(questionnaire: str, file: Any, with_translations: bool) -> None:
     """Write the live version of QUESTIONNAIRE as JSON to FILE (standard output when left out)."""
+    fields = QUESTION_FIELDS + (OPTIONAL_FIELDS if with_translations else ())
     version = live_version(questionnaire)
     data = {
         "questionnaire": questionnaire,
         "version": version.number,
-        "questions": [question_spec(q) for q in version.questions],
+        "questions": [
+            {
+                name: value
+                for name, value in question_spec(q).items()
+                if name in QUESTION_FIELDS or (name in fields and value)
+            }
+            for q in version.questions
+        ],
     }
     file.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
 

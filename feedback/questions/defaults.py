@@ -1,4 +1,9 @@
-"""The questions Farewell asks until an admin publishes others."""
+"""The questions Farewell asks until an admin publishes others.
+
+The exit survey's translations live here, with the questions, rather than in the message catalogues: they are
+stored on each Question row like the translations an admin gives an edited question, so one mechanism serves
+both, and a published version keeps the wording it was asked in even after the catalogues change.
+"""
 
 from typing import Any
 
@@ -21,42 +26,123 @@ EXIT_SURVEY: list[dict[str, Any]] = [
         "type": "single_choice",
         "prompt": "What was the main reason you cancelled?",
         "help": "Pick the one closest to it; there is room for detail below.",
+        # The one answer every response needs, so that reasons add up; "Something else" fits anyone.
         "required": True,
         "choices": MAIN_REASONS,
+        "translations": {
+            "de": {
+                "prompt": "Was war der Hauptgrund für Ihre Kündigung?",
+                "help": "Wählen Sie, was am ehesten zutrifft; unten ist Platz für Details.",
+                "choices": [
+                    "Es war uns zu teuer",
+                    "Uns fehlte etwas, das wir brauchten",
+                    "Es war schwer einzurichten oder zu bedienen",
+                    "Wir sind zu einem anderen Produkt gewechselt",
+                    "Wir haben es zu wenig genutzt",
+                    "Es ging immer wieder etwas kaputt",
+                    "Der Support hat für uns nicht gepasst",
+                    "Unser Geschäft oder unser Bedarf hat sich geändert",
+                    "Etwas anderes",
+                ],
+            },
+            "fr": {
+                "prompt": "Quelle est la principale raison de votre résiliation ?",
+                "help": "Choisissez la réponse la plus proche ; vous pourrez préciser plus bas.",
+                "choices": [
+                    "C’était trop cher pour nous",
+                    "Il manquait quelque chose dont nous avions besoin",
+                    "C’était difficile à mettre en place ou à utiliser",
+                    "Nous sommes passés à un autre produit",
+                    "Nous ne l’utilisions pas assez",
+                    "Quelque chose ne fonctionnait pas, encore et encore",
+                    "Le support ne nous a pas convenu",
+                    "Notre activité ou nos besoins ont changé",
+                    "Autre chose",
+                ],
+            },
+        },
     },
     {
         "key": "final_straw",
         "type": "long_text",
         "prompt": "Was there a moment that decided it for you?",
         "help": "The final straw, if there was one.",
+        "translations": {
+            "de": {
+                "prompt": "Gab es einen Moment, der den Ausschlag gegeben hat?",
+                "help": "Der Tropfen, der das Fass zum Überlaufen gebracht hat, falls es einen gab.",
+            },
+            "fr": {
+                "prompt": "Y a-t-il eu un moment décisif pour vous ?",
+                "help": "La goutte d’eau qui a fait déborder le vase, s’il y en a eu une.",
+            },
+        },
     },
     {
         "key": "could_have_done",
         "type": "long_text",
         "prompt": "What do you wish had gone differently?",
+        "translations": {
+            "de": {"prompt": "Was hätte aus Ihrer Sicht anders laufen sollen?"},
+            "fr": {"prompt": "Qu’auriez-vous aimé voir se passer autrement ?"},
+        },
     },
     {
         "key": "valued",
         "type": "long_text",
         "prompt": "What, if anything, did you value while you were with us?",
+        "translations": {
+            "de": {"prompt": "Was haben Sie bei uns geschätzt, falls überhaupt etwas?"},
+            "fr": {"prompt": "Qu’avez-vous apprécié chez nous, s’il y a quelque chose ?"},
+        },
     },
     {
         "key": "return_likelihood",
         "type": "likelihood",
         "prompt": "How likely is it that you would come back one day?",
         "help": "0 is not at all likely, 10 is very likely.",
+        "translations": {
+            "de": {
+                "prompt": "Wie wahrscheinlich ist es, dass Sie eines Tages zurückkommen?",
+                "help": "0 heißt überhaupt nicht wahrscheinlich, 10 sehr wahrscheinlich.",
+            },
+            "fr": {
+                "prompt": "Quelle est la probabilité que vous reveniez un jour ?",
+                "help": "0 signifie pas du tout probable, 10 très probable.",
+            },
+        },
     },
     {
         "key": "may_follow_up",
         "type": "yes_no",
         "prompt": "May we follow up with you about your answers?",
         "help": "Only the person who looked after your account would write, once.",
+        "translations": {
+            "de": {
+                "prompt": "Dürfen wir uns zu Ihren Antworten bei Ihnen melden?",
+                "help": "Nur die Person, die Ihr Konto betreut hat, würde Ihnen schreiben, ein einziges Mal.",
+            },
+            "fr": {
+                "prompt": "Pouvons-nous revenir vers vous au sujet de vos réponses ?",
+                "help": "Seule la personne qui s’occupait de votre compte vous écrirait, une seule fois.",
+            },
+        },
     },
     {
         "key": "better_fit_referral",
         "type": "short_text",
         "prompt": "Do you know someone we might suit better?",
         "help": "A name, a company or a kind of team. Entirely optional.",
+        "translations": {
+            "de": {
+                "prompt": "Kennen Sie jemanden, zu dem wir besser passen könnten?",
+                "help": "Ein Name, eine Firma oder eine Art von Team. Ganz freiwillig.",
+            },
+            "fr": {
+                "prompt": "Connaissez-vous quelqu’un à qui nous conviendrions mieux ?",
+                "help": "Un nom, une entreprise ou un type d’équipe. Entièrement facultatif.",
+            },
+        },
     },
 ]
 

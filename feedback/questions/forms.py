@@ -5,35 +5,39 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import Field, RadioField, SelectChoice, SelectMultipleField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional
 
 from feedback.questions.models import Question
+from feedback.questions.translations import LocalizedQuestion, localize
 
-REQUIRED_MESSAGE = "Please answer this question."
-YES_NO = [SelectChoice("yes", "Yes"), SelectChoice("no", "No")]
+REQUIRED_MESSAGE = _l("Please answer this question.")
+YES_NO = [SelectChoice("yes", _l("Yes")), SelectChoice("no", _l("No"))]
 SCALES = {"rating": range(1, 6), "likelihood": range(0, 11)}
 TEXT_LIMITS = {"short_text": 300, "long_text": 5000}
 
 
-def _field(question: Question) -> Field:
+def _field(question: Question | LocalizedQuestion) -> Field:
+    question = localize(question)
     # A question shown only sometimes is checked for an answer after the form knows whether it was shown.
     required = question.required and not question.show_if
     validators: list[Any] = [InputRequired(REQUIRED_MESSAGE) if required else Optional()]
     label = question.prompt
+    options = [SelectChoice(value, label) for value, label in zip(question.choices, question.labels, strict=True)]
     match question.type:
         case "short_text" | "long_text":
             limit = TEXT_LIMITS[question.type]
-            validators.append(Length(max=limit, message=f"Please keep this under {limit:,} characters."))
+            validators.append(
+                Length(max=limit, message=_l("Please keep this under %(limit)s characters.", limit=limit))
+            )
             field_class = StringField if question.type == "short_text" else TextAreaField
             return field_class(label, validators=validators, filters=[_strip])
         case "single_choice":
-            return RadioField(label, choices=[SelectChoice(c) for c in question.choices], validators=validators)
+            return RadioField(label, choices=options, validators=validators)
         case "multiple_choice":
-            return SelectMultipleField(
-                label, choices=[SelectChoice(c) for c in question.choices], validators=validators
-            )
+            return SelectMultipleField(label, choices=options, validators=validators)
         case "rating" | "likelihood":
             scale = [SelectChoice(n, str(n)) for n in SCALES[question.type]]
             return RadioField(label, choices=scale, coerce=int, validators=validators)
@@ -46,7 +50,7 @@ def _strip(value: Any) -> Any:
     return value.strip() if isinstance(value, str) else value
 
 
-def questionnaire_form(questions: Iterable[Question], **kwargs: Any) -> FlaskForm:
+def questionnaire_form(questions: Iterable[Question | LocalizedQuestion], **kwargs: Any) -> FlaskForm:
     """A form whose fields are named by question key, in the version's order."""
 
     questions = list(questions)
@@ -69,14 +73,14 @@ def questionnaire_form(questions: Iterable[Question], **kwargs: Any) -> FlaskFor
     return QuestionnaireForm(**kwargs)
 
 
-def is_shown(question: Question, form: FlaskForm) -> bool:
+def is_shown(question: Question | LocalizedQuestion, form: FlaskForm) -> bool:
     """One level of "show if": the earlier single-choice question has the given answer."""
     if not question.show_if:
         return True
     return form[question.show_if["key"]].data == question.show_if["equals"]
 
 
-def answers_from(form: FlaskForm, questions: Iterable[Question]) -> dict[str, Any]:
+def answers_from(form: FlaskForm, questions: Iterable[Question | LocalizedQuestion]) -> dict[str, Any]:
     """The answers worth keeping: unanswered questions are left out rather than stored empty."""
     answers: dict[str, Any] = {}
     for question in questions:

@@ -58,6 +58,9 @@ class Question(db.Model):
     choices: Mapped[list[str]] = mapped_column(JSON, default=list)
     #: {"key": <earlier single-choice key>, "equals": <one of its choices>} or None.
     show_if: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    #: Per language: {"de": {"prompt": ..., "help": ..., "choices": [labels, in the order of `choices`]}}.
+    #: Any part may be missing and falls back to the default language; stored answers are always the `choices`.
+    translations: Mapped[dict[str, dict[str, Any]] | None] = mapped_column(JSON)
 
     version: Mapped[QuestionnaireVersion] = relationship(back_populates="questions")
 

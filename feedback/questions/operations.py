@@ -12,10 +12,10 @@ from sqlalchemy.orm import Session
 from feedback.extensions import db
 from feedback.questions.defaults import DEFAULTS
 from feedback.questions.models import Question, QuestionnaireVersion
-from feedback.questions.validation import QUESTION_FIELDS
+from feedback.questions.validation import STORED_FIELDS
 
 #: What a field is when a draft or a file leaves it out.
-FIELD_DEFAULTS: dict[str, Any] = {"help": "", "required": False, "choices": [], "show_if": None}
+FIELD_DEFAULTS: dict[str, Any] = {"help": "", "required": False, "choices": [], "show_if": None, "translations": None}
 
 
 def latest_version(questionnaire: str) -> QuestionnaireVersion | None:
@@ -69,10 +69,10 @@ def publish(
 
 
 def normalized(spec: dict[str, Any]) -> dict[str, Any]:
-    """Exactly QUESTION_FIELDS, defaults filled in: the one place a question's fields are copied."""
-    return {name: copy.deepcopy(spec.get(name, FIELD_DEFAULTS.get(name))) for name in QUESTION_FIELDS}
+    """Exactly STORED_FIELDS, defaults filled in: the one place a question's fields are copied."""
+    return {name: copy.deepcopy(spec.get(name, FIELD_DEFAULTS.get(name))) for name in STORED_FIELDS}
 
 
 def question_spec(question: Question) -> dict[str, Any]:
     """A published question as plain data: for drafts, exports and previews."""
-    return normalized({name: getattr(question, name) for name in QUESTION_FIELDS})
+    return normalized({name: getattr(question, name) for name in STORED_FIELDS})

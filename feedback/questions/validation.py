@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from feedback.questions.models import QUESTION_TYPES
+from feedback.questions.translations import translation_problems
 
 CHOICE_TYPES = ("single_choice", "multiple_choice")
 KEY_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -23,6 +24,9 @@ TYPE_LABELS = {
 }
 #: Every field a question carries from a draft or a file into a published version; a new field is one more name.
 QUESTION_FIELDS = ("key", "prompt", "help", "type", "required", "choices", "show_if")
+#: Fields a question may carry beyond those seven; an export leaves them out when they are empty.
+OPTIONAL_FIELDS = ("translations",)
+STORED_FIELDS = QUESTION_FIELDS + OPTIONAL_FIELDS
 
 
 def derive_key(prompt: str, taken: Iterable[str] = ()) -> str:
@@ -76,6 +80,9 @@ def question_problems(spec: dict[str, Any], earlier: list[dict[str, Any]]) -> di
     show_if_problem = _show_if_problem(spec.get("show_if"), earlier)
     if show_if_problem:
         problems["show_if"] = show_if_problem
+    translation_problem = translation_problems(spec.get("translations"), spec.get("choices", []))
+    if translation_problem:
+        problems["translations"] = " ".join(translation_problem)
     return problems
 
 
@@ -130,7 +137,7 @@ def questionnaire_problems(specs: Any, allow_empty: bool = False) -> list[str]:
             problems.append(f"Question {number}: must be an object with the fields {', '.join(QUESTION_FIELDS)}.")
             continue
         name = f"Question {number} ({spec['key']})" if isinstance(spec.get("key"), str) else f"Question {number}"
-        unknown = sorted(set(spec) - set(QUESTION_FIELDS))
+        unknown = sorted(set(spec) - set(STORED_FIELDS))
         if unknown:
             problems.append(f"{name}: unknown field(s) {', '.join(unknown)}.")
         for message in question_problems(spec, [q for q in specs[: number - 1] if isinstance(q, dict)]).values():

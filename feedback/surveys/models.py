@@ -37,6 +37,18 @@ class Invitation(db.Model):
     response: Mapped[SurveyResponse | None] = relationship(back_populates="invitation", uselist=False)
 
 
+class LinkRenewal(db.Model):
+    """A fresh survey link the customer asked for from an expired one; the rows are what the rate limit counts."""
+
+    __tablename__ = "link_renewals"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    invitation_id: Mapped[int] = mapped_column(ForeignKey("invitations.id", ondelete="CASCADE"), index=True)
+    requested_at: Mapped[datetime] = mapped_column(default=utcnow)
+    #: The nonce of the link it replaced, so that the old link still says "expired" rather than "not found".
+    replaced_nonce: Mapped[str] = mapped_column(String(32), unique=True)
+
+
 class SurveyResponse(db.Model):
     """The customer's answers, keyed by question key, against the version they were asked."""
 

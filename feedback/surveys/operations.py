@@ -8,21 +8,26 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from flask_babel import gettext
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from feedback.cancellations.models import Cancellation
 from feedback.db import utcnow
 from feedback.extensions import db
+from feedback.i18n import customer_locale
 from feedback.mail.outbox import enqueue
 from feedback.questions.models import QuestionnaireVersion
 from feedback.settings.operations import current_settings
 from feedback.signing import check, sign
 from feedback.summaries.operations import record_step
-from feedback.surveys.models import Invitation, SurveyResponse
+from feedback.surveys.models import Invitation, LinkRenewal, SurveyResponse
 from feedback.urls import external_url
 
 SURVEY_SALT = "exit-survey-link"
+#: A customer may ask for a fresh link at most once in this time and this many times a day.
+RENEWAL_GAP = timedelta(minutes=10)
+RENEWALS_PER_DAY = 3
 
 
 class AlreadyAnswered(Exception):
@@ -60,26 +65,34 @@ def first_name(full_name: str) -> str:
     return full_name.split()[0] if full_name.split() else full_name
 
 
-def queue_invitation(invitation: Invitation) -> None:
+def queue_invitation(invitation: Invitation, renewed: bool = False) -> None:
+    """Queues the invitation in the customer's language; `renewed` when they asked for a fresh link (sent now)."""
     cancellation = invitation.cancellation
     settings = current_settings()
     company = settings.company_name
-    delay = timedelta(minutes=settings.survey_delay_minutes)
-    enqueue(
-        "survey_invitation",
-        to=cancellation.customer_email,
-        to_name=cancellation.customer_name,
-        subject=f"Thank you for your time with {company}, {first_name(cancellation.customer_name)}",
-        template="survey_invitation",
-        about=cancellation,
-        reply_to=settings.reply_to or cancellation.owner.email,
-        due_at=invitation.created_at + delay,
-        survey_url=survey_url(invitation),
-        first_name=first_name(cancellation.customer_name),
-        owner=cancellation.owner,
-        company=company,
-        link_days=settings.survey_link_days,
-    )
+    name = first_name(cancellation.customer_name)
+    delay = timedelta(minutes=0 if renewed else settings.survey_delay_minutes)
+    with customer_locale(cancellation.locale):
+        if renewed:
+            subject = gettext("Your new link to the %(company)s survey", company=company)
+        else:
+            subject = gettext("Thank you for your time with %(company)s, %(name)s", company=company, name=name)
+        enqueue(
+            "survey_invitation",
+            to=cancellation.customer_email,
+            to_name=cancellation.customer_name,
+            subject=subject,
+            template="survey_invitation",
+            about=cancellation,
+            reply_to=settings.reply_to or cancellation.owner.email,
+            due_at=utcnow() + delay if renewed else invitation.created_at + delay,
+            survey_url=survey_url(invitation),
+            first_name=name,
+            owner=cancellation.owner,
+            company=company,
+            link_days=settings.survey_link_days,
+            renewed=renewed,
+        )
 
 
 @dataclass(frozen=True)
@@ -98,13 +111,65 @@ def check_link(token: str) -> LinkStatus:
     if not (isinstance(data, list) and len(data) == 2 and isinstance(data[0], int) and isinstance(data[1], str)):
         return LinkStatus("invalid")
     invitation = db.session.get(Invitation, data[0])
-    if invitation is None or not hmac.compare_digest(invitation.nonce, data[1]):
+    if invitation is None:
         return LinkStatus("invalid")
+    if not hmac.compare_digest(invitation.nonce, data[1]):
+        if not _was_replaced(invitation, data[1]):
+            return LinkStatus("invalid")
+        return LinkStatus("answered" if invitation.answered_at is not None else "expired", invitation)
     if invitation.answered_at is not None:
         return LinkStatus("answered", invitation)
     if token_check.expired or invitation.expired_at is not None or utcnow() >= invitation.expires_at:
         return LinkStatus("expired", invitation)
     return LinkStatus("ok", invitation)
+
+
+def _was_replaced(invitation: Invitation, nonce: str) -> bool:
+    replaced = select(LinkRenewal.id).where(
+        LinkRenewal.invitation_id == invitation.id, LinkRenewal.replaced_nonce == nonce
+    )
+    return db.session.scalar(replaced) is not None
+
+
+def renew_link(invitation: Invitation, now: datetime | None = None) -> bool:
+    """Sends a fresh link to the address on file, replacing the current one, unless the survey was answered or the
+    customer asked too often. Returns whether it did; the page says the same thing either way.
+
+    The caller checked that the link in hand has expired (or was itself replaced: the first fresh link may
+    never have arrived, so asking again from the old one is allowed, within the limits).
+    """
+    now = now or utcnow()
+    if invitation.answered_at is not None:
+        return False
+    recent = db.session.scalars(
+        select(LinkRenewal.requested_at).where(
+            LinkRenewal.invitation_id == invitation.id, LinkRenewal.requested_at > now - timedelta(days=1)
+        )
+    ).all()
+    if len(recent) >= RENEWALS_PER_DAY or any(at > now - RENEWAL_GAP for at in recent):
+        return False
+    old_nonce = invitation.nonce
+    # Swapping the nonce only if it is still the one we read lets exactly one of two simultaneous presses through.
+    renewed = db.session.execute(
+        update(Invitation)
+        .where(Invitation.id == invitation.id, Invitation.nonce == old_nonce, Invitation.answered_at.is_(None))
+        .values(nonce=secrets.token_urlsafe(9), expires_at=now + _lifetime(), expired_at=None)
+        .execution_options(synchronize_session=False)
+    )
+    if renewed.rowcount != 1:
+        db.session.rollback()
+        return False
+    try:
+        db.session.add(LinkRenewal(invitation_id=invitation.id, requested_at=now, replaced_nonce=old_nonce))
+        db.session.flush()
+        db.session.refresh(invitation)
+        invitation.cancellation.record("link_renewed", "The customer asked for a fresh survey link.", at=now)
+        queue_invitation(invitation, renewed=True)
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        raise
+    return True
 
 
 def submit_survey(invitation: Invitation, answers: dict[str, Any], user_agent: str = "") -> SurveyResponse:

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from flask import Blueprint, redirect, render_template, request, url_for
+from flask_babel import force_locale
 from werkzeug.wrappers import Response
 
 from feedback.extensions import csrf
+from feedback.i18n import DEFAULT_LOCALE, use_customer_locale
 from feedback.questions.forms import answers_from, questionnaire_form
-from feedback.surveys.operations import AlreadyAnswered, LinkStatus, check_link, submit_survey
+from feedback.questions.translations import localize
+from feedback.surveys.operations import AlreadyAnswered, LinkStatus, check_link, first_name, renew_link, submit_survey
 
 blueprint = Blueprint("surveys", __name__, url_prefix="/s")
 
@@ -18,17 +21,25 @@ UNUSABLE = {
 }
 
 
-def _unusable(link: LinkStatus) -> tuple[str, int]:
+def _check(token: str) -> LinkStatus:
+    """Checks the link and, when it names an invitation, speaks the customer's language from then on."""
+    link = check_link(token)
+    if link.invitation is not None:
+        use_customer_locale(link.invitation.cancellation.locale)
+    return link
+
+
+def _unusable(link: LinkStatus, token: str) -> tuple[str, int]:
     template, status = UNUSABLE[link.state]
-    return render_template(template, invitation=link.invitation), status
+    return render_template(template, invitation=link.invitation, token=token), status
 
 
 @blueprint.route("/<token>", methods=["GET", "POST"])
 @csrf.exempt  # the form checks its own token, so that a stale one re-renders the answers instead of losing them
 def survey(token: str) -> str | Response | tuple[str, int]:
-    link = check_link(token)
+    link = _check(token)
     if link.state in UNUSABLE:
-        return _unusable(link)
+        return _unusable(link, token)
     invitation = link.invitation
     assert invitation is not None
     if link.state == "answered":
@@ -36,23 +47,48 @@ def survey(token: str) -> str | Response | tuple[str, int]:
             return render_template("surveys/answered.html", invitation=invitation, repeated=True), 409
         return render_template("surveys/answered.html", invitation=invitation, repeated=False)
 
-    questions = invitation.version.questions
+    questions = [localize(question) for question in invitation.version.questions]
     form = questionnaire_form(questions)
     if form.validate_on_submit():
         try:
-            submit_survey(invitation, answers_from(form, questions), request.headers.get("User-Agent", ""))
+            # What the answer sets off (the owner's summary, when the review is in) is for staff: in English.
+            with force_locale(DEFAULT_LOCALE):
+                submit_survey(invitation, answers_from(form, questions), request.headers.get("User-Agent", ""))
         except AlreadyAnswered:
             return render_template("surveys/answered.html", invitation=invitation, repeated=True), 409
         return redirect(url_for("surveys.thanks", token=token), 303)
     status = 422 if form.errors else 200
-    return render_template("surveys/survey.html", form=form, questions=questions, invitation=invitation), status
+    return render_template(
+        "surveys/survey.html",
+        form=form,
+        questions=questions,
+        invitation=invitation,
+        first_name=first_name(invitation.cancellation.customer_name),
+    ), status
 
 
 @blueprint.get("/<token>/thanks")
 def thanks(token: str) -> str | tuple[str, int] | Response:
-    link = check_link(token)
+    link = _check(token)
     if link.state in UNUSABLE:
-        return _unusable(link)
+        return _unusable(link, token)
     if link.state != "answered":
         return redirect(url_for("surveys.survey", token=token))
     return render_template("surveys/thanks.html", invitation=link.invitation)
+
+
+@blueprint.route("/<token>/new-link", methods=["GET", "POST"])
+# No CSRF token: the button sends nothing, can only mail the address on file, and is rate-limited; a stale page
+# must not turn into an error for a customer who left the expired page open.
+@csrf.exempt
+def new_link(token: str) -> str | tuple[str, int] | Response:
+    """Asks for a fresh link. Whatever happened, the page says the same thing and nothing about the customer."""
+    link = _check(token)
+    if link.state == "invalid":
+        return _unusable(link, token)
+    if request.method == "POST":
+        assert link.invitation is not None
+        if link.state == "expired":
+            renew_link(link.invitation)
+        return redirect(url_for("surveys.new_link", token=token), 303)
+    return render_template("surveys/new_link.html")

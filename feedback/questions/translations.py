@@ -1,0 +1,76 @@
+"""A question in the customer's language: translated labels, unchanged keys and answer values.
+
+Only what the customer reads is translated (prompt, help, choice labels). The values stored in the answers stay
+the question's own `choices`, so that summaries and insights add up answers given in every language.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from flask_babel import get_locale
+
+from feedback.i18n import DEFAULT_LOCALE, LANGUAGES
+from feedback.questions.models import Question
+
+
+@dataclass(frozen=True)
+class LocalizedQuestion:
+    key: str
+    type: str
+    prompt: str
+    help: str
+    required: bool
+    #: The stored values, exactly the question's `choices`.
+    choices: list[str]
+    #: What the customer reads for each of `choices`, in the same order.
+    labels: list[str]
+    show_if: dict[str, Any] | None = None
+
+
+def localize(question: Question | LocalizedQuestion, locale: str | None = None) -> LocalizedQuestion:
+    """Each field falls back to the default language on its own: a missing help or choice label reads in English."""
+    if isinstance(question, LocalizedQuestion):
+        return question
+    locale = locale or str(get_locale() or DEFAULT_LOCALE)
+    translation = (question.translations or {}).get(locale) or {}
+    labels = translation.get("choices") or []
+    return LocalizedQuestion(
+        key=question.key,
+        type=question.type,
+        prompt=translation.get("prompt") or question.prompt,
+        help=translation.get("help") or question.help,
+        required=question.required,
+        choices=list(question.choices),
+        labels=[
+            labels[i] if i < len(labels) and isinstance(labels[i], str) and labels[i] else choice
+            for i, choice in enumerate(question.choices)
+        ],
+        show_if=question.show_if,
+    )
+
+
+def translation_problems(translations: Any, choices: list[str]) -> list[str]:
+    """What is wrong with a question's `translations`, for the question editor to show; empty when it is fine."""
+    if translations in (None, {}):
+        return []
+    if not isinstance(translations, dict):
+        return ["Translations must map a language code to its wording."]
+    problems = []
+    for code, wording in translations.items():
+        if code not in LANGUAGES or code == DEFAULT_LOCALE:
+            problems.append(f"{code!r} is not a language the survey ships in ({', '.join(LANGUAGES)}).")
+            continue
+        if not isinstance(wording, dict) or set(wording) - {"prompt", "help", "choices"}:
+            problems.append(f"{code}: give any of prompt, help and choices, and nothing else.")
+            continue
+        for part in ("prompt", "help"):
+            if part in wording and not isinstance(wording[part], str):
+                problems.append(f"{code}: the {part} must be text.")
+        labels = wording.get("choices")
+        if labels is not None and (
+            not isinstance(labels, list) or len(labels) != len(choices) or not all(isinstance(x, str) for x in labels)
+        ):
+            problems.append(f"{code}: give one label per choice, {len(choices)} in all, in the same order.")
+    return problems

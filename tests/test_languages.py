@@ -1,0 +1,209 @@
+"""The customer's pages and emails in their language; answers stored the same in every language."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from conftest import deliver, link_in, log, submit_form, text_part
+from sqlalchemy import select
+
+from feedback.extensions import db
+from feedback.i18n import LANGUAGES, TRANSLATIONS, catalogues
+from feedback.questions.defaults import EXIT_SURVEY
+from feedback.questions.models import Question
+from feedback.questions.translations import localize
+from feedback.surveys.models import SurveyResponse
+
+ROOT = Path(__file__).resolve().parent.parent
+TRANSLATED = [code for code in LANGUAGES if code != "en"]
+
+
+def survey_path(app, smtp, owner, **fields) -> str:
+    fields.setdefault("customer_email", "kim@client.test")
+    log(app, owner["email"], customer_name="Kim Weber", **fields)
+    deliver(app)
+    return link_in(smtp.one(fields["customer_email"])).removeprefix("http://localhost")
+
+
+@pytest.mark.parametrize("po", catalogues(), ids=lambda po: po.parent.parent.name)
+def test_every_catalogue_is_complete_and_compiles(po, tmp_path):
+    with po.open("rb") as source:
+        catalog = read_po(source)
+    untranslated = [m.id for m in catalog if m.id and not (all(m.string) if m.pluralizable else m.string)]
+    fuzzy = [m.id for m in catalog if m.id and m.fuzzy]
+    assert untranslated == [], f"{po}: untranslated {untranslated}"
+    assert fuzzy == [], f"{po}: fuzzy {fuzzy}"
+    errors = [(m.id, e) for m, e in ((m, list(m.check(catalog))) for m in catalog if m.id) if e]
+    assert errors == [], f"{po}: placeholders that don't match: {errors}"
+    with (tmp_path / "messages.mo").open("wb") as target:
+        write_mo(target, catalog)
+
+
+def test_every_language_ships_a_catalogue():
+    assert sorted(po.parent.parent.name for po in catalogues()) == sorted(TRANSLATED)
+
+
+def test_catalogues_hold_every_message_in_the_code(tmp_path):
+    """Run `make messages` when this fails: a string was added or changed without updating the catalogues."""
+    pot = tmp_path / "messages.pot"
+    subprocess.run(  # noqa: S603
+        [sys.executable, "-m", "babel.messages.frontend", "extract", "-F", str(TRANSLATIONS / "babel.cfg"),
+         "-k", "_l", "--no-location", "-o", str(pot), "."],
+        cwd=ROOT, check=True, capture_output=True,
+    )  # fmt: skip
+    with pot.open("rb") as source:
+        wanted = {m.id if isinstance(m.id, str) else m.id[0] for m in read_po(source) if m.id}
+    for po in catalogues():
+        with po.open("rb") as source:
+            have = {m.id if isinstance(m.id, str) else m.id[0] for m in read_po(source) if m.id}
+        assert wanted - have == set(), f"{po} lacks {sorted(wanted - have)}"
+
+
+def test_default_exit_survey_is_translated_whole():
+    for spec in EXIT_SURVEY:
+        for code in TRANSLATED:
+            translation = spec["translations"][code]
+            assert translation["prompt"] and translation["prompt"] != spec["prompt"], (spec["key"], code)
+            if spec.get("help"):
+                assert translation["help"] and translation["help"] != spec["help"], (spec["key"], code)
+            if spec.get("choices"):
+                assert len(translation["choices"]) == len(spec["choices"]), (spec["key"], code)
+                assert all(translation["choices"]), (spec["key"], code)
+
+
+def test_survey_and_invitation_in_the_cancellations_locale(app, client, smtp, owner):
+    path = survey_path(app, smtp, owner, locale="de")
+    message = smtp.one("kim@client.test")
+    assert str(message["Subject"]) == "Danke für Ihre Zeit mit Acme Analytics, Kim"
+    assert "Hallo Kim," in text_part(message)
+    assert "Olivia Owner liest jede Antwort" in text_part(message)
+    page = client.get(path, headers={"Accept-Language": "fr"})  # the cancellation's locale wins
+    assert '<html lang="de">' in page.text
+    assert "Vielen Dank, Kim." in page.text
+    assert "Was war der Hauptgrund für Ihre Kündigung?" in page.text
+    assert "Es war uns zu teuer" in page.text
+    assert "7 Fragen, etwa zwei Minuten." in page.text
+
+
+def test_answers_are_stored_in_the_default_language_whatever_the_customer_read(app, client, smtp, owner):
+    path = survey_path(app, smtp, owner, locale="fr")
+    errors = submit_form(client, path, {"final_straw": "La panne"})
+    assert errors.status_code == 422
+    assert "Merci de vérifier cette réponse" in errors.text
+    assert "Merci de répondre à cette question." in errors.text
+    response = submit_form(
+        client, path, {"main_reason": "It was too expensive for us", "may_follow_up": "yes", "final_straw": "La panne"}
+    )
+    assert response.status_code == 303
+    with app.app_context():
+        answers = db.session.scalar(select(SurveyResponse.answers))
+    assert answers == {"main_reason": "It was too expensive for us", "may_follow_up": True, "final_straw": "La panne"}
+    thanks = client.get(response.headers["Location"])
+    assert "Merci. Nous avons bien vos réponses." in thanks.text
+
+
+def test_without_a_locale_the_browser_chooses(app, client, smtp, owner):
+    path = survey_path(app, smtp, owner)
+    assert "Hi Kim," in text_part(smtp.one("kim@client.test"))  # no browser to ask: English
+    assert "Quelle est la principale raison" in client.get(path, headers={"Accept-Language": "fr-CH, de;q=0.5"}).text
+    assert "Thank you, Kim." in client.get(path, headers={"Accept-Language": "ja"}).text
+    assert "Thank you, Kim." in client.get(path).text
+    assert "Ce lien" not in client.get("/s/made-up", headers={"Accept-Language": "fr"}).text
+    assert (
+        "Nous n’avons pas trouvé ce questionnaire" in client.get("/s/made-up", headers={"Accept-Language": "fr"}).text
+    )
+
+
+def test_the_owners_summary_stays_in_english_when_a_german_customer_answers_last(app, client, smtp, owner):
+    from conftest import html_part
+
+    from feedback.auth.models import User
+    from feedback.cancellations.models import Cancellation
+    from feedback.reviews.operations import review_version, submit_review
+
+    path = survey_path(app, smtp, owner, locale="de")
+    review = {"this_week": "Price", "relationship_history": "Quiet", "action_items": "Call", "icp_fit": "Partly",
+              "avoidable": "Yes"}  # fmt: skip
+    with app.app_context():
+        cancellation = db.session.scalar(select(Cancellation))
+        submit_review(cancellation, db.session.get(User, owner["id"]), review, review_version(cancellation).id)
+    response = submit_form(client, path, {"main_reason": "Something else"})
+    assert response.status_code == 303
+    deliver(app)
+    summary = smtp.one(owner["email"], "Summary")
+    assert '<html lang="en">' in html_part(summary) and "Sent by Farewell" in html_part(summary)
+
+
+def test_staff_pages_stay_in_english(client, logged_in_owner):
+    page = client.get("/cancellations/new", headers={"Accept-Language": "de"})
+    assert '<html lang="en">' in page.text and "Zum Inhalt" not in page.text
+
+
+def test_locale_from_the_staff_form_and_the_cli(app, client, runner, logged_in_owner):
+    response = submit_form(
+        client,
+        "/cancellations/new",
+        {"customer_name": "Lea", "customer_email": "lea@client.test", "owner_email": logged_in_owner["email"],
+         "locale": "de"},
+    )  # fmt: skip
+    assert response.status_code == 302
+    result = runner.invoke(
+        args=["cancellations", "log", "--customer-name", "Luc", "--customer-email", "luc@client.test",
+              "--owner-email", logged_in_owner["email"], "--locale", "fr-CA"],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    bad = runner.invoke(
+        args=["cancellations", "log", "--customer-name", "X", "--customer-email", "x@client.test",
+              "--owner-email", logged_in_owner["email"], "--locale", "tlh"],
+    )  # fmt: skip
+    assert bad.exit_code != 0 and "--locale" in bad.output
+    from feedback.cancellations.models import Cancellation
+
+    with app.app_context():
+        locales = dict(db.session.execute(select(Cancellation.customer_name, Cancellation.locale)).all())
+    assert locales == {"Lea": "de", "Luc": "fr"}
+    page = client.get(response.headers["Location"]).text
+    assert "Customer's language</dt><dd>Deutsch</dd>" in page
+
+
+def test_a_question_translation_falls_back_per_field(app):
+    question = Question(
+        key="tools",
+        type="single_choice",
+        prompt="Which tool?",
+        help="Pick one.",
+        choices=["Spreadsheet", "Other"],
+        translations={"de": {"prompt": "Welches Werkzeug?", "choices": ["Tabelle"]}},
+    )
+    german = localize(question, "de")
+    assert german.prompt == "Welches Werkzeug?"
+    assert german.help == "Pick one."  # no German help: the default language's
+    assert german.labels == ["Tabelle", "Other"]
+    assert german.choices == ["Spreadsheet", "Other"]  # what gets stored never changes
+    assert localize(question, "fr").prompt == "Which tool?"
+
+
+def test_error_pages_a_customer_reaches_speak_their_language(client):
+    page = client.get("/no/such/page", headers={"Accept-Language": "de"})
+    assert page.status_code == 404
+    assert "Diese Seite haben wir nicht gefunden" in page.text and "Fehler 404" in page.text
+    assert "The requested URL" not in page.text  # werkzeug's English description is left out
+    assert "The requested URL" in client.get("/no/such/page").text
+
+
+def test_translation_problems_are_named_for_the_editor():
+    from feedback.questions.translations import translation_problems
+
+    choices = ["Spreadsheet", "Other"]
+    assert translation_problems(None, choices) == []
+    assert translation_problems({"de": {"prompt": "Welches?", "choices": ["Tabelle", "Andere"]}}, choices) == []
+    assert translation_problems({"xx": {"prompt": "?"}}, choices)[0].startswith("'xx' is not a language")
+    assert "one label per choice, 2 in all" in translation_problems({"fr": {"choices": ["Tableur"]}}, choices)[0]
+    assert "nothing else" in translation_problems({"de": {"title": "x"}}, choices)[0]
+    for spec in EXIT_SURVEY:
+        assert translation_problems(spec["translations"], spec.get("choices", [])) == [], spec["key"]
