@@ -389,3 +389,28 @@ def test_translations_travel_with_the_flag_and_are_checked_on_import(app, runner
     assert "one label per choice" in refused.output and "'xx' is not a language" in refused.output
     with app.app_context():
         assert live_version("exit-survey").number == 2
+
+
+def test_an_admin_translates_a_question_in_the_editor(app, client, smtp, owner, logged_in_admin):
+    fields = {"type": "single_choice", "prompt": "Which plan were you on?", "choices": "Starter\nTeam",
+              "prompt_de": "Welchen Tarif hatten Sie?", "choices_de": "Einsteiger"}  # fmt: skip
+    refused = add_question(client, **fields)
+    assert refused.status_code == 422
+    assert "give one label per choice, 2 in all" in refused.text
+    assert "Welchen Tarif hatten Sie?" in refused.text  # what was typed stays
+
+    assert add_question(client, **{**fields, "choices_de": "Einsteiger\nTeam"}).status_code == 302
+    edit_page = client.get(f"{EDITOR}1/edit").text  # the default main reason: its shipped German wording
+    assert "Was war der Hauptgrund für Ihre Kündigung?" in edit_page
+    assert post(client, EDITOR + "publish").status_code == 302
+
+    log(app, owner["email"], customer_email="tarif@client.test", locale="de")
+    deliver(app)
+    link = link_in(smtp.one("tarif@client.test")).removeprefix("http://localhost")
+    page = client.get(link).text
+    assert "Welchen Tarif hatten Sie?" in page and "Einsteiger" in page
+    key = live_keys(app)[-1]
+    answered = client.post(link, data={"csrf_token": csrf_token(page), "main_reason": "Something else", key: "Starter"})
+    assert answered.status_code == 303
+    with app.app_context():
+        assert db.session.scalars(select(SurveyResponse)).one().answers[key] == "Starter"  # stored as the English value

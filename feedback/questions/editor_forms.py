@@ -9,7 +9,11 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import InputRequired
 
+from feedback.i18n import DEFAULT_LOCALE, LANGUAGES
 from feedback.questions.validation import CHOICE_TYPES, TYPE_LABELS
+
+#: The languages a question can be translated into: every language the survey ships in but the default.
+TRANSLATED = [code for code in LANGUAGES if code != DEFAULT_LOCALE]
 
 
 class QuestionForm(FlaskForm):
@@ -39,6 +43,39 @@ class QuestionForm(FlaskForm):
         self.choices.data = "\n".join(spec["choices"])
         self.key.data = spec["key"]
         self.show_if.data = json.dumps(spec["show_if"]) if spec["show_if"] else ""
+        for code in TRANSLATED:
+            wording = (spec.get("translations") or {}).get(code) or {}
+            self[f"prompt_{code}"].data = wording.get("prompt", "")
+            self[f"help_{code}"].data = wording.get("help", "")
+            self[f"choices_{code}"].data = "\n".join(wording.get("choices") or [])
+
+    def translation_fields(self, code: str) -> list[Any]:
+        return [self[f"{part}_{code}"] for part in ("prompt", "help", "choices")]
+
+    def translation_errors(self) -> bool:
+        return any(field.errors for code in TRANSLATED for field in self.translation_fields(code))
+
+    def field_for(self, name: str) -> Any:
+        """Where a problem with `name` is shown: translation problems go beside the first translation."""
+        return self[name] if name in self else self[f"prompt_{TRANSLATED[0]}"]
+
+    def translations(self, kind: str) -> dict[str, dict[str, Any]] | None:
+        """Only what the admin filled in; a language left blank reads in the default language."""
+        found: dict[str, dict[str, Any]] = {}
+        for code in TRANSLATED:
+            wording: dict[str, Any] = {}
+            prompt = " ".join((self[f"prompt_{code}"].data or "").split())
+            help_text = (self[f"help_{code}"].data or "").strip()
+            labels = [line.strip() for line in (self[f"choices_{code}"].data or "").splitlines() if line.strip()]
+            if prompt:
+                wording["prompt"] = prompt
+            if help_text:
+                wording["help"] = help_text
+            if labels and kind in CHOICE_TYPES:
+                wording["choices"] = labels
+            if wording:
+                found[code] = wording
+        return found or None
 
     def spec(self) -> dict[str, Any]:
         """What the admin typed, as a question; the key stays empty when left so (the caller derives it)."""
@@ -52,4 +89,12 @@ class QuestionForm(FlaskForm):
             "required": bool(self.required.data),
             "choices": lines if kind in CHOICE_TYPES else [],
             "show_if": json.loads(self.show_if.data) if self.show_if.data else None,
+            "translations": self.translations(kind),
         }
+
+
+for _code in TRANSLATED:
+    _language = LANGUAGES[_code]
+    setattr(QuestionForm, f"prompt_{_code}", TextAreaField(f"Prompt in {_language}"))
+    setattr(QuestionForm, f"help_{_code}", TextAreaField(f"Help text in {_language}"))
+    setattr(QuestionForm, f"choices_{_code}", TextAreaField(f"Choices in {_language}, one per line, in the same order"))

@@ -12,6 +12,7 @@ from werkzeug.wrappers import Response
 
 from feedback.auth.access import admin_required
 from feedback.extensions import db
+from feedback.i18n import LANGUAGES
 from feedback.questions.editing import (
     InvalidQuestions,
     dependants,
@@ -23,7 +24,7 @@ from feedback.questions.editing import (
     put_question,
     save_draft,
 )
-from feedback.questions.editor_forms import QuestionForm
+from feedback.questions.editor_forms import TRANSLATED, QuestionForm
 from feedback.questions.forms import questionnaire_form
 from feedback.questions.models import Question, QuestionnaireVersion
 from feedback.questions.operations import live_version
@@ -79,13 +80,19 @@ def _question_page(questionnaire: str, index: int | None) -> str | Response | tu
     if form.validate_on_submit():
         problems = put_question(questionnaire, index, form.spec(), current_user.id)
         for name, message in problems.items():
-            form[name].errors = [*form[name].errors, message]
+            field = form.field_for(name)
+            field.errors = [*field.errors, message]
         if not problems:
             flash("Saved in the draft. Nothing changes for anyone until you publish.", "success")
             return redirect(url_for("questions.editor", questionnaire=questionnaire))
     status = 422 if form.errors else 200
     return render_template(
-        "questions/question.html", form=form, questionnaire=questionnaire, index=index, questions=questions
+        "questions/question.html",
+        form=form,
+        questionnaire=questionnaire,
+        index=index,
+        questions=questions,
+        languages={code: LANGUAGES[code] for code in TRANSLATED},
     ), status
 
 
