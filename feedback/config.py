@@ -70,6 +70,8 @@ def from_environment(instance_path: str) -> dict[str, Any]:
         "SURVEY_LINK_DAYS": _int("SURVEY_LINK_DAYS", 30, minimum=1),
         "OUTBOX_BACKOFF_SECONDS": _int("OUTBOX_BACKOFF_SECONDS", 60, minimum=1),
         "OUTBOX_MAX_ATTEMPTS": _int("OUTBOX_MAX_ATTEMPTS", 8, minimum=1),
+        "OUTBOX_LEASE_SECONDS": _int("OUTBOX_LEASE_SECONDS", 300, minimum=30),
+        "SURVEY_REMINDER_DAYS": _int("SURVEY_REMINDER_DAYS", 4),
     }
 
 

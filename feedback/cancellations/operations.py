@@ -127,6 +127,7 @@ SOURCE_LABELS = {"web": "web form", "cli": "command line", "api": "API", "webhoo
 
 EMAIL_LABELS = {
     "survey_invitation": "Exit survey invitation",
+    "survey_reminder": "Survey reminder",
     "review_request": "Review request",
     "summary": "Summary",
 }

@@ -11,6 +11,7 @@ from feedback.cancellations.forms import CancellationForm
 from feedback.cancellations.models import STATES, Cancellation
 from feedback.cancellations.operations import InvalidCancellation, NewCancellation, log_cancellation
 from feedback.extensions import db
+from feedback.mail.suppression import suppression_for
 from feedback.reviews.operations import may_review
 
 blueprint = Blueprint("cancellations", __name__, url_prefix="/cancellations")
@@ -71,5 +72,8 @@ def new() -> str | Response | tuple[str, int]:
 def detail(cancellation_id: int) -> str:
     cancellation = db.get_or_404(Cancellation, cancellation_id)
     return render_template(
-        "cancellations/detail.html", cancellation=cancellation, may_review=may_review(current_user, cancellation)
+        "cancellations/detail.html",
+        cancellation=cancellation,
+        may_review=may_review(current_user, cancellation),
+        suppression=suppression_for(cancellation.customer_email),
     )

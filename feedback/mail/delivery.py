@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import logging
+import os
 import random
+import secrets
 import smtplib
+import socket
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.utils import formataddr, parseaddr
 
 from flask import current_app
 from flask_mail import Message
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, and_, or_, select, update
 
 from feedback.db import utcnow
 from feedback.extensions import db
@@ -27,9 +31,22 @@ class DeliveryReport:
     sent: int = 0
     retrying: int = 0
     failed: int = 0
+    #: Not sent on purpose: the address opted out, or a reminder was no longer needed.
+    skipped: int = 0
 
     def __str__(self) -> str:
-        return f"sent {self.sent}, will retry {self.retrying}, failed {self.failed}"
+        skipped = f", skipped {self.skipped}" if self.skipped else ""
+        return f"sent {self.sent}, will retry {self.retrying}, failed {self.failed}{skipped}"
+
+    def add(self, other: DeliveryReport) -> None:
+        self.sent += other.sent
+        self.retrying += other.retrying
+        self.failed += other.failed
+        self.skipped += other.skipped
+
+    @property
+    def handled(self) -> int:
+        return self.sent + self.retrying + self.failed + self.skipped
 
 
 def sender_address() -> tuple[str, str]:
@@ -39,6 +56,7 @@ def sender_address() -> tuple[str, str]:
 
 
 def build_message(row: OutboxMessage) -> Message:
+    """The message exactly as it leaves: the email log's preview shows these headers too."""
     message = Message(
         subject=row.subject,
         recipients=[formataddr((row.recipient_name, row.recipient)) if row.recipient_name else row.recipient],
@@ -48,6 +66,12 @@ def build_message(row: OutboxMessage) -> Message:
         reply_to=row.reply_to,
     )
     message.msgId = row.message_id
+    if row.unsubscribe_url:
+        # RFC 8058: the mail app may offer "Unsubscribe" and POST to the link itself, with no cookies.
+        message.extra_headers = {
+            "List-Unsubscribe": f"<{row.unsubscribe_url}>",
+            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+        }
     return message
 
 
@@ -62,6 +86,7 @@ def is_permanent(error: Exception) -> bool:
 
 def record_failure(row: OutboxMessage, error: Exception, now: datetime) -> bool:
     """Returns True if the message will be retried, False if it is now failed for good."""
+    release(row)
     row.attempts += 1
     row.last_error = f"{type(error).__name__}: {error}"[:2000]
     if is_permanent(error) or row.attempts >= current_app.config["OUTBOX_MAX_ATTEMPTS"]:
@@ -74,39 +99,107 @@ def record_failure(row: OutboxMessage, error: Exception, now: datetime) -> bool:
     return True
 
 
-def due_messages(now: datetime, limit: int) -> list[OutboxMessage]:
-    query = (
-        select(OutboxMessage)
-        .where(OutboxMessage.status == "queued", OutboxMessage.due_at <= now)
+def worker_name() -> str:
+    """Unique per claim, so a worker's rows are told apart from every other worker's, and from its own earlier ones."""
+    return f"{socket.gethostname()[:60]}:{os.getpid()}:{secrets.token_hex(4)}"
+
+
+def claimable(now: datetime) -> ColumnElement[bool]:
+    """Queued and due, and nobody holds a live lease on it (a lease that ran out is as good as none)."""
+    return and_(
+        OutboxMessage.status == "queued",
+        OutboxMessage.due_at <= now,
+        or_(OutboxMessage.lease_expires_at.is_(None), OutboxMessage.lease_expires_at <= now),
+    )
+
+
+def claim_batch(limit: int, now: datetime) -> list[OutboxMessage]:
+    """Marks up to `limit` due messages as ours until the lease ends, and commits that before any is sent.
+
+    On PostgreSQL the candidates are locked with FOR UPDATE SKIP LOCKED, so two workers claiming at once take
+    different rows instead of waiting for each other; a row another worker claimed and committed meanwhile fails
+    the re-checked condition. SQLite serialises writers, so the same conditional UPDATE is enough there.
+    """
+    claim = worker_name()
+    lease_ends = now + timedelta(seconds=current_app.config["OUTBOX_LEASE_SECONDS"])
+    candidates = (
+        select(OutboxMessage.id)
+        .where(claimable(now))
         .order_by(OutboxMessage.due_at, OutboxMessage.id)
         .limit(limit)
+        .with_for_update(skip_locked=True)
     )
-    return list(db.session.scalars(query))
+    db.session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id.in_(candidates), claimable(now))
+        .values(claimed_by=claim, lease_expires_at=lease_ends)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
+    mine = select(OutboxMessage).where(OutboxMessage.claimed_by == claim)
+    return list(db.session.scalars(mine.order_by(OutboxMessage.due_at, OutboxMessage.id)))
 
 
-def deliver_due(limit: int = 500, now: datetime | None = None) -> DeliveryReport:
-    """Sends every message that is due, each once; commits after each so a crash repeats nothing sent."""
+def release(row: OutboxMessage) -> None:
+    row.claimed_by = None
+    row.lease_expires_at = None
+
+
+def reason_not_to_send(row: OutboxMessage) -> str:
+    """Checked again just before sending: the customer may have opted out (or answered) since it was queued."""
+    from feedback.mail.suppression import skip_reason, suppression_for
+    from feedback.surveys.operations import reminder_obsolete
+
+    if row.unsubscribe_url is not None and (suppression := suppression_for(row.recipient)) is not None:
+        return skip_reason(suppression)
+    if row.kind == "survey_reminder":
+        return reminder_obsolete(row)
+    return ""
+
+
+def deliver_due(
+    limit: int = 100, now: datetime | None = None, should_stop: Callable[[], bool] | None = None
+) -> DeliveryReport:
+    """Claims up to `limit` due messages and sends them over one connection, committing after each.
+
+    A commit per message is what keeps a crash from sending anything twice: a message is marked sent right after
+    the server accepted it, so at most the one in flight when the process died is sent again. Claimed messages
+    not sent (the worker was stopped, or its lease is about to run out) are given back at once; those of a worker
+    that died are taken by the next worker once their lease expires. A worker never starts a message whose lease
+    ends within a few SMTP timeouts, so no other worker can take a message while it is being sent.
+    """
     report = DeliveryReport()
     now = now or utcnow()
-    pending = due_messages(now, limit)
+    pending = claim_batch(limit, now)
     if not pending:
         return report
+    lease_ends = pending[0].lease_expires_at
+    assert lease_ends is not None
+    margin = timedelta(seconds=4 * current_app.config["MAIL_TIMEOUT"])
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     try:
         with open_sender() as sender:
             while pending:
-                row = pending[0]
+                if (should_stop is not None and should_stop()) or utcnow() + margin >= lease_ends:
+                    break
+                row = pending.pop(0)
+                if reason := reason_not_to_send(row):
+                    row.status, row.last_error = "skipped", reason
+                    release(row)
+                    report.skipped += 1
+                    db.session.commit()
+                    continue
                 try:
                     sender.send(build_message(row))
                 except smtplib.SMTPServerDisconnected:
+                    pending.insert(0, row)
                     raise  # the connection is gone: the rest of the batch fails with it
                 except (smtplib.SMTPException, ValueError) as error:
-                    pending.pop(0)
                     _count(report, record_failure(row, error, utcnow()))
                 else:
-                    pending.pop(0)
                     row.status = "sent"
                     row.sent_at = utcnow()
+                    release(row)
                     message_sent.send(app, message=row)
                     report.sent += 1
                 db.session.commit()
@@ -114,7 +207,11 @@ def deliver_due(limit: int = 500, now: datetime | None = None) -> DeliveryReport
         log.warning("SMTP unavailable, %d message(s) will be retried: %s", len(pending), error)
         for row in pending:
             _count(report, record_failure(row, error, utcnow()))
+        pending = []
         db.session.commit()
+    for row in pending:  # stopped early: give the rest back now rather than when the lease ends
+        release(row)
+    db.session.commit()
     return report
 
 

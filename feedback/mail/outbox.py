@@ -33,16 +33,25 @@ def enqueue(
     about: Cancellation | None = None,
     reply_to: str | None = None,
     due_at: datetime | None = None,
+    to_customer: bool = False,
     **context: Any,
 ) -> OutboxMessage:
-    """Renders the email now and stores it whole; it leaves when the worker finds it due."""
+    """Renders the email now and stores it whole; it leaves when the worker finds it due.
+
+    Email `to_customer` carries an unsubscribe link (visible, and in the List-Unsubscribe headers); to an address
+    on the suppression list it is stored as skipped, with the reason, and never sent.
+    """
+    from feedback.mail.suppression import opted_out, skip_reason, suppression_for, unsubscribe_url
+
     subject = header_safe(subject)
+    to = header_safe(to)
     context.setdefault("cancellation", about)
+    context["unsubscribe_url"] = unsubscribe_url(to, about) if to_customer else None
     text, html = render_email(template, subject=subject, **context)
     domain = urlsplit(current_app.config["BASE_URL"]).hostname or "localhost"
     message = OutboxMessage(
         kind=kind,
-        recipient=header_safe(to),
+        recipient=to,
         recipient_name=header_safe(to_name),
         reply_to=header_safe(reply_to) if reply_to else None,
         subject=subject,
@@ -51,6 +60,36 @@ def enqueue(
         message_id=make_msgid(idstring=kind.replace("_", "-"), domain=domain),
         cancellation=about,
         due_at=due_at or utcnow(),
+        unsubscribe_url=context["unsubscribe_url"],
     )
+    suppression = suppression_for(to) if to_customer else None
+    if suppression is not None:
+        message.status = "skipped"
+        message.last_error = skip_reason(suppression)
+        if about is not None:
+            from feedback.cancellations.operations import EMAIL_LABELS
+
+            about.record("email_skipped", f"{EMAIL_LABELS.get(kind, 'Email')} not sent: {opted_out(suppression)}")
     db.session.add(message)
     return message
+
+
+class CannotResend(ValueError):
+    """The message is not failed, or its address has opted out since; the message says which."""
+
+
+def resend(message: OutboxMessage) -> None:
+    """A failed message goes back in the queue whole: the same Message-ID, its attempts counted from zero."""
+    from feedback.mail.suppression import opted_out, suppression_for
+
+    if message.status != "failed":
+        raise CannotResend("Only failed messages can be resent.")
+    if message.unsubscribe_url and (suppression := suppression_for(message.recipient)) is not None:
+        raise CannotResend(f"Not resent: {opted_out(suppression)}")
+    message.status = "queued"
+    message.attempts = 0
+    message.failed_at = None
+    message.due_at = utcnow()
+    message.claimed_by = None
+    message.lease_expires_at = None
+    db.session.commit()

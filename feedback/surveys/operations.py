@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import hmac
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import urlencode
 
 from flask import current_app
 from sqlalchemy import select, update
@@ -15,8 +17,9 @@ from sqlalchemy.exc import IntegrityError
 from feedback.cancellations.models import Cancellation
 from feedback.db import utcnow
 from feedback.extensions import db
+from feedback.mail.models import OutboxMessage
 from feedback.mail.outbox import enqueue
-from feedback.questions.models import QuestionnaireVersion
+from feedback.questions.models import Question, QuestionnaireVersion
 from feedback.signing import check, sign
 from feedback.summaries.operations import record_step
 from feedback.surveys.models import Invitation, SurveyResponse
@@ -56,6 +59,30 @@ def survey_url(invitation: Invitation) -> str:
     return external_url("surveys.survey", token=sign([invitation.id, invitation.nonce], SURVEY_SALT))
 
 
+def answer_links(invitation: Invitation) -> tuple[Question | None, list[tuple[str, str]]]:
+    """The first question, when it is a single choice, with a survey link per choice that pre-selects it."""
+    questions = invitation.version.questions
+    first = questions[0] if questions else None
+    if first is None or first.type != "single_choice":
+        return None, []
+    base = survey_url(invitation)
+    return first, [(choice, f"{base}?{urlencode({first.key: choice})}") for choice in first.choices]
+
+
+def initial_answers(invitation: Invitation, args: Mapping[str, str]) -> dict[str, Any]:
+    """What the survey page starts with, from its query string: `?main_reason=<choice>` pre-selects that choice.
+
+    Only offered choices of single-choice questions count; anything else in the query string is ignored.
+    The answers are only shown, never stored: the customer still reviews them and submits.
+    """
+    initial: dict[str, Any] = {}
+    for question in invitation.version.questions:
+        value = args.get(question.key)
+        if question.type == "single_choice" and value in question.choices:
+            initial[question.key] = value
+    return initial
+
+
 def first_name(full_name: str) -> str:
     return full_name.split()[0] if full_name.split() else full_name
 
@@ -64,6 +91,7 @@ def queue_invitation(invitation: Invitation) -> None:
     cancellation = invitation.cancellation
     company = current_app.config["COMPANY_NAME"]
     delay = timedelta(minutes=current_app.config["SURVEY_DELAY_MINUTES"])
+    first_question, choice_links = answer_links(invitation)
     enqueue(
         "survey_invitation",
         to=cancellation.customer_email,
@@ -73,12 +101,90 @@ def queue_invitation(invitation: Invitation) -> None:
         about=cancellation,
         reply_to=cancellation.owner.email,
         due_at=invitation.created_at + delay,
+        to_customer=True,
         survey_url=survey_url(invitation),
+        first_question=first_question,
+        choice_links=choice_links,
         first_name=first_name(cancellation.customer_name),
         owner=cancellation.owner,
         company=company,
         link_days=current_app.config["SURVEY_LINK_DAYS"],
     )
+
+
+def queue_due_reminders(now: datetime | None = None) -> int:
+    """One gentle reminder, `SURVEY_REMINDER_DAYS` after the invitation went, if the survey is still unanswered.
+
+    Never after an answer, an expiry or an opt-out, and never twice: `reminded_at` is set by a conditional update,
+    so two workers passing at once queue one reminder between them.
+    """
+    days = current_app.config["SURVEY_REMINDER_DAYS"]
+    if days == 0:
+        return 0
+    now = now or utcnow()
+    due = select(Invitation.id).where(
+        Invitation.reminded_at.is_(None),
+        Invitation.answered_at.is_(None),
+        Invitation.expired_at.is_(None),
+        Invitation.sent_at <= now - timedelta(days=days),
+        Invitation.expires_at > now,
+    )
+    queued = 0
+    for invitation_id in db.session.scalars(due).all():
+        marked = db.session.execute(
+            update(Invitation)
+            .where(Invitation.id == invitation_id, Invitation.reminded_at.is_(None), Invitation.answered_at.is_(None))
+            .values(reminded_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        if marked.rowcount != 1:
+            db.session.rollback()
+            continue
+        invitation = db.session.get(Invitation, invitation_id)
+        assert invitation is not None
+        if queue_reminder(invitation, now):
+            queued += 1
+        db.session.commit()
+    return queued
+
+
+def queue_reminder(invitation: Invitation, now: datetime) -> bool:
+    """Returns False when the customer opted out meanwhile: the reminder is then stored as skipped, never sent."""
+    cancellation = invitation.cancellation
+    company = current_app.config["COMPANY_NAME"]
+    message = enqueue(
+        "survey_reminder",
+        to=cancellation.customer_email,
+        to_name=cancellation.customer_name,
+        subject=f"A gentle reminder from {company}",
+        template="survey_reminder",
+        about=cancellation,
+        reply_to=cancellation.owner.email,
+        due_at=now,
+        to_customer=True,
+        survey_url=survey_url(invitation),
+        first_name=first_name(cancellation.customer_name),
+        owner=cancellation.owner,
+        company=company,
+        expires_at=invitation.expires_at,
+    )
+    if message.status == "skipped":
+        return False
+    days = current_app.config["SURVEY_REMINDER_DAYS"]
+    cancellation.record("reminder_queued", f"A gentle reminder was queued: no answer {days} days after the invitation.")
+    return True
+
+
+def reminder_obsolete(message: OutboxMessage) -> str:
+    """Why a queued reminder must not go after all (the customer answered, or the link lapsed), or ''."""
+    invitation = message.cancellation.invitation if message.cancellation else None
+    if invitation is None:
+        return ""
+    if invitation.answered_at is not None:
+        return "Not sent: the customer answered the survey before the reminder went."
+    if invitation.expired_at is not None:
+        return "Not sent: the survey link expired before the reminder went."
+    return ""
 
 
 @dataclass(frozen=True)
