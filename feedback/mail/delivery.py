@@ -122,6 +122,8 @@ def claim_batch(limit: int, now: datetime) -> list[OutboxMessage]:
     """
     claim = worker_name()
     lease_ends = now + timedelta(seconds=current_app.config["OUTBOX_LEASE_SECONDS"])
+    # Two statements, not UPDATE … WHERE id IN (SELECT … LIMIT n SKIP LOCKED): PostgreSQL may evaluate such a
+    # subquery more than once, and each evaluation skips the rows the previous one locked, so it claims more than n.
     candidates = (
         select(OutboxMessage.id)
         .where(claimable(now))
@@ -129,9 +131,13 @@ def claim_batch(limit: int, now: datetime) -> list[OutboxMessage]:
         .limit(limit)
         .with_for_update(skip_locked=True)
     )
+    ids = list(db.session.scalars(candidates))
+    if not ids:
+        db.session.rollback()
+        return []
     db.session.execute(
         update(OutboxMessage)
-        .where(OutboxMessage.id.in_(candidates), claimable(now))
+        .where(OutboxMessage.id.in_(ids), claimable(now))
         .values(claimed_by=claim, lease_expires_at=lease_ends)
         .execution_options(synchronize_session=False)
     )
