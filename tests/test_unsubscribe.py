@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from conftest import AuthActions, deliver, html_part, log, text_part
+from conftest import deliver, html_part, log, text_part
 from sqlalchemy import select
 
 from feedback.extensions import db

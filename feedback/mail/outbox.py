@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from email.utils import make_msgid
 from typing import TYPE_CHECKING, Any
@@ -20,7 +21,14 @@ if TYPE_CHECKING:
 
 def header_safe(value: str) -> str:
     """Header values come from user data; a CR or LF in them would let it write headers of its own."""
-    return " ".join(value.replace("\r", "\n").split("\n")).strip()
+    return " ".join(part.strip() for part in re.split(r"[\r\n]+", value) if part.strip())
+
+
+def header_address(value: str) -> str:
+    """An address with a line break in it is an injection attempt, not a typo: refuse it rather than guess."""
+    if "\r" in value or "\n" in value:
+        raise ValueError(f"refusing an email address with a line break in it: {value!r}")
+    return value.strip()
 
 
 def enqueue(
@@ -44,7 +52,7 @@ def enqueue(
     from feedback.mail.suppression import opted_out, skip_reason, suppression_for, unsubscribe_url
 
     subject = header_safe(subject)
-    to = header_safe(to)
+    to = header_address(to)
     context.setdefault("cancellation", about)
     context["unsubscribe_url"] = unsubscribe_url(to, about) if to_customer else None
     text, html = render_email(template, subject=subject, **context)
@@ -53,7 +61,7 @@ def enqueue(
         kind=kind,
         recipient=to,
         recipient_name=header_safe(to_name),
-        reply_to=header_safe(reply_to) if reply_to else None,
+        reply_to=header_address(reply_to) if reply_to else None,
         subject=subject,
         body_text=text,
         body_html=html,
