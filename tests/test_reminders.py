@@ -95,9 +95,10 @@ def test_zero_days_turns_reminders_off(database_url, smtp, owner):
     assert reminders(smtp) == []
 
 
-def test_the_reminder_days_setting_is_read_from_the_environment(monkeypatch):
+def test_the_reminder_days_setting_is_read_from_the_environment(monkeypatch, tmp_path):
     from feedback.config import from_environment
 
-    assert from_environment("/tmp")["SURVEY_REMINDER_DAYS"] == 4
+    monkeypatch.delenv("SURVEY_REMINDER_DAYS", raising=False)
+    assert from_environment(str(tmp_path))["SURVEY_REMINDER_DAYS"] == 4
     monkeypatch.setenv("SURVEY_REMINDER_DAYS", "0")
-    assert from_environment("/tmp")["SURVEY_REMINDER_DAYS"] == 0
+    assert from_environment(str(tmp_path))["SURVEY_REMINDER_DAYS"] == 0
