@@ -173,3 +173,25 @@ def test_smtp_down_while_20_cancellations_are_logged(database_url, smtp, owner, 
     assert back.sent == 40
     deliver(app, now=utcnow() + timedelta(days=2))  # a later pass finds nothing more to send
     assert_each_arrived_once(app, smtp, 40)
+
+
+def test_outbox_status_says_what_waits_and_what_failed(app, runner, smtp, owner):
+    smtp.rejected.add("gone@client.test")
+    log(app, owner["email"], customer_email="gone@client.test")
+    log(app, owner["email"], customer_email="later@client.test")
+    with app.app_context():
+        db.session.execute(
+            db.update(OutboxMessage)
+            .where(OutboxMessage.recipient == "later@client.test")
+            .values(due_at=utcnow() + timedelta(hours=1))
+        )
+        db.session.commit()
+    waiting = runner.invoke(args=["outbox", "status"])
+    assert "queued 4, sent 0, failed 0, skipped 0" in waiting.output
+    assert "Oldest due message has waited" in waiting.output
+    sent = runner.invoke(args=["outbox", "send"])
+    assert "Outbox: sent 2, will retry 0, failed 1." in sent.output
+    status = runner.invoke(args=["outbox", "status"]).output
+    assert "queued 1, sent 2, failed 1, skipped 0" in status
+    assert "Oldest due message" not in status  # the one left is not due yet
+    assert "survey_invitation to gone@client.test: SMTPRecipientsRefused" in status
