@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from email import message_from_string
+from email import message_from_bytes
 from email.policy import default as default_policy
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
@@ -10,10 +10,11 @@ from sqlalchemy import func, select
 from werkzeug.wrappers import Response
 
 from feedback.auth.access import admin_required
+from feedback.db import utcnow
 from feedback.extensions import db
-from feedback.mail.delivery import build_message
 from feedback.mail.models import STATUSES, OutboxMessage, Suppression
 from feedback.mail.outbox import CannotResend, resend
+from feedback.mail.rendering import as_sent
 
 blueprint = Blueprint("email_log", __name__, url_prefix="/admin/email")
 
@@ -43,8 +44,8 @@ def index() -> str:
 @admin_required
 def show(message_id: int) -> str:
     message = db.get_or_404(OutboxMessage, message_id)
-    sent = message_from_string(build_message(message).as_string(), policy=default_policy)
-    headers = [(name, str(sent[name])) for name in SHOWN_HEADERS if sent[name] is not None]
+    sent = message_from_bytes(as_sent(message, message.sent_at or utcnow()), policy=default_policy)
+    headers = [(name, str(sent[name]).strip()) for name in SHOWN_HEADERS if sent[name] is not None]
     return render_template("email_log/show.html", message=message, headers=headers)
 
 

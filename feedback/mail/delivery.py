@@ -11,15 +11,14 @@ import socket
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from email.utils import formataddr, parseaddr
 
 from flask import current_app
-from flask_mail import Message
 from sqlalchemy import ColumnElement, and_, or_, select, update
 
 from feedback.db import utcnow
 from feedback.extensions import db
 from feedback.mail.models import OutboxMessage
+from feedback.mail.rendering import as_sent, sender_address
 from feedback.mail.signals import message_sent
 from feedback.mail.transport import open_sender
 
@@ -47,32 +46,6 @@ class DeliveryReport:
     @property
     def handled(self) -> int:
         return self.sent + self.retrying + self.failed + self.skipped
-
-
-def sender_address() -> tuple[str, str]:
-    """The configured sender, with the company's name when the address came without one."""
-    name, address = parseaddr(current_app.config["MAIL_DEFAULT_SENDER"])
-    return (name or current_app.config["COMPANY_NAME"], address)
-
-
-def build_message(row: OutboxMessage) -> Message:
-    """The message exactly as it leaves: the email log's preview shows these headers too."""
-    message = Message(
-        subject=row.subject,
-        recipients=[formataddr((row.recipient_name, row.recipient)) if row.recipient_name else row.recipient],
-        body=row.body_text,
-        html=row.body_html,
-        sender=sender_address(),
-        reply_to=row.reply_to,
-    )
-    message.msgId = row.message_id
-    if row.unsubscribe_url:
-        # RFC 8058: the mail app may offer "Unsubscribe" and POST to the link itself, with no cookies.
-        message.extra_headers = {
-            "List-Unsubscribe": f"<{row.unsubscribe_url}>",
-            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
-        }
-    return message
 
 
 def is_permanent(error: Exception) -> bool:
@@ -183,6 +156,7 @@ def deliver_due(
     assert lease_ends is not None
     margin = timedelta(seconds=4 * current_app.config["MAIL_TIMEOUT"])
     app = current_app._get_current_object()  # type: ignore[attr-defined]
+    envelope_from = sender_address()[1]
     try:
         with open_sender() as sender:
             while pending:
@@ -196,7 +170,7 @@ def deliver_due(
                     db.session.commit()
                     continue
                 try:
-                    sender.send(build_message(row))
+                    sender.send_raw(envelope_from, [row.recipient], as_sent(row, utcnow()))
                 except smtplib.SMTPServerDisconnected:
                     pending.insert(0, row)
                     raise  # the connection is gone: the rest of the batch fails with it

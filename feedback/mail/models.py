@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text
+from sqlalchemy import CheckConstraint, ForeignKey, Index, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from feedback.db import utcnow
@@ -54,6 +54,8 @@ class OutboxMessage(db.Model):
     lease_expires_at: Mapped[datetime | None]
     #: Set on email to a customer: the signed one-click link for the List-Unsubscribe header.
     unsubscribe_url: Mapped[str | None] = mapped_column(Text)
+    #: The whole MIME message, built when queued; only its Date header changes when it is sent.
+    mime: Mapped[bytes | None] = mapped_column(LargeBinary)
 
     cancellation: Mapped[Cancellation | None] = relationship("Cancellation")
 

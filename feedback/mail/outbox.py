@@ -13,7 +13,7 @@ from flask import current_app
 from feedback.db import utcnow
 from feedback.extensions import db
 from feedback.mail.models import OutboxMessage
-from feedback.mail.rendering import render_email
+from feedback.mail.rendering import mime_bytes, render_email
 
 if TYPE_CHECKING:
     from feedback.cancellations.models import Cancellation
@@ -69,7 +69,9 @@ def enqueue(
         cancellation=about,
         due_at=due_at or utcnow(),
         unsubscribe_url=context["unsubscribe_url"],
+        created_at=utcnow(),
     )
+    message.mime = mime_bytes(message)
     suppression = suppression_for(to) if to_customer else None
     if suppression is not None:
         message.status = "skipped"

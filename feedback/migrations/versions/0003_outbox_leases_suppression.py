@@ -1,4 +1,4 @@
-"""Outbox leases for several workers, the suppression list, survey reminders, a 'skipped' outbox state
+"""Outbox leases for several workers, messages stored as built, the suppression list, survey reminders, a 'skipped' outbox state
 
 Revision ID: 0003
 Revises: 0001
@@ -35,6 +35,7 @@ def upgrade():
         batch_op.add_column(sa.Column('claimed_by', sa.String(length=100), nullable=True))
         batch_op.add_column(sa.Column('lease_expires_at', sa.DateTime(), nullable=True))
         batch_op.add_column(sa.Column('unsubscribe_url', sa.Text(), nullable=True))
+        batch_op.add_column(sa.Column('mime', sa.LargeBinary(), nullable=True))
         # Autogenerate does not see CHECK constraints change: a message may now be skipped on purpose.
         batch_op.drop_constraint(op.f('ck_outbox_messages_status_known'), type_='check')
         batch_op.create_check_constraint(
@@ -46,6 +47,7 @@ def downgrade():
     with op.batch_alter_table('outbox_messages', schema=None) as batch_op:
         batch_op.drop_constraint(op.f('ck_outbox_messages_status_known'), type_='check')
         batch_op.create_check_constraint(op.f('ck_outbox_messages_status_known'), "status IN ('queued', 'sent', 'failed')")
+        batch_op.drop_column('mime')
         batch_op.drop_column('unsubscribe_url')
         batch_op.drop_column('lease_expires_at')
         batch_op.drop_column('claimed_by')
