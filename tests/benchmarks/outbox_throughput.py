@@ -9,7 +9,7 @@ Not a test (pytest ignores tests/benchmarks): run it by hand and compare the fig
 The outbox figure covers what the worker really does per message: claim a batch under a lease, check the
 suppression list, date the stored MIME message and send it over one connection, mark it sent and update the
 cancellation's timeline, one commit per message. The floor sends the very same messages (the same bytes) with plain
-smtplib over one connection. Both go to the same local aiosmtpd server, which only counts what it receives.
+smtplib over one connection. Both go to the same local aiosmtpd server, in a process of its own, which only counts what it receives.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import resource
 import smtplib
+import subprocess
 import sys
 import tempfile
 import time
@@ -41,6 +42,49 @@ class CountingSink:
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802 - aiosmtpd's name
         self.count += 1
         return "250 OK"
+
+
+def serve(port: int) -> None:
+    """The SMTP server, in a process of its own (as a real one would be): answers `count` and `reset` on stdin."""
+    sink = CountingSink()
+    controller = Controller(sink, hostname="127.0.0.1", port=port)
+    controller.start()
+    print("ready", flush=True)
+    for line in sys.stdin:
+        if line.strip() == "reset":
+            sink.count = 0
+        print(sink.count, flush=True)
+    controller.stop()
+
+
+class SMTPServerProcess:
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.process = subprocess.Popen(
+            [sys.executable, __file__, "--serve", str(self.port)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        assert self.process.stdout is not None and self.process.stdout.readline().strip() == "ready"
+
+    def ask(self, command: str) -> int:
+        assert self.process.stdin is not None and self.process.stdout is not None
+        self.process.stdin.write(command + "\n")
+        self.process.stdin.flush()
+        return int(self.process.stdout.readline())
+
+    @property
+    def count(self) -> int:
+        return self.ask("count")
+
+    def reset(self) -> None:
+        self.ask("reset")
+
+    def stop(self) -> None:
+        assert self.process.stdin is not None
+        self.process.stdin.close()
+        self.process.wait(timeout=10)
 
 
 def free_port() -> int:
@@ -90,10 +134,8 @@ def main() -> None:
             connection.execute(text("CREATE SCHEMA public"))
         engine.dispose()
 
-    sink = CountingSink()
-    port = free_port()
-    controller = Controller(sink, hostname="127.0.0.1", port=port)
-    controller.start()
+    sink = SMTPServerProcess()
+    port = sink.port
     app = create_app(
         {
             "FAREWELL_ENV": "testing",
@@ -112,10 +154,10 @@ def main() -> None:
         with app.app_context():
             from flask_migrate import upgrade
 
-            from feedback.mail.cli import run_once
             from feedback.db import utcnow
-            from feedback.mail.rendering import as_sent, sender_address
+            from feedback.mail.cli import run_once
             from feedback.mail.models import OutboxMessage
+            from feedback.mail.rendering import as_sent, sender_address
 
             upgrade()
             started = time.perf_counter()
@@ -131,7 +173,7 @@ def main() -> None:
             rows = db.session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)).all()
             envelope_from = sender_address()[1]
             prepared = [(row.recipient, as_sent(row, utcnow())) for row in rows]
-            sink.count = 0
+            sink.reset()
             started = time.perf_counter()
             with smtplib.SMTP("127.0.0.1", port, timeout=10) as connection:
                 for recipient, raw in prepared:
@@ -141,7 +183,7 @@ def main() -> None:
             db.session.remove()
             db.engine.dispose()
     finally:
-        controller.stop()
+        sink.stop()
 
     outbox_rate = args.n / outbox_seconds
     floor_rate = args.n / floor_seconds
@@ -155,4 +197,7 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    if sys.argv[1:2] == ["--serve"]:
+        serve(int(sys.argv[2]))
+    else:
+        main()
