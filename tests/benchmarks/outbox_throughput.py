@@ -8,8 +8,9 @@ Not a test (pytest ignores tests/benchmarks): run it by hand and compare the fig
 
 The outbox figure covers what the worker really does per message: claim a batch under a lease, check the
 suppression list, date the stored MIME message and send it over one connection, mark it sent and update the
-cancellation's timeline, one commit per message. The floor sends the very same messages (the same bytes) with plain
-smtplib over one connection. Both go to the same local aiosmtpd server, in a process of its own, which only counts what it receives.
+cancellation's timeline, one commit per message. The floor sends the very same messages (the same bytes) with
+plain smtplib over one connection. Both go to the same local aiosmtpd server, in a process of its own, which only
+counts what it receives.
 """
 
 from __future__ import annotations
