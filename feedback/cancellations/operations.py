@@ -170,21 +170,20 @@ def on_message_sent(sender: Any, message: OutboxMessage) -> None:
 
     if message.cancellation_id is None:
         return
+    connection = db.session.connection()  # plain statements, straight to the worker's transaction
     if message.kind == "survey_invitation":
-        db.session.execute(
+        connection.execute(
             update(Invitation)
             .where(Invitation.cancellation_id == message.cancellation_id, Invitation.sent_at.is_(None))
             .values(sent_at=message.sent_at)
-            .execution_options(synchronize_session=False)
         )
-        db.session.execute(
+        connection.execute(
             update(Cancellation)
             .where(Cancellation.id == message.cancellation_id, Cancellation.state == "logged")
             .values(state="invited")
-            .execution_options(synchronize_session=False)
         )
     label = EMAIL_LABELS.get(message.kind, "Email")
-    db.session.execute(
+    connection.execute(
         insert(CancellationEvent).values(
             cancellation_id=message.cancellation_id,
             kind="email_sent",

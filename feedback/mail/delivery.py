@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import ColumnElement, Connection, and_, event, or_, select, update
+from sqlalchemy import ColumnElement, Connection, and_, bindparam, event, or_, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -128,23 +128,29 @@ def release(row: OutboxMessage) -> None:
     row.lease_expires_at = None
 
 
+#: Built once: the statements the worker runs between two sends go straight to the connection.
+_MARK_SENT = (
+    update(OutboxMessage.__table__)
+    .where(OutboxMessage.__table__.c.id == bindparam("row_id"))
+    .values(status="sent", sent_at=bindparam("at"), claimed_by=None, lease_expires_at=None)
+)
+
+
 def mark_sent(row: OutboxMessage, at: datetime) -> None:
     """One UPDATE by primary key, without the unit of work: this runs once per message, between two sends."""
-    values = {"status": "sent", "sent_at": at, "claimed_by": None, "lease_expires_at": None}
-    db.session.execute(
-        update(OutboxMessage).where(OutboxMessage.id == row.id).values(**values),
-        execution_options={"synchronize_session": False},
-    )
-    for name, value in values.items():  # what listeners of message_sent read, without marking the row dirty
-        set_committed_value(row, name, value)
+    db.session.connection().execute(_MARK_SENT, {"row_id": row.id, "at": at})
+    for name, value in {"status": "sent", "sent_at": at, "claimed_by": None, "lease_expires_at": None}.items():
+        set_committed_value(row, name, value)  # what listeners of message_sent read, without making the row dirty
 
 
 def reason_not_to_send(row: OutboxMessage) -> str:
     """Checked again just before sending: the customer may have opted out (or answered) since it was queued."""
-    from feedback.mail.suppression import skip_reason, suppression_for
+    from feedback.mail.suppression import is_suppressed_now, skip_reason, suppression_for
     from feedback.surveys.operations import reminder_obsolete
 
-    if row.unsubscribe_url is not None and (suppression := suppression_for(row.recipient)) is not None:
+    if row.unsubscribe_url is not None and is_suppressed_now(row.recipient):
+        suppression = suppression_for(row.recipient)
+        assert suppression is not None
         return skip_reason(suppression)
     if row.kind == "survey_reminder":
         return reminder_obsolete(row)

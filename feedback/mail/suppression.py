@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from feedback.db import utcnow
@@ -41,8 +41,12 @@ def suppression_for(address: str) -> Suppression | None:
     return db.session.scalar(select(Suppression).where(Suppression.address == address.strip().lower()))
 
 
-def is_suppressed(address: str) -> bool:
-    return suppression_for(address) is not None
+_SUPPRESSED = select(Suppression.__table__.c.id).where(Suppression.__table__.c.address == bindparam("address"))
+
+
+def is_suppressed_now(address: str) -> bool:
+    """The check just before each send: a plain indexed lookup on the worker's connection, no ORM objects."""
+    return db.session.connection().execute(_SUPPRESSED, {"address": address.strip().lower()}).first() is not None
 
 
 def suppress(address: str, source: str, reason: str = "", cancellation_id: int | None = None) -> Suppression:
