@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
-from flask import current_app
+from flask import current_app, render_template
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
@@ -156,7 +156,8 @@ def queue_reminder(invitation: Invitation, now: datetime) -> bool:
         "survey_reminder",
         to=cancellation.customer_email,
         to_name=cancellation.customer_name,
-        subject=f"A gentle reminder from {company}",
+        # The words customers read live in templates, so that they can be translated with the rest.
+        subject=render_template("emails/survey_reminder_subject.txt", company=company).strip(),
         template="survey_reminder",
         about=cancellation,
         reply_to=cancellation.owner.email,
