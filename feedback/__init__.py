@@ -60,12 +60,14 @@ def register_blueprints(app: Flask) -> None:
     from feedback.auth.views import blueprint as auth
     from feedback.cancellations.views import blueprint as cancellations
     from feedback.health import blueprint as health
+    from feedback.mail.admin import blueprint as email_log
+    from feedback.mail.unsubscribe import blueprint as unsubscribe
     from feedback.mail.views import blueprint as mailbox
     from feedback.reviews.views import blueprint as reviews
     from feedback.summaries.views import blueprint as summaries
     from feedback.surveys.views import blueprint as surveys
 
-    for blueprint in (auth, cancellations, health, mailbox, reviews, summaries, surveys):
+    for blueprint in (auth, cancellations, health, mailbox, reviews, summaries, surveys, email_log, unsubscribe):
         app.register_blueprint(blueprint)
 
     from feedback.questions.views import blueprint as questions

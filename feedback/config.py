@@ -76,6 +76,8 @@ def from_environment(instance_path: str) -> dict[str, Any]:
         "ACCENT_COLOR": os.environ.get("ACCENT_COLOR", "").strip(),
         "OUTBOX_BACKOFF_SECONDS": _int("OUTBOX_BACKOFF_SECONDS", 60, minimum=1),
         "OUTBOX_MAX_ATTEMPTS": _int("OUTBOX_MAX_ATTEMPTS", 8, minimum=1),
+        "OUTBOX_LEASE_SECONDS": _int("OUTBOX_LEASE_SECONDS", 300, minimum=30),
+        "SURVEY_REMINDER_DAYS": _int("SURVEY_REMINDER_DAYS", 4),
     }
 
 

@@ -19,7 +19,7 @@ DEFAULT_LOCALE = "en"
 #: Every language the customer's pages and emails ship in, with its name in that language.
 LANGUAGES = {"en": "English", "de": "Deutsch", "fr": "Français"}
 #: Blueprints whose pages a customer sees; None is a page no route matched (a customer's mistyped link).
-CUSTOMER_BLUEPRINTS = {"surveys", None}
+CUSTOMER_BLUEPRINTS = {"surveys", "unsubscribe", None}
 
 
 def supported_locale(value: str | None) -> str | None:

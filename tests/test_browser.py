@@ -220,7 +220,7 @@ def test_admin_adds_reorders_previews_and_publishes_a_question(live, page, smtp,
     page.get_by_role("link", name="Admin").click()
     page.get_by_role("link", name="Edit the exit survey").click()
     page.get_by_role("link", name="Add a question").click()
-    page.get_by_label("Prompt").fill("Did our reports answer your questions?")
+    page.get_by_label("Prompt", exact=True).fill("Did our reports answer your questions?")
     page.get_by_label("Type").select_option("yes_no")
     page.get_by_role("button", name="Save in the draft").click()
     assert "Saved in the draft" in page.inner_text("main")
@@ -276,3 +276,45 @@ def test_show_if_questions_appear_when_their_answer_is_chosen(live, page, smtp, 
     assert page.get_by_label("Which price felt wrong?").is_visible()
     page.get_by_role("radio", name="Features").check()
     assert not page.get_by_label("Which price felt wrong?").is_visible()
+
+
+def test_customer_picks_a_reason_in_the_email_then_unsubscribes_on_a_phone(live, page, smtp, owner):
+    log(live, owner["email"], customer_name="Ines Park", customer_email="ines@client.test")
+    deliver(live)
+    invitation = smtp.one("ines@client.test")
+    choice = link_in(invitation, rf"- We moved to another product: {live.base_url}/s/\S+").split(": ", 1)[1]
+    page.goto(choice)
+    assert page.get_by_label("We moved to another product").is_checked()  # pre-selected, not yet sent
+    assert_fits(page)
+
+    page.goto(link_in(invitation, rf"{live.base_url}/u/\S+"))
+    assert "Stop emails from Acme Analytics?" in page.inner_text("h1")
+    assert_fits(page)
+    screenshot(page, "unsubscribe-phone")
+    page.get_by_role("button", name="Unsubscribe").click()
+    assert "You're unsubscribed." in page.inner_text("h1")
+    assert_local_only(page, live.base_url)
+
+
+def test_admin_reads_the_email_log(live, chromium, smtp, owner, admin):
+    smtp.rejected.add("bounce@client.test")
+    log(live, owner["email"], customer_email="bounce@client.test")
+    deliver(live)
+    for viewport, suffix in ((PHONE, "phone"), (DESKTOP, "desktop")):
+        context = chromium.new_context(viewport=viewport)
+        page = context.new_page()
+        page.goto(f"{live.base_url}/login")
+        page.get_by_label("Email").fill(admin["email"])
+        page.get_by_label("Password").fill(PASSWORD)
+        page.get_by_role("button", name="Log in").click()
+        page.get_by_role("link", name="Email log").first.click()
+        assert "bounce@client.test" in page.inner_text("main")
+        assert_fits(page)
+        screenshot(page, f"email-log-{suffix}")
+        page.get_by_role("link", name="Failed (1)").click()
+        page.get_by_role("link", name="Thank you for your time with Acme Analytics, Casey").click()
+        assert "550" in page.inner_text("main")
+        assert page.frame_locator("iframe.mail-frame").get_by_text("What was the main reason").is_visible()
+        assert_fits(page)
+        screenshot(page, f"email-preview-{suffix}")
+        context.close()

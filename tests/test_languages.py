@@ -207,3 +207,33 @@ def test_translation_problems_are_named_for_the_editor():
     assert "nothing else" in translation_problems({"de": {"title": "x"}}, choices)[0]
     for spec in EXIT_SURVEY:
         assert translation_problems(spec["translations"], spec.get("choices", [])) == [], spec["key"]
+
+
+def test_german_invitation_links_reminder_and_unsubscribe_page(app, client, smtp, owner):
+    from datetime import timedelta
+    from urllib.parse import parse_qs, urlsplit
+
+    from feedback.db import utcnow
+
+    log(app, owner["email"], customer_name="Kim Weber", customer_email="kim@client.test", locale="de")
+    deliver(app)
+    invitation = smtp.one("kim@client.test")
+    text = text_part(invitation)
+    assert "Was war der Hauptgrund für Ihre Kündigung?" in text
+    assert "Melden Sie sich ab, dann schreiben wir Ihnen nicht mehr:" in text
+
+    # Each reason reads in German; its link carries the stored (English) value and pre-selects it.
+    line = next(line for line in text.splitlines() if line.startswith("- Es war uns zu teuer: "))
+    choice_link = line.split(": ", 1)[1]
+    assert parse_qs(urlsplit(choice_link).query)["main_reason"] == ["It was too expensive for us"]
+    page = client.get(choice_link.removeprefix("http://localhost")).text
+    assert 'value="It was too expensive for us" checked' in page and page.count(" checked") == 1
+
+    reminder_report = deliver(app, now=utcnow() + timedelta(days=4, minutes=1))
+    assert reminder_report.reminders == 1
+    reminder = smtp.one("kim@client.test", "Eine freundliche Erinnerung")
+    assert "Hallo noch einmal, Kim." in text_part(reminder)
+
+    unsubscribe = client.get(urlsplit(reminder["List-Unsubscribe"].strip("<>")).path)
+    assert unsubscribe.status_code == 200 and 'lang="de"' in unsubscribe.text
+    assert "Keine E-Mails mehr von" in unsubscribe.text

@@ -18,6 +18,7 @@ ACCESS = {
     "surveys.survey": "public",
     "surveys.thanks": "public",
     "surveys.new_link": "public",
+    "unsubscribe.unsubscribe": "public",
     "staff.accept": "public",
     "auth.logout": "logout",
     "cancellations.index": "staff",
@@ -43,6 +44,10 @@ ACCESS = {
     "staff.reactivate": "admin",
     "staff.resend": "admin",
     "staff.reassign": "admin",
+    "email_log.index": "admin",
+    "email_log.show": "admin",
+    "email_log.resend_message": "admin",
+    "email_log.suppressed": "admin",
 }
 
 

@@ -8,7 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select, update
 
 from feedback.auth.models import User
 from feedback.cancellations.models import Cancellation
@@ -138,6 +138,7 @@ SOURCE_LABELS = {"web": "web form", "cli": "command line", "api": "API", "webhoo
 
 EMAIL_LABELS = {
     "survey_invitation": "Exit survey invitation",
+    "survey_reminder": "Survey reminder",
     "review_request": "Review request",
     "summary": "Summary",
 }
@@ -169,12 +170,35 @@ def lock_cancellation(cancellation_id: int) -> Cancellation:
 
 
 def on_message_sent(sender: Any, message: OutboxMessage) -> None:
-    """Keeps the timeline (and the 'invited' state) in step with what actually left the outbox."""
-    cancellation = message.cancellation
-    if cancellation is None:
+    """Keeps the timeline (and the 'invited' state) in step with what actually left the outbox.
+
+    Plain UPDATEs and an INSERT, without loading the cancellation: the worker runs this once per message sent.
+    Only sending the invitation moves the state, and only out of 'logged' (nothing else can have happened yet),
+    which is exactly what `current_state` would conclude.
+    """
+    from feedback.cancellations.models import CancellationEvent
+    from feedback.surveys.models import Invitation
+
+    if message.cancellation_id is None:
         return
-    if message.kind == "survey_invitation" and cancellation.invitation and cancellation.invitation.sent_at is None:
-        cancellation.invitation.sent_at = message.sent_at
+    connection = db.session.connection()  # plain statements, straight to the worker's transaction
+    if message.kind == "survey_invitation":
+        connection.execute(
+            update(Invitation)
+            .where(Invitation.cancellation_id == message.cancellation_id, Invitation.sent_at.is_(None))
+            .values(sent_at=message.sent_at)
+        )
+        connection.execute(
+            update(Cancellation)
+            .where(Cancellation.id == message.cancellation_id, Cancellation.state == "logged")
+            .values(state="invited")
+        )
     label = EMAIL_LABELS.get(message.kind, "Email")
-    cancellation.record("email_sent", f"{label} sent to {message.recipient}.", at=message.sent_at)
-    cancellation.state = current_state(cancellation)
+    connection.execute(
+        insert(CancellationEvent).values(
+            cancellation_id=message.cancellation_id,
+            kind="email_sent",
+            detail=f"{label} sent to {message.recipient}.",
+            at=message.sent_at,
+        )
+    )

@@ -12,6 +12,7 @@ from feedback.cancellations.models import STATES, Cancellation
 from feedback.cancellations.operations import InvalidCancellation, NewCancellation, log_cancellation
 from feedback.extensions import db
 from feedback.i18n import LANGUAGES
+from feedback.mail.suppression import suppression_for
 from feedback.reviews.operations import may_review, may_see
 
 blueprint = Blueprint("cancellations", __name__, url_prefix="/cancellations")
@@ -84,4 +85,5 @@ def detail(cancellation_id: int) -> str:
         cancellation=cancellation,
         may_review=may_review(current_user, cancellation),
         languages=LANGUAGES,
+        suppression=suppression_for(cancellation.customer_email),
     )

@@ -2,6 +2,8 @@ from __future__ import annotations
 
 import signal
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from types import FrameType
 
@@ -9,40 +11,65 @@ import click
 from flask.cli import AppGroup
 from sqlalchemy import func, select
 
+from feedback.db import utcnow
 from feedback.extensions import db
 from feedback.mail.delivery import DeliveryReport, deliver_due
 from feedback.mail.models import STATUSES, OutboxMessage
 
 outbox = AppGroup("outbox", help="Deliver queued email.")
 
-BATCH = 200
+BATCH = 100
 
 
-def run_once(now: datetime | None = None) -> DeliveryReport:
-    """One pass: lapse overdue survey links (which may queue summaries), then send everything due."""
-    from feedback.surveys.operations import expire_overdue_invitations
+@dataclass
+class PassReport(DeliveryReport):
+    """What one pass of the worker did, as `flask outbox send` and `work` print it."""
 
-    expire_overdue_invitations(now)
-    total = DeliveryReport()
-    while True:
-        report = deliver_due(limit=BATCH, now=now)
-        total.sent += report.sent
-        total.retrying += report.retrying
-        total.failed += report.failed
-        if report.sent + report.retrying + report.failed < BATCH:
-            return total
+    reminders: int = 0
+    expired: int = 0
+
+    def __str__(self) -> str:
+        extras = [f"{self.reminders} reminder(s) queued"] if self.reminders else []
+        extras += [f"{self.expired} survey link(s) expired"] if self.expired else []
+        return super().__str__() + (f" ({', '.join(extras)})" if extras else "")
+
+    @property
+    def busy(self) -> bool:
+        return bool(self.handled or self.reminders or self.expired)
+
+
+def run_once(
+    now: datetime | None = None, batch: int = BATCH, should_stop: Callable[[], bool] | None = None
+) -> PassReport:
+    """One pass: lapse overdue survey links (which may queue summaries), queue due reminders, send what is due."""
+    from feedback.surveys.operations import expire_overdue_invitations, queue_due_reminders
+
+    report = PassReport(expired=expire_overdue_invitations(now), reminders=queue_due_reminders(now))
+    while not (should_stop and should_stop()):
+        delivered = deliver_due(limit=batch, now=now, should_stop=should_stop)
+        report.add(delivered)
+        if delivered.handled < batch:
+            break
+    return report
+
+
+batch_option = click.option(
+    "--batch-size", default=BATCH, show_default=True, help="Messages claimed, and sent over one connection, at a time."
+)
 
 
 @outbox.command("send")
-def send() -> None:
+@batch_option
+def send(batch_size: int) -> None:
     """Send every message that is due, once, and exit."""
-    click.echo(f"Outbox: {run_once()}.")
+    click.echo(f"Outbox: {run_once(batch=batch_size)}.")
 
 
 @outbox.command("work")
 @click.option("--interval", default=5.0, show_default=True, help="Seconds between passes when idle.")
-def work(interval: float) -> None:
-    """Keep sending until stopped; SIGTERM or Ctrl-C ends it after the current pass."""
+@batch_option
+def work(interval: float, batch_size: int) -> None:
+    """Keep sending until stopped; SIGTERM or Ctrl-C ends it after the current message."""
     stopping = False
 
     def stop(signum: int, frame: FrameType | None) -> None:
@@ -53,8 +80,8 @@ def work(interval: float) -> None:
     signal.signal(signal.SIGINT, stop)
     click.echo(f"Outbox worker started; checking every {interval:g}s.")
     while not stopping:
-        report = run_once()
-        if report.sent or report.retrying or report.failed:
+        report = run_once(batch=batch_size, should_stop=lambda: stopping)
+        if report.busy:
             click.echo(f"Outbox: {report}.")
         db.session.remove()
         deadline = time.monotonic() + interval
@@ -65,6 +92,33 @@ def work(interval: float) -> None:
 
 @outbox.command("status")
 def status() -> None:
-    """Count messages by state."""
+    """Count messages by state; say how long the oldest due message has waited, and show the latest failures."""
     counts = dict(db.session.execute(select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)).all())
     click.echo(", ".join(f"{name} {counts.get(name, 0)}" for name in STATUSES))
+    now = utcnow()
+    oldest = db.session.scalar(
+        select(func.min(OutboxMessage.due_at)).where(OutboxMessage.status == "queued", OutboxMessage.due_at <= now)
+    )
+    if oldest is not None:
+        click.echo(f"Oldest due message has waited {_duration(now - oldest)}.")
+    claimed = db.session.scalar(
+        select(func.count()).where(OutboxMessage.status == "queued", OutboxMessage.lease_expires_at > now)
+    )
+    if claimed:
+        click.echo(f"Being sent by a worker now: {claimed}.")
+    failures = db.session.scalars(
+        select(OutboxMessage).where(OutboxMessage.status == "failed").order_by(OutboxMessage.failed_at.desc()).limit(5)
+    ).all()
+    if failures:
+        click.echo("Latest failures (resend them from the email log):")
+        for message in failures:
+            click.echo(f"  #{message.id} {message.kind} to {message.recipient}: {message.last_error}")
+
+
+def _duration(delta: object) -> str:
+    seconds = int(delta.total_seconds())  # type: ignore[attr-defined]
+    if seconds < 120:
+        return f"{seconds}s"
+    if seconds < 7200:
+        return f"{seconds // 60} min"
+    return f"{seconds // 3600} h"

@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text
+from sqlalchemy import CheckConstraint, ForeignKey, Index, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from feedback.db import utcnow
@@ -12,7 +12,8 @@ from feedback.extensions import db
 if TYPE_CHECKING:
     from feedback.cancellations.models import Cancellation
 
-STATUSES = ("queued", "sent", "failed")
+#: skipped: never sent, on purpose (the address opted out, or a reminder lost its reason to go).
+STATUSES = ("queued", "sent", "failed", "skipped")
 
 
 class OutboxMessage(db.Model):
@@ -20,7 +21,7 @@ class OutboxMessage(db.Model):
 
     __tablename__ = "outbox_messages"
     __table_args__ = (
-        CheckConstraint("status IN ('queued', 'sent', 'failed')", name="status_known"),
+        CheckConstraint("status IN ('queued', 'sent', 'failed', 'skipped')", name="status_known"),
         # The status and the timestamps never disagree.
         CheckConstraint("(status = 'sent') = (sent_at IS NOT NULL)", name="sent_iff_sent_at"),
         CheckConstraint("(status = 'failed') = (failed_at IS NOT NULL)", name="failed_iff_failed_at"),
@@ -47,5 +48,31 @@ class OutboxMessage(db.Model):
     due_at: Mapped[datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[datetime | None]
     failed_at: Mapped[datetime | None]
+    #: The worker (host:pid:nonce) that claimed the message for sending; others leave it alone until the lease ends.
+    claimed_by: Mapped[str | None] = mapped_column(String(100))
+    #: When a claim lapses: a worker that died mid-batch gives its messages back by simply not renewing it.
+    lease_expires_at: Mapped[datetime | None]
+    #: Set on email to a customer: the signed one-click link for the List-Unsubscribe header.
+    unsubscribe_url: Mapped[str | None] = mapped_column(Text)
+    #: The whole MIME message, built when queued; only its Date header changes when it is sent.
+    mime: Mapped[bytes | None] = mapped_column(LargeBinary)
+
+    cancellation: Mapped[Cancellation | None] = relationship("Cancellation")
+
+
+class Suppression(db.Model):
+    """An address that asked not to hear from us: Farewell never emails it again, for any cancellation."""
+
+    __tablename__ = "suppressions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: Lower-cased, so that one opt-out covers every spelling of the address.
+    address: Mapped[str] = mapped_column(String(254), unique=True)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    #: unsubscribe-link, one-click (RFC 8058 POST from the mail client), admin…
+    source: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    #: The cancellation whose email carried the opt-out, if any.
+    cancellation_id: Mapped[int | None] = mapped_column(ForeignKey("cancellations.id", ondelete="SET NULL"))
 
     cancellation: Mapped[Cancellation | None] = relationship("Cancellation")

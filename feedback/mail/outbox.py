@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from email.utils import make_msgid
 from typing import TYPE_CHECKING, Any
@@ -12,7 +13,7 @@ from flask import current_app
 from feedback.db import utcnow
 from feedback.extensions import db
 from feedback.mail.models import OutboxMessage
-from feedback.mail.rendering import render_email
+from feedback.mail.rendering import mime_bytes, render_email
 
 if TYPE_CHECKING:
     from feedback.cancellations.models import Cancellation
@@ -20,7 +21,14 @@ if TYPE_CHECKING:
 
 def header_safe(value: str) -> str:
     """Header values come from user data; a CR or LF in them would let it write headers of its own."""
-    return " ".join(value.replace("\r", "\n").split("\n")).strip()
+    return " ".join(part.strip() for part in re.split(r"[\r\n]+", value) if part.strip())
+
+
+def header_address(value: str) -> str:
+    """An address with a line break in it is an injection attempt, not a typo: refuse it rather than guess."""
+    if "\r" in value or "\n" in value:
+        raise ValueError(f"refusing an email address with a line break in it: {value!r}")
+    return value.strip()
 
 
 def enqueue(
@@ -33,24 +41,65 @@ def enqueue(
     about: Cancellation | None = None,
     reply_to: str | None = None,
     due_at: datetime | None = None,
+    to_customer: bool = False,
     **context: Any,
 ) -> OutboxMessage:
-    """Renders the email now and stores it whole; it leaves when the worker finds it due."""
+    """Renders the email now and stores it whole; it leaves when the worker finds it due.
+
+    Email `to_customer` carries an unsubscribe link (visible, and in the List-Unsubscribe headers); to an address
+    on the suppression list it is stored as skipped, with the reason, and never sent.
+    """
+    from feedback.mail.suppression import opted_out, skip_reason, suppression_for, unsubscribe_url
+
     subject = header_safe(subject)
+    to = header_address(to)
     context.setdefault("cancellation", about)
+    context["unsubscribe_url"] = unsubscribe_url(to, about) if to_customer else None
     text, html = render_email(template, subject=subject, **context)
     domain = urlsplit(current_app.config["BASE_URL"]).hostname or "localhost"
     message = OutboxMessage(
         kind=kind,
-        recipient=header_safe(to),
+        recipient=to,
         recipient_name=header_safe(to_name),
-        reply_to=header_safe(reply_to) if reply_to else None,
+        reply_to=header_address(reply_to) if reply_to else None,
         subject=subject,
         body_text=text,
         body_html=html,
         message_id=make_msgid(idstring=kind.replace("_", "-"), domain=domain),
         cancellation=about,
         due_at=due_at or utcnow(),
+        unsubscribe_url=context["unsubscribe_url"],
+        created_at=utcnow(),
     )
+    message.mime = mime_bytes(message)
+    suppression = suppression_for(to) if to_customer else None
+    if suppression is not None:
+        message.status = "skipped"
+        message.last_error = skip_reason(suppression)
+        if about is not None:
+            from feedback.cancellations.operations import EMAIL_LABELS
+
+            about.record("email_skipped", f"{EMAIL_LABELS.get(kind, 'Email')} not sent: {opted_out(suppression)}")
     db.session.add(message)
     return message
+
+
+class CannotResend(ValueError):
+    """The message is not failed, or its address has opted out since; the message says which."""
+
+
+def resend(message: OutboxMessage) -> None:
+    """A failed message goes back in the queue whole: the same Message-ID, its attempts counted from zero."""
+    from feedback.mail.suppression import opted_out, suppression_for
+
+    if message.status != "failed":
+        raise CannotResend("Only failed messages can be resent.")
+    if message.unsubscribe_url and (suppression := suppression_for(message.recipient)) is not None:
+        raise CannotResend(f"Not resent: {opted_out(suppression)}")
+    message.status = "queued"
+    message.attempts = 0
+    message.failed_at = None
+    message.due_at = utcnow()
+    message.claimed_by = None
+    message.lease_expires_at = None
+    db.session.commit()

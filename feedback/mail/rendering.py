@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
+import re
+from datetime import datetime
+from email.utils import format_datetime, formataddr, parseaddr
+from typing import TYPE_CHECKING, Any
 
 import css_inline
-from flask import render_template
+from flask import current_app, render_template
+from flask_mail import BadHeaderError, Message
+
+if TYPE_CHECKING:
+    from feedback.mail.models import OutboxMessage
 
 _inliner = css_inline.CSSInliner(keep_style_tags=True)
 
@@ -15,3 +22,54 @@ def render_email(template: str, **context: Any) -> tuple[str, str]:
     text = render_template(f"emails/{template}.txt", **context)
     html = render_template(f"emails/{template}.html", **context)
     return text.strip() + "\n", _inliner.inline(html)
+
+
+def sender_address() -> tuple[str, str]:
+    """The configured sender, with the company's name when the address came without one."""
+    from feedback.settings.operations import current_settings, defaults
+
+    name, address = parseaddr(current_app.config["MAIL_DEFAULT_SENDER"])
+    settings = current_settings()
+    if settings.sender_name != defaults().sender_name:  # an admin chose a sender name on the settings page
+        return (settings.sender_name, address)
+    return (name or settings.sender_name, address)
+
+
+def build_message(row: OutboxMessage) -> Message:
+    """The message exactly as it leaves: the email log's preview shows these headers too."""
+    message = Message(
+        subject=row.subject,
+        recipients=[formataddr((row.recipient_name, row.recipient)) if row.recipient_name else row.recipient],
+        body=row.body_text,
+        html=row.body_html,
+        sender=sender_address(),
+        reply_to=row.reply_to,
+    )
+    message.msgId = row.message_id
+    if row.unsubscribe_url:
+        # RFC 8058: the mail app may offer "Unsubscribe" and POST to the link itself, with no cookies.
+        message.extra_headers = {
+            "List-Unsubscribe": f"<{row.unsubscribe_url}>",
+            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+        }
+    return message
+
+
+def mime_bytes(row: OutboxMessage) -> bytes:
+    """Built once, when queued: sending is then only SMTP, and the log's preview shows exactly what left."""
+    message = build_message(row)
+    if message.has_bad_headers():
+        raise BadHeaderError("a header value contains a line break")
+    message.date = row.created_at.timestamp()
+    return message.as_bytes()
+
+
+_DATE_HEADER = re.compile(rb"^Date: [^\r\n]*", re.MULTILINE)
+
+
+def as_sent(row: OutboxMessage, now: datetime) -> bytes:
+    """The stored message, dated when it actually leaves (a retry or a delay may come hours after queueing)."""
+    raw = row.mime or mime_bytes(row)
+    head, separator, body = raw.partition(b"\r\n\r\n") if b"\r\n\r\n" in raw else raw.partition(b"\n\n")
+    dated = _DATE_HEADER.sub(b"Date: " + format_datetime(now).encode(), head, count=1)
+    return dated + separator + body

@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from typing import Protocol
 
 from flask import current_app
-from flask_mail import Connection, Mail, Message
+from flask_mail import Connection, Mail
 
 
 class TimeoutConnection(Connection):
@@ -41,14 +41,26 @@ class TimeoutMail(Mail):
 
 
 class Sender(Protocol):
-    def send(self, message: Message) -> None: ...
+    def send_raw(self, envelope_from: str, recipients: list[str], raw: bytes) -> None: ...
 
 
 class _LocalSender:
     """Development without SMTP: the message is already stored whole, so delivering it means nothing more."""
 
-    def send(self, message: Message) -> None:
+    def send_raw(self, envelope_from: str, recipients: list[str], raw: bytes) -> None:
         return None
+
+
+class _SMTPSender:
+    """Sends messages that were built when queued, as they are, over one open connection."""
+
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+
+    def send_raw(self, envelope_from: str, recipients: list[str], raw: bytes) -> None:
+        if self.connection.host is None:
+            raise smtplib.SMTPServerDisconnected("the SMTP connection is not open")
+        self.connection.host.sendmail(envelope_from, recipients, raw)
 
 
 @contextmanager
@@ -60,4 +72,4 @@ def open_sender() -> Iterator[Sender]:
     from feedback.extensions import mail
 
     with mail.connect() as connection:
-        yield connection
+        yield _SMTPSender(connection)

@@ -31,6 +31,8 @@ class Invitation(db.Model):
     answered_at: Mapped[datetime | None]
     #: Set by the sweeper when the link lapsed unanswered.
     expired_at: Mapped[datetime | None]
+    #: When the one gentle reminder was queued; set once, so there is never a second.
+    reminded_at: Mapped[datetime | None]
 
     cancellation: Mapped[Cancellation] = relationship(back_populates="invitation")
     version: Mapped[QuestionnaireVersion] = relationship()

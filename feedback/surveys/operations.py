@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import hmac
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import urlencode
 
+from flask import current_app, render_template
 from flask_babel import gettext
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
@@ -16,8 +19,10 @@ from feedback.cancellations.models import Cancellation
 from feedback.db import utcnow
 from feedback.extensions import db
 from feedback.i18n import customer_locale
+from feedback.mail.models import OutboxMessage
 from feedback.mail.outbox import enqueue
 from feedback.questions.models import QuestionnaireVersion
+from feedback.questions.translations import LocalizedQuestion, localize
 from feedback.settings.operations import current_settings
 from feedback.signing import check, sign
 from feedback.summaries.operations import record_step
@@ -61,6 +66,36 @@ def survey_url(invitation: Invitation) -> str:
     return external_url("surveys.survey", token=sign([invitation.id, invitation.nonce], SURVEY_SALT))
 
 
+def answer_links(invitation: Invitation) -> tuple[LocalizedQuestion | None, list[tuple[str, str]]]:
+    """The first question, when it is a single choice, with a survey link per choice that pre-selects it.
+
+    The customer reads each choice in their language; the link carries the stored value, the same in every language.
+    """
+    questions = invitation.version.questions
+    first = localize(questions[0]) if questions else None
+    if first is None or first.type != "single_choice":
+        return None, []
+    base = survey_url(invitation)
+    return first, [
+        (label, f"{base}?{urlencode({first.key: value})}")
+        for value, label in zip(first.choices, first.labels, strict=True)
+    ]
+
+
+def initial_answers(invitation: Invitation, args: Mapping[str, str]) -> dict[str, Any]:
+    """What the survey page starts with, from its query string: `?main_reason=<choice>` pre-selects that choice.
+
+    Only offered choices of single-choice questions count; anything else in the query string is ignored.
+    The answers are only shown, never stored: the customer still reviews them and submits.
+    """
+    initial: dict[str, Any] = {}
+    for question in invitation.version.questions:
+        value = args.get(question.key)
+        if question.type == "single_choice" and value in question.choices:
+            initial[question.key] = value
+    return initial
+
+
 def first_name(full_name: str) -> str:
     return full_name.split()[0] if full_name.split() else full_name
 
@@ -77,6 +112,7 @@ def queue_invitation(invitation: Invitation, renewed: bool = False) -> None:
             subject = gettext("Your new link to the %(company)s survey", company=company)
         else:
             subject = gettext("Thank you for your time with %(company)s, %(name)s", company=company, name=name)
+        first_question, choice_links = answer_links(invitation)
         enqueue(
             "survey_invitation",
             to=cancellation.customer_email,
@@ -86,13 +122,94 @@ def queue_invitation(invitation: Invitation, renewed: bool = False) -> None:
             about=cancellation,
             reply_to=settings.reply_to or cancellation.owner.email,
             due_at=utcnow() + delay if renewed else invitation.created_at + delay,
+            to_customer=True,
             survey_url=survey_url(invitation),
+            first_question=first_question,
+            choice_links=choice_links,
             first_name=name,
             owner=cancellation.owner,
             company=company,
             link_days=settings.survey_link_days,
             renewed=renewed,
         )
+
+
+def queue_due_reminders(now: datetime | None = None) -> int:
+    """One gentle reminder, `SURVEY_REMINDER_DAYS` after the invitation went, if the survey is still unanswered.
+
+    Never after an answer, an expiry or an opt-out, and never twice: `reminded_at` is set by a conditional update,
+    so two workers passing at once queue one reminder between them.
+    """
+    days = current_app.config["SURVEY_REMINDER_DAYS"]
+    if days == 0:
+        return 0
+    now = now or utcnow()
+    due = select(Invitation.id).where(
+        Invitation.reminded_at.is_(None),
+        Invitation.answered_at.is_(None),
+        Invitation.expired_at.is_(None),
+        Invitation.sent_at <= now - timedelta(days=days),
+        Invitation.expires_at > now,
+    )
+    queued = 0
+    for invitation_id in db.session.scalars(due).all():
+        marked = db.session.execute(
+            update(Invitation)
+            .where(Invitation.id == invitation_id, Invitation.reminded_at.is_(None), Invitation.answered_at.is_(None))
+            .values(reminded_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        if marked.rowcount != 1:
+            db.session.rollback()
+            continue
+        invitation = db.session.get(Invitation, invitation_id)
+        assert invitation is not None
+        if queue_reminder(invitation, now):
+            queued += 1
+        db.session.commit()
+    return queued
+
+
+def queue_reminder(invitation: Invitation, now: datetime) -> bool:
+    """Returns False when the customer opted out meanwhile: the reminder is then stored as skipped, never sent."""
+    cancellation = invitation.cancellation
+    settings = current_settings()
+    company = settings.company_name
+    with customer_locale(cancellation.locale):
+        message = enqueue(
+            "survey_reminder",
+            to=cancellation.customer_email,
+            to_name=cancellation.customer_name,
+            # The words customers read live in templates, so that they are translated with the rest.
+            subject=render_template("emails/survey_reminder_subject.txt", company=company).strip(),
+            template="survey_reminder",
+            about=cancellation,
+            reply_to=settings.reply_to or cancellation.owner.email,
+            due_at=now,
+            to_customer=True,
+            survey_url=survey_url(invitation),
+            first_name=first_name(cancellation.customer_name),
+            owner=cancellation.owner,
+            company=company,
+            expires_at=invitation.expires_at,
+        )
+    if message.status == "skipped":
+        return False
+    days = current_app.config["SURVEY_REMINDER_DAYS"]
+    cancellation.record("reminder_queued", f"A gentle reminder was queued: no answer {days} days after the invitation.")
+    return True
+
+
+def reminder_obsolete(message: OutboxMessage) -> str:
+    """Why a queued reminder must not go after all (the customer answered, or the link lapsed), or ''."""
+    invitation = message.cancellation.invitation if message.cancellation else None
+    if invitation is None:
+        return ""
+    if invitation.answered_at is not None:
+        return "Not sent: the customer answered the survey before the reminder went."
+    if invitation.expired_at is not None:
+        return "Not sent: the survey link expired before the reminder went."
+    return ""
 
 
 @dataclass(frozen=True)

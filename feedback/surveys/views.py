@@ -10,7 +10,15 @@ from feedback.extensions import csrf
 from feedback.i18n import DEFAULT_LOCALE, use_customer_locale
 from feedback.questions.forms import answers_from, questionnaire_form
 from feedback.questions.translations import localize
-from feedback.surveys.operations import AlreadyAnswered, LinkStatus, check_link, first_name, renew_link, submit_survey
+from feedback.surveys.operations import (
+    AlreadyAnswered,
+    LinkStatus,
+    check_link,
+    first_name,
+    initial_answers,
+    renew_link,
+    submit_survey,
+)
 
 blueprint = Blueprint("surveys", __name__, url_prefix="/s")
 
@@ -48,7 +56,7 @@ def survey(token: str) -> str | Response | tuple[str, int]:
         return render_template("surveys/answered.html", invitation=invitation, repeated=False)
 
     questions = [localize(question) for question in invitation.version.questions]
-    form = questionnaire_form(questions)
+    form = questionnaire_form(questions, data=initial_answers(invitation, request.args))
     if form.validate_on_submit():
         try:
             # What the answer sets off (the owner's summary, when the review is in) is for staff: in English.

@@ -1,0 +1,97 @@
+"""The suppression list: an address that opted out never hears from Farewell again, for any cancellation."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from sqlalchemy import bindparam, func, select, update
+from sqlalchemy.exc import IntegrityError
+
+from feedback.db import utcnow
+from feedback.extensions import db
+from feedback.mail.models import OutboxMessage, Suppression
+from feedback.signing import TokenCheck, check, sign
+from feedback.urls import external_url
+
+if TYPE_CHECKING:
+    from feedback.cancellations.models import Cancellation
+
+UNSUBSCRIBE_SALT = "unsubscribe-link"
+#: An unsubscribe link must keep working long after the email: five years.
+UNSUBSCRIBE_MAX_AGE = 5 * 365 * 24 * 3600
+
+SOURCE_LABELS = {"link": "the unsubscribe link", "one-click": "one-click unsubscribe in their mail app"}
+
+
+def unsubscribe_url(address: str, cancellation: Cancellation | None) -> str:
+    db.session.flush()  # the link names the cancellation's id
+    data = {"a": address.strip().lower(), "c": cancellation.id if cancellation is not None else None}
+    return external_url("unsubscribe.unsubscribe", token=sign(data, UNSUBSCRIBE_SALT))
+
+
+def check_unsubscribe_token(token: str) -> TokenCheck:
+    """Anything but a dict naming an address counts as invalid."""
+    result = check(token, UNSUBSCRIBE_SALT, max_age=UNSUBSCRIBE_MAX_AGE)
+    if result.invalid or not (isinstance(result.data, dict) and isinstance(result.data.get("a"), str)):
+        return TokenCheck(invalid=True)
+    return result
+
+
+def suppression_for(address: str) -> Suppression | None:
+    return db.session.scalar(select(Suppression).where(Suppression.address == address.strip().lower()))
+
+
+_SUPPRESSED = select(Suppression.__table__.c.id).where(Suppression.__table__.c.address == bindparam("address"))
+
+
+def is_suppressed_now(address: str) -> bool:
+    """The check just before each send: a plain indexed lookup on the worker's connection, no ORM objects."""
+    return db.session.connection().execute(_SUPPRESSED, {"address": address.strip().lower()}).first() is not None
+
+
+def suppress(address: str, source: str, reason: str = "", cancellation_id: int | None = None) -> Suppression:
+    """Adds the address (once; a second opt-out changes nothing) and skips its customer mail still queued."""
+    from feedback.cancellations.models import Cancellation
+
+    address = address.strip().lower()
+    existing = suppression_for(address)
+    if existing is not None:
+        return existing
+    now = utcnow()
+    suppression = Suppression(
+        address=address, source=source, reason=reason, cancellation_id=cancellation_id, created_at=now
+    )
+    try:
+        with db.session.begin_nested():
+            db.session.add(suppression)
+    except IntegrityError:
+        # The mail app's one-click POST and the person's click raced; the first one is the record.
+        found = suppression_for(address)
+        assert found is not None
+        return found
+    db.session.execute(
+        update(OutboxMessage)
+        .where(
+            func.lower(OutboxMessage.recipient) == address,
+            OutboxMessage.status == "queued",
+            OutboxMessage.unsubscribe_url.is_not(None),
+        )
+        .values(status="skipped", last_error=skip_reason(suppression), claimed_by=None, lease_expires_at=None)
+        .execution_options(synchronize_session=False)
+    )
+    cancellation = db.session.get(Cancellation, cancellation_id) if cancellation_id else None
+    if cancellation is not None:
+        how = SOURCE_LABELS.get(source, source)
+        cancellation.record("unsubscribed", f"{address} opted out of Farewell email with {how}.", at=now)
+    db.session.commit()
+    return suppression
+
+
+def opted_out(suppression: Suppression) -> str:
+    """Who opted out, when and how, as the email log and the cancellation page say it."""
+    how = SOURCE_LABELS.get(suppression.source, suppression.source)
+    return f"{suppression.address} opted out on {suppression.created_at.strftime('%-d %b %Y')} with {how}."
+
+
+def skip_reason(suppression: Suppression) -> str:
+    return f"Not sent: {opted_out(suppression)}"

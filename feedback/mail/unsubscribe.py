@@ -1,0 +1,31 @@
+"""The customer's way out: a signed link that works from the email, and the RFC 8058 one-click POST."""
+
+from __future__ import annotations
+
+from flask import Blueprint, render_template, request
+
+from feedback.cancellations.models import Cancellation
+from feedback.extensions import csrf, db
+from feedback.i18n import use_customer_locale
+from feedback.mail.suppression import check_unsubscribe_token, suppress, suppression_for
+
+blueprint = Blueprint("unsubscribe", __name__, url_prefix="/u")
+
+
+@blueprint.route("/<token>", methods=["GET", "POST"])
+@csrf.exempt  # mail apps POST here with no cookies and no form token; the signed link is the credential
+def unsubscribe(token: str) -> str | tuple[str, int]:
+    """GET asks (link scanners open links, and must not unsubscribe anyone); POST opts the address out."""
+    link = check_unsubscribe_token(token)
+    if link.invalid:
+        return render_template("unsubscribe/invalid.html"), 404
+    address, cancellation_id = link.data["a"], link.data.get("c")
+    cancellation = db.session.get(Cancellation, cancellation_id) if isinstance(cancellation_id, int) else None
+    use_customer_locale(cancellation.locale if cancellation else None)
+    if request.method == "GET":
+        return render_template("unsubscribe/confirm.html", address=address, done=suppression_for(address))
+    # An expired link still names its address truthfully, and leaving must never stop working.
+    one_click = request.form.get("List-Unsubscribe") == "One-Click"
+    reason = "Asked by the mail app's unsubscribe button." if one_click else "Confirmed on the unsubscribe page."
+    suppress(address, source="one-click" if one_click else "link", reason=reason, cancellation_id=cancellation_id)
+    return render_template("unsubscribe/done.html", address=address)

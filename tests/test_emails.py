@@ -1,0 +1,105 @@
+"""Customer emails: real HTML with a matching text part, the company as sender, replies to a person, and the
+first question as links that pre-select an answer without recording it."""
+
+from __future__ import annotations
+
+import re
+from html import unescape
+
+import pytest
+from conftest import deliver, html_part, log, submit_form, text_part
+from sqlalchemy import func, select
+
+from feedback.extensions import db
+from feedback.questions.defaults import MAIN_REASONS
+from feedback.surveys.models import SurveyResponse
+
+
+def invitation(app, smtp, owner, **fields):
+    log(app, owner["email"], **fields)
+    deliver(app)
+    return smtp.one(fields.get("customer_email", "casey@client.test"))
+
+
+def test_invitation_is_a_real_html_email_with_the_same_text(app, smtp, owner):
+    message = invitation(app, smtp, owner)
+    html, text = html_part(message), text_part(message)
+    assert message["From"] == "Acme Analytics <hello@acme.test>"
+    assert message["Reply-To"] == owner["email"]
+    assert '<html lang="en">' in html
+    assert 'name="viewport"' in html and "@media (max-width" in html  # responsive
+    assert 'style="' in html  # CSS inlined for mail clients that drop <style>
+    for words in ("Thank you for your time with Acme Analytics", "Olivia Owner", "Unsubscribe"):
+        assert words in unescape(html) and words in text
+    for reason in MAIN_REASONS:
+        assert reason in text and reason in unescape(html)
+
+
+def test_each_first_answer_link_opens_the_survey_with_it_selected(app, client, smtp, owner):
+    message = invitation(app, smtp, owner)
+    links = re.findall(r"- ([^:\n]+): (http://localhost/s/\S+)", text_part(message))
+    assert [choice for choice, _ in links] == MAIN_REASONS
+    choice, url = links[3]
+    assert f'href="{url.replace("&", "&amp;")}"' in html_part(message)
+    path = url.removeprefix("http://localhost")
+    page = client.get(path)
+    assert page.status_code == 200
+    checked = re.findall(r'value="([^"]+)" checked', page.text)
+    assert [unescape(value) for value in checked] == [choice]
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(SurveyResponse)) == 0  # shown, not recorded
+
+    assert submit_form(client, path, {"main_reason": choice}).status_code == 303
+    with app.app_context():
+        assert db.session.scalars(select(SurveyResponse)).one().answers == {"main_reason": choice}
+
+
+def test_an_unknown_pre_selection_is_ignored(app, client, smtp, owner):
+    message = invitation(app, smtp, owner)
+    path = re.search(r"http://localhost/s/\S+", text_part(message)).group(0).removeprefix("http://localhost")
+    page = client.get(path + "?main_reason=Because%20I%20said%20so&final_straw=x")
+    assert page.status_code == 200
+    assert " checked" not in page.text
+
+
+def test_initial_answers_reads_only_offered_choices(app, smtp, owner):
+    from feedback.surveys.models import Invitation
+    from feedback.surveys.operations import initial_answers
+
+    log(app, owner["email"])
+    with app.app_context():
+        invitation_row = db.session.scalars(select(Invitation)).one()
+        assert initial_answers(invitation_row, {"main_reason": MAIN_REASONS[0]}) == {"main_reason": MAIN_REASONS[0]}
+        assert initial_answers(invitation_row, {"main_reason": "nope", "valued": "hi"}) == {}
+
+
+def test_header_injection_in_name_subject_and_address_is_neutralised(app, smtp, owner):
+    """Line breaks in names and subjects are removed; an address with one is refused outright."""
+    from feedback.cancellations.models import Cancellation
+    from feedback.mail.outbox import enqueue
+
+    cancellation_id = log(app, owner["email"])
+    with app.app_context():
+        about = db.session.get(Cancellation, cancellation_id)
+        fields = {"template": "review_request", "about": about, "review_url": "http://localhost/r", "company": "A"}
+        for to, reply_to in (("ops@acme.test\r\nBcc: spy@evil.test", None), ("ops@acme.test", "b@acme.test\nBcc: x")):
+            with pytest.raises(ValueError, match="line break"):
+                enqueue("review_request", to=to, subject="Hi", reply_to=reply_to, **fields)
+        enqueue(
+            "review_request",
+            to="ops@acme.test",
+            to_name="Ops\nX-Injected: name",
+            subject="Hello\r\nX-Injected: subject",
+            reply_to="boss@acme.test",
+            **fields,
+        )
+        db.session.commit()
+    deliver(app)
+    assert len(smtp.messages) == 3
+    for message in smtp.messages:
+        assert message["X-Injected"] is None and message["Bcc"] is None
+    recipients = [address for envelope in smtp.envelopes for address in envelope.rcpt_tos]
+    assert "spy@evil.test" not in recipients
+    injected = smtp.one("ops@acme.test")
+    assert str(injected["Subject"]) == "Hello X-Injected: subject"
+    assert str(injected["To"]) == '"Ops X-Injected: name" <ops@acme.test>'
