@@ -70,6 +70,14 @@ def from_environment(instance_path: str) -> dict[str, Any]:
         "SURVEY_LINK_DAYS": _int("SURVEY_LINK_DAYS", 30, minimum=1),
         "OUTBOX_BACKOFF_SECONDS": _int("OUTBOX_BACKOFF_SECONDS", 60, minimum=1),
         "OUTBOX_MAX_ATTEMPTS": _int("OUTBOX_MAX_ATTEMPTS", 8, minimum=1),
+        # Ways in: the JSON API, Stripe, Standard Webhooks and CSV (see the README's "Ways in").
+        "API_MAX_BODY_BYTES": _int("API_MAX_BODY_BYTES", 64 * 1024, minimum=1024),
+        "CSV_MAX_BYTES": _int("CSV_MAX_BYTES", 5 * 1024 * 1024, minimum=1024),
+        "STRIPE_WEBHOOK_SECRET": os.environ.get("STRIPE_WEBHOOK_SECRET", "").strip(),
+        "STRIPE_API_KEY": os.environ.get("STRIPE_API_KEY", "").strip(),
+        "STRIPE_API_BASE": os.environ.get("STRIPE_API_BASE", "").strip().rstrip("/") or "https://api.stripe.com",
+        "STRIPE_OWNER_EMAIL": os.environ.get("STRIPE_OWNER_EMAIL", "").strip(),
+        "WEBHOOK_SECRET": os.environ.get("WEBHOOK_SECRET", "").strip(),
     }
 
 

@@ -5,6 +5,9 @@ from __future__ import annotations
 from flask import Flask, render_template
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
+from werkzeug.wrappers import Response
+
+from feedback.api.problems import problem_response, wants_problem
 
 TITLES = {
     400: "That request didn't make sense to us",
@@ -23,7 +26,9 @@ SERVER_ERROR = "We have logged the problem. Please try again in a moment."
 
 def register(app: Flask) -> None:
     @app.errorhandler(HTTPException)
-    def http_error(error: HTTPException) -> tuple[str, int]:
+    def http_error(error: HTTPException) -> tuple[str, int] | Response:
+        if wants_problem():  # machines get RFC 9457 problem+json, people get a page
+            return problem_response(error)
         code = error.code or 500
         title = TITLES.get(code, error.name)
         # Flask hands unhandled exceptions here as a 500 (outside testing): say nothing of their insides.

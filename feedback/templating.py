@@ -9,7 +9,9 @@ from typing import Any
 from flask import Flask, current_app
 
 from feedback.cancellations.models import STATE_LABELS
+from feedback.customers.operations import tenure
 from feedback.summaries.operations import answered_questions
+from feedback.surveys.operations import STRIPE_MAIN_REASONS
 
 
 def format_datetime(value: datetime | None, with_time: bool = True) -> str:
@@ -32,6 +34,8 @@ def register(app: Flask) -> None:
     app.add_template_filter(format_date, "date")
     app.add_template_filter(format_money, "money")
     app.add_template_global(answered_questions)
+    app.add_template_filter(tenure, "tenure")
+    app.add_template_filter(lambda value: STRIPE_MAIN_REASONS.get(value, value), "stripe_feedback")
 
     @app.context_processor
     def globals_() -> dict[str, Any]:

@@ -5,16 +5,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import func, select
 
 from feedback.auth.models import User
 from feedback.cancellations.models import Cancellation
+from feedback.customers.models import Customer
 from feedback.db import utcnow
 from feedback.extensions import db
 from feedback.mail.models import OutboxMessage
+
+if TYPE_CHECKING:
+    from feedback.questions.models import QuestionnaireVersion
 
 
 class InvalidCancellation(ValueError):
@@ -39,6 +43,12 @@ class NewCancellation:
     cancelled_at: datetime | None = None
     source: str = "web"
     logged_by: User | None = None
+    customer: Customer | None = None
+    #: Stripe-style cancellation feedback (too_expensive, ...) and the customer's own comment.
+    feedback: str = ""
+    comment: str = ""
+    #: Billing told us of the cancellation but not how to reach the customer: hold the invitation until staff add it.
+    needs_contact: bool = False
 
 
 def normalize_email(address: str) -> str:
@@ -56,12 +66,15 @@ def find_staff(email: str) -> User | None:
 def _clean(data: NewCancellation) -> tuple[NewCancellation, User]:
     errors: dict[str, str] = {}
     data.customer_name = " ".join(data.customer_name.split())
-    if not data.customer_name:
+    if data.needs_contact and not data.customer_email.strip():
+        pass  # the address comes later, from staff; `complete_contact` checks it then
+    elif not data.customer_name:
         errors["customer_name"] = "The customer's name is required."
     elif len(data.customer_name) > 200:
         errors["customer_name"] = "The customer's name must be at most 200 characters."
     try:
-        data.customer_email = normalize_email(data.customer_email)
+        if not (data.needs_contact and not data.customer_email.strip()):
+            data.customer_email = normalize_email(data.customer_email)
     except ValueError as error:
         errors["customer_email"] = f"The customer's email address is not valid: {error}"
     owner_email = data.owner_email.strip()
@@ -76,7 +89,15 @@ def _clean(data: NewCancellation) -> tuple[NewCancellation, User]:
         errors["mrr"] = "MRR must be a positive amount."
     if data.customer_since is not None and data.customer_since > utcnow().date():
         errors["customer_since"] = "The customer can't have joined in the future."
-    for name, limit in (("company", 200), ("plan", 120), ("reason", 5000), ("complaint", 5000)):
+    limits = (
+        ("company", 200),
+        ("plan", 120),
+        ("reason", 5000),
+        ("complaint", 5000),
+        ("feedback", 32),
+        ("comment", 5000),
+    )
+    for name, limit in limits:
         value = getattr(data, name).strip()
         setattr(data, name, value)
         if len(value) > limit:
@@ -87,11 +108,12 @@ def _clean(data: NewCancellation) -> tuple[NewCancellation, User]:
     return data, owner
 
 
-def log_cancellation(data: NewCancellation) -> Cancellation:
-    """Records the cancellation, its invitation and both emails in one transaction, or nothing at all."""
+def log_cancellation(data: NewCancellation, commit: bool = True) -> Cancellation:
+    """Records the cancellation, its invitation and both emails in one transaction, or nothing at all.
+
+    With `commit=False` the caller adds its own rows (an idempotency record, a processed event id) and commits.
+    """
     from feedback.questions.operations import live_version
-    from feedback.reviews.operations import queue_review_request
-    from feedback.surveys.operations import create_invitation, queue_invitation
 
     data, owner = _clean(data)
     questions = live_version("exit-survey")  # before our first write: see live_version
@@ -108,22 +130,45 @@ def log_cancellation(data: NewCancellation) -> Cancellation:
         logged_by=data.logged_by,
         source=data.source,
         cancelled_at=data.cancelled_at or utcnow(),
+        customer=data.customer,
+        feedback=data.feedback,
+        comment=data.comment,
+        state="needs_contact" if data.needs_contact else "logged",
     )
     db.session.add(cancellation)
     who = f" by {data.logged_by.name}" if data.logged_by else ""
     cancellation.record("logged", f"Logged from the {SOURCE_LABELS.get(data.source, data.source)}{who}.")
     try:
-        invitation = create_invitation(cancellation, questions)
-        queue_invitation(invitation)
-        queue_review_request(cancellation)
-        db.session.commit()
+        if data.needs_contact:
+            cancellation.record("needs_contact", "No email address for the customer yet: the survey waits for one.")
+        else:
+            invite(cancellation, questions)
+        db.session.commit() if commit else db.session.flush()
     except BaseException:
         db.session.rollback()
         raise
     return cancellation
 
 
-SOURCE_LABELS = {"web": "web form", "cli": "command line", "api": "API", "webhook": "webhook", "demo": "demo data"}
+def invite(cancellation: Cancellation, questions: QuestionnaireVersion) -> None:
+    """Queues the exit survey and the owner's review request: once the customer can be reached."""
+    from feedback.reviews.operations import queue_review_request
+    from feedback.surveys.operations import create_invitation, queue_invitation
+
+    invitation = create_invitation(cancellation, questions)
+    queue_invitation(invitation)
+    queue_review_request(cancellation)
+
+
+SOURCE_LABELS = {
+    "web": "web form",
+    "cli": "command line",
+    "api": "API",
+    "webhook": "webhook",
+    "demo": "demo data",
+    "stripe": "Stripe webhook",
+    "csv": "CSV import",
+}
 
 EMAIL_LABELS = {
     "survey_invitation": "Exit survey invitation",
@@ -143,6 +188,8 @@ def current_state(cancellation: Cancellation) -> str:
         return "answered"
     if invitation is not None and invitation.sent_at is not None:
         return "invited"
+    if invitation is None and cancellation.state == "needs_contact":
+        return "needs_contact"
     return "logged"
 
 

@@ -7,7 +7,13 @@ from werkzeug.wrappers import Response
 
 from feedback.extensions import csrf
 from feedback.questions.forms import answers_from, questionnaire_form
-from feedback.surveys.operations import AlreadyAnswered, LinkStatus, check_link, submit_survey
+from feedback.surveys.operations import (
+    AlreadyAnswered,
+    LinkStatus,
+    check_link,
+    stripe_initial_answers,
+    submit_survey,
+)
 
 blueprint = Blueprint("surveys", __name__, url_prefix="/s")
 
@@ -37,7 +43,7 @@ def survey(token: str) -> str | Response | tuple[str, int]:
         return render_template("surveys/answered.html", invitation=invitation, repeated=False)
 
     questions = invitation.version.questions
-    form = questionnaire_form(questions)
+    form = questionnaire_form(questions, data=stripe_initial_answers(invitation.cancellation))
     if form.validate_on_submit():
         try:
             submit_survey(invitation, answers_from(form, questions), request.headers.get("User-Agent", ""))

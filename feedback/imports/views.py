@@ -1,0 +1,3 @@
+from flask import Blueprint
+
+blueprint = Blueprint("imports", __name__, url_prefix="/cancellations/import")
