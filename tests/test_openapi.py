@@ -1,0 +1,65 @@
+"""schemathesis against /api/v1/openapi.json: no server error, no response that breaks the schema."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import schemathesis
+from flask import Flask
+from hypothesis import HealthCheck, given, settings
+from schemathesis.checks import (
+    content_type_conformance,
+    not_a_server_error,
+    response_headers_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
+
+from feedback.api.openapi import openapi_document
+from feedback.api.tokens import create_token
+from tests.conftest import make_config
+
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+    response_headers_conformance,
+]
+
+SCHEMA = schemathesis.openapi.from_dict(openapi_document())
+
+
+@pytest.fixture
+def api_app(app: Flask, owner: dict[str, Any]) -> Flask:
+    """One database for all of an operation's examples, with a staff member to own what they log."""
+    return app
+
+
+@pytest.fixture
+def token(api_app: Flask) -> str:
+    with api_app.app_context():
+        return create_token("schemathesis")[1]
+
+
+def test_the_served_document_is_the_one_checked(api_app: Flask) -> None:
+    assert api_app.test_client().get("/api/v1/openapi.json").json == openapi_document()
+
+
+@pytest.mark.parametrize("operation", list(SCHEMA.get_all_operations()), ids=lambda op: op.ok().label)
+def test_operation_conforms(api_app: Flask, token: str, operation: Any) -> None:
+    operation = operation.ok()
+
+    @given(case=operation.as_strategy())
+    @settings(
+        max_examples=25,
+        deadline=None,
+        derandomize=True,
+        database=None,
+        suppress_health_check=list(HealthCheck),
+    )
+    def run(case: Any) -> None:
+        case.call_and_validate(app=api_app, headers={"Authorization": f"Bearer {token}"}, checks=CHECKS)
+
+    run()
