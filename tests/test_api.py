@@ -137,8 +137,12 @@ def test_errors_are_problem_json(app: Flask, client: FlaskClient, token: str) ->
     bad.update(cancelled_at="2026-01-01T00:00:00Z", feedback="other")
     invalid = check(client.post("/api/v1/cancellations", json=bad, headers=bearer(token)), 422)
     assert {e["field"] for e in invalid["errors"]} == {"customer.email", "customer.mrr"}
-    invalid = check(client.post("/api/v1/cancellations", json=body(owner_email="nobody@acme.test"), headers=bearer(token)), 422)
-    assert invalid["errors"] == [{"field": "owner_email", "message": "No staff member has the address 'nobody@acme.test'."}]
+    invalid = check(
+        client.post("/api/v1/cancellations", json=body(owner_email="nobody@acme.test"), headers=bearer(token)), 422
+    )
+    assert invalid["errors"] == [
+        {"field": "owner_email", "message": "No staff member has the address 'nobody@acme.test'."}
+    ]
     # Nothing was written by any of them.
     assert client.get("/api/v1/cancellations", headers=bearer(token)).json["total"] == 0
 

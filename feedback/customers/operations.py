@@ -58,6 +58,8 @@ def parse_date(value: Any) -> date | None:
     """A calendar date, YYYY-MM-DD, not in the future."""
     if value is None or value == "":
         return None
+    if isinstance(value, date):
+        return value
     if not isinstance(value, str):
         raise ValueError("Must be a date, YYYY-MM-DD.")
     try:

@@ -96,10 +96,10 @@ def contact_details(customer_ref: Any) -> tuple[dict[str, Any], Customer | None]
     if stripe_customer:
         metadata = stripe_customer.get("metadata") or {}
         details.update(
-            name=str(stripe_customer.get("name") or ""),
-            email=str(stripe_customer.get("email") or ""),
-            company=str(metadata.get("company") or ""),
-            owner_email=str(metadata.get("owner_email") or ""),
+            name=str(stripe_customer.get("name") or "")[:200],
+            email=str(stripe_customer.get("email") or "")[:254],
+            company=str(metadata.get("company") or "")[:200],
+            owner_email=str(metadata.get("owner_email") or "")[:254],
         )
     elif known:
         details.update(name=known.name, email=known.email, company=known.company, owner_email=known.owner_email)

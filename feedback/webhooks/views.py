@@ -66,6 +66,8 @@ def stripe() -> Response:
         cancellation, first = stripe_subscription_deleted(event)
     except NoOwner:
         raise Problem(503, "No active staff member can own this cancellation; add one, Stripe will retry.") from None
+    except InvalidCancellation as invalid:
+        raise Problem(422, "The event could not be logged.", invalid.errors) from None
     return _answer(cancellation, first)
 
 
