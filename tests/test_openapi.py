@@ -18,7 +18,6 @@ from schemathesis.checks import (
 
 from feedback.api.openapi import openapi_document
 from feedback.api.tokens import create_token
-from tests.conftest import make_config
 
 CHECKS = [
     not_a_server_error,

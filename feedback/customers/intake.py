@@ -59,7 +59,7 @@ def parse_moment(value: Any) -> datetime:
     return moment
 
 
-def _errors_for(body: Mapping[str, Any]) -> tuple[dict[str, str], dict[str, Any]]:
+def check_fields(body: Mapping[str, Any]) -> tuple[dict[str, str], dict[str, Any]]:
     errors: dict[str, str] = {}
     values: dict[str, Any] = {}
     for name in body:
@@ -96,7 +96,7 @@ def record_cancellation(body: Mapping[str, Any], source: str, commit: bool = Tru
 
 
 def _record(body: Mapping[str, Any], source: str, commit: bool, **extra: Any) -> Cancellation:
-    errors, values = _errors_for(body)
+    errors, values = check_fields(body)
     customer_body = body.get("customer")
     external_id = body.get("customer_external_id")
     customer = None
