@@ -15,10 +15,14 @@ from feedback.cancellations.models import Cancellation
 from feedback.customers.models import Customer
 from feedback.extensions import db
 from feedback.imports.csvfiles import neutralise, write_csv
+from feedback.imports.operations import SAMPLE_HEADERS
 from tests.conftest import csrf_token, deliver, log
 
-HEADER = "external_id,name,email,company,plan,mrr,customer_since,owner_email,locale,reason,complaint,cancelled_at,feedback,comment"
-GOOD = 'cus_1,Ann Able,ann@a.test,A Co,Team,49,2024-01-02,olivia@acme.test,en,Budget,,2026-11-01T10:00:00Z,too_expensive,"=1+2"'
+HEADER = SAMPLE_HEADERS["cancellations"]
+GOOD = (
+    "cus_1,Ann Able,ann@a.test,A Co,Team,49,2024-01-02,olivia@acme.test,en,Budget,,"
+    '2026-11-01T10:00:00Z,too_expensive,"=1+2"'
+)
 BAD = "cus_2,Bob,not-an-email,,,abc,,nobody@acme.test,,,,,bored,"
 GOOD_2 = "cus_3,Cy,cy@c.test,,,,,olivia@acme.test,,,,,,"
 
