@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import json
+import threading
 from typing import Any
 
 import pytest
+from conftest import TEST_DATABASE_URL, csrf_token, deliver, log, submit_form
 from flask import Flask
 from flask.testing import FlaskClient
 
+from feedback import create_app
 from feedback.api.tokens import create_token
-from tests.conftest import deliver, submit_form
+from feedback.cancellations.models import Cancellation
+from feedback.extensions import db
 
 PROBLEM = "application/problem+json"
 
@@ -176,9 +180,46 @@ def test_admins_create_and_revoke_tokens_in_the_ui(
     assert client.get("/api/v1/cancellations", headers=bearer(token)).status_code == 200
     listing = client.get("/admin/tokens/").text
     assert token not in listing and "CRM" in listing
-    revoke = submit_form(client, "/admin/tokens/", {}).text  # a page with a fresh CSRF token
-    from tests.conftest import csrf_token
-
+    revoke = client.get("/admin/tokens/").text
     client.post("/admin/tokens/1/revoke", data={"csrf_token": csrf_token(revoke)})
     assert "Revoked" in client.get("/admin/tokens/").text
     assert client.get("/api/v1/cancellations", headers=bearer(token)).status_code == 401
+
+
+@pytest.mark.skipif(not TEST_DATABASE_URL, reason="SQLite serialises writers; the race needs PostgreSQL")
+def test_concurrent_requests_with_one_idempotency_key_log_once(
+    app_config: dict[str, Any], app: Flask, token: str
+) -> None:
+    racing = create_app({**app_config, "SQLALCHEMY_ENGINE_OPTIONS": {"pool_size": 12, "max_overflow": 12}})
+    with racing.app_context():
+        from feedback.questions.operations import live_version
+
+        live_version("exit-survey")
+    start = threading.Barrier(10)
+    answers: list[Any] = []
+
+    def post() -> None:
+        client = racing.test_client()
+        start.wait()
+        response = client.post("/api/v1/cancellations", json=body(), headers=bearer(token, **{"Idempotency-Key": "k1"}))
+        answers.append((response.status_code, response.json["id"]))
+
+    threads = [threading.Thread(target=post) for _ in range(10)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    with racing.app_context():
+        db.engine.dispose()
+    assert {status for status, _ in answers} == {201} and len({id_ for _, id_ in answers}) == 1
+    with app.app_context():
+        assert len(db.session.scalars(db.select(Cancellation)).all()) == 1
+
+
+def test_the_web_form_links_a_customer_record(app: Flask, owner: dict[str, Any]) -> None:
+    first = log(app, owner["email"], customer_email="casey@client.test", customer_since=None)
+    second = log(app, owner["email"], customer_email="casey@client.test")
+    with app.app_context():
+        one, two = db.session.get(Cancellation, first), db.session.get(Cancellation, second)
+        assert one.customer is not None and one.customer_id == two.customer_id
+        assert one.customer.email == "casey@client.test" and one.customer.owner_email == owner["email"]

@@ -7,6 +7,7 @@ import io
 from pathlib import Path
 from typing import Any
 
+from conftest import csrf_token, deliver, log
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
@@ -16,7 +17,6 @@ from feedback.customers.models import Customer
 from feedback.extensions import db
 from feedback.imports.csvfiles import neutralise, write_csv
 from feedback.imports.operations import SAMPLE_HEADERS
-from tests.conftest import csrf_token, deliver, log
 
 HEADER = SAMPLE_HEADERS["cancellations"]
 GOOD = (

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import TEST_DATABASE_URL, csrf_token, deliver, link_in, make_config, submit_form, text_part
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
@@ -20,7 +21,6 @@ from feedback.cancellations.models import Cancellation
 from feedback.customers.models import Customer
 from feedback.extensions import db
 from feedback.webhooks.signatures import standard_signature, stripe_signature
-from tests.conftest import TEST_DATABASE_URL, deliver, link_in, make_config, submit_form
 
 FIXTURES = Path(__file__).parent / "fixtures" / "stripe"
 STRIPE_SECRET = "whsec_test_5d41402abc4b2a76b9719d911017c592"
@@ -315,3 +315,36 @@ def test_summary_shows_tenure_and_stripe_feedback(app: Flask, client: FlaskClien
     page = client.get(f"/cancellations/{cancellation.id}/summary").text
     assert "Tenure" in page and "1 year" in page
     assert "We moved to another product" in page and "BI tool" in page and "147.00" in page
+
+
+def test_a_review_written_while_contact_is_missing_waits_for_the_customer(
+    app: Flask, client: FlaskClient, auth: Any, admin: Any, smtp: Any
+) -> None:
+    event = stripe_event()
+    event["data"]["object"]["customer"] = "cus_nobody"
+    post_stripe(client, event)
+    cancellation_id = only_cancellation(app).id
+    auth.login(admin["email"])
+    review = {
+        "this_week": "They moved to a BI tool.",
+        "relationship_history": "Dashboards only.",
+        "action_items": "Ship exports",
+        "icp_fit": "Partly",
+        "avoidable": "Maybe",
+    }
+    assert submit_form(client, f"/cancellations/{cancellation_id}/review", review).status_code == 302
+    assert only_cancellation(app).state == "needs_contact"  # no summary yet: the customer hasn't been asked
+    contact = {"customer_name": "Jenny Rosen", "customer_email": "jenny@northwind.test"}
+    submit_form(client, f"/cancellations/{cancellation_id}/contact", contact)
+    assert only_cancellation(app).state == "reviewed"
+    deliver(app)
+    assert [str(m["To"]) for m in smtp.messages] == ["Jenny Rosen <jenny@northwind.test>"]  # no second review request
+
+    # The customer answers: the summary email carries tenure, MRR lost and what they told Stripe.
+    survey_url = link_in(smtp.one("jenny@northwind.test", "Thank you"))
+    answer = {"main_reason": "We moved to another product", "csrf_token": csrf_token(client.get(survey_url).text)}
+    assert client.post(survey_url, data=answer).status_code == 303
+    deliver(app)
+    summary = text_part(smtp.one(admin["email"], "Summary"))
+    assert "Tenure: 1 year" in summary and "Told Stripe: We moved to another product" in summary
+    assert "Their comment: We only used the dashboards" in summary

@@ -77,6 +77,11 @@ class Cancellation(db.Model):
     )
 
     @property
+    def needs_contact(self) -> bool:
+        """Billing told us of it without an address: no survey until staff add one."""
+        return self.invitation is None and not self.customer_email
+
+    @property
     def state_label(self) -> str:
         return STATE_LABELS[self.state]
 

@@ -66,14 +66,16 @@ def find_staff(email: str) -> User | None:
 def _clean(data: NewCancellation) -> tuple[NewCancellation, User]:
     errors: dict[str, str] = {}
     data.customer_name = " ".join(data.customer_name.split())
-    if data.needs_contact and not data.customer_email.strip():
-        pass  # the address comes later, from staff; `complete_contact` checks it then
+    # Held for contact details: the name and address come later, from staff, and `complete_contact` checks them.
+    awaiting_contact = data.needs_contact and not data.customer_email.strip()
+    if awaiting_contact:
+        data.customer_email = ""
     elif not data.customer_name:
         errors["customer_name"] = "The customer's name is required."
     elif len(data.customer_name) > 200:
         errors["customer_name"] = "The customer's name must be at most 200 characters."
     try:
-        if not (data.needs_contact and not data.customer_email.strip()):
+        if not awaiting_contact:
             data.customer_email = normalize_email(data.customer_email)
     except ValueError as error:
         errors["customer_email"] = f"The customer's email address is not valid: {error}"
@@ -130,7 +132,7 @@ def log_cancellation(data: NewCancellation, commit: bool = True) -> Cancellation
         logged_by=data.logged_by,
         source=data.source,
         cancelled_at=data.cancelled_at or utcnow(),
-        customer=data.customer,
+        customer=data.customer or customer_for(data),
         feedback=data.feedback,
         comment=data.comment,
         state="needs_contact" if data.needs_contact else "logged",
@@ -150,6 +152,25 @@ def log_cancellation(data: NewCancellation, commit: bool = True) -> Cancellation
     return cancellation
 
 
+def customer_for(data: NewCancellation) -> Customer:
+    """A cancellation logged by hand names no customer record: reuse the one with this address, or start one."""
+    if data.customer_email:
+        found = db.session.scalar(
+            select(Customer).where(Customer.email == data.customer_email).order_by(Customer.id).limit(1)
+        )
+        if found is not None:
+            return found
+    return Customer(
+        name=data.customer_name,
+        email=data.customer_email,
+        company=data.company,
+        plan=data.plan,
+        mrr=data.mrr,
+        customer_since=data.customer_since,
+        owner_email=data.owner_email.strip().lower(),
+    )
+
+
 def invite(cancellation: Cancellation, questions: QuestionnaireVersion) -> None:
     """Queues the exit survey and the owner's review request: once the customer can be reached."""
     from feedback.reviews.operations import queue_review_request
@@ -157,7 +178,8 @@ def invite(cancellation: Cancellation, questions: QuestionnaireVersion) -> None:
 
     invitation = create_invitation(cancellation, questions)
     queue_invitation(invitation)
-    queue_review_request(cancellation)
+    if cancellation.review is None:  # staff may have reviewed while the contact details were missing
+        queue_review_request(cancellation)
 
 
 SOURCE_LABELS = {
@@ -180,6 +202,8 @@ EMAIL_LABELS = {
 def current_state(cancellation: Cancellation) -> str:
     """The state follows from the facts; it is stored only so that lists can filter on it."""
     invitation = cancellation.invitation
+    if cancellation.needs_contact:
+        return "needs_contact"
     if cancellation.summary is not None:
         return "summarized"
     if cancellation.review is not None:
@@ -188,8 +212,6 @@ def current_state(cancellation: Cancellation) -> str:
         return "answered"
     if invitation is not None and invitation.sent_at is not None:
         return "invited"
-    if invitation is None and cancellation.state == "needs_contact":
-        return "needs_contact"
     return "logged"
 
 

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from feedback.auth.models import User
 from feedback.cancellations.models import Cancellation
-from feedback.cancellations.operations import InvalidCancellation, invite, lock_cancellation, normalize_email
+from feedback.cancellations.operations import (
+    InvalidCancellation,
+    current_state,
+    invite,
+    lock_cancellation,
+    normalize_email,
+)
 from feedback.extensions import db
 from feedback.questions.operations import live_version
 
@@ -24,16 +30,17 @@ def complete_contact(cancellation_id: int, name: str, email: str, by: User) -> C
     questions = live_version("exit-survey")  # before our first write: see live_version
     try:
         cancellation = lock_cancellation(cancellation_id)
-        if cancellation.state != "needs_contact":
+        if not cancellation.needs_contact:
             db.session.rollback()
             return cancellation  # someone completed it a moment ago; theirs stands
         cancellation.customer_name, cancellation.customer_email = name, email
         customer = cancellation.customer
         if customer is not None and not customer.email:
             customer.name, customer.email = customer.name or name, email
-        cancellation.state = "logged"
         cancellation.record("contact_added", f"{by.name} added the customer's contact details.")
         invite(cancellation, questions)
+        db.session.flush()
+        cancellation.state = current_state(cancellation)
         db.session.commit()
     except BaseException:
         db.session.rollback()

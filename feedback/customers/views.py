@@ -28,7 +28,7 @@ class ContactForm(FlaskForm):
 @login_required
 def contact(cancellation_id: int) -> str | Response | tuple[str, int]:
     cancellation = db.get_or_404(Cancellation, cancellation_id)
-    if cancellation.state != "needs_contact":
+    if not cancellation.needs_contact:
         return redirect(url_for("cancellations.detail", cancellation_id=cancellation_id))
     form = ContactForm(obj=cancellation)
     if form.validate_on_submit():

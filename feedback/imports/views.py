@@ -66,7 +66,6 @@ def _checked_preview() -> Preview:
 @blueprint.post("/import/confirm")
 @login_required
 def confirm() -> Response:
-    ConfirmForm().validate_on_submit() or abort(400)
     result = _checked_preview()
     only_valid = request.form.get("only_valid") == "yes"
     if result.file_problem or (result.problems and not only_valid):
@@ -84,7 +83,6 @@ def confirm() -> Response:
 @blueprint.post("/import/errors.csv")
 @login_required
 def error_report() -> Response:
-    ConfirmForm().validate_on_submit() or abort(400)
     result = _checked_preview()
     body = write_csv(("line", "field", "problem"), result.problems)
     return _csv_download(body, "import-problems.csv")
