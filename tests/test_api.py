@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import json
-import threading
 from typing import Any
 
 import pytest
+from concurrency import at_once
 from conftest import TEST_DATABASE_URL, csrf_token, deliver, log, submit_form
 from flask import Flask
 from flask.testing import FlaskClient
 
-from feedback import create_app
 from feedback.api.tokens import create_token
 from feedback.cancellations.models import Cancellation
 from feedback.extensions import db
@@ -190,27 +189,11 @@ def test_admins_create_and_revoke_tokens_in_the_ui(
 def test_concurrent_requests_with_one_idempotency_key_log_once(
     app_config: dict[str, Any], app: Flask, token: str
 ) -> None:
-    racing = create_app({**app_config, "SQLALCHEMY_ENGINE_OPTIONS": {"pool_size": 12, "max_overflow": 12}})
-    with racing.app_context():
-        from feedback.questions.operations import live_version
-
-        live_version("exit-survey")
-    start = threading.Barrier(10)
-    answers: list[Any] = []
-
-    def post() -> None:
-        client = racing.test_client()
-        start.wait()
+    def post(client: FlaskClient) -> tuple[int, int]:
         response = client.post("/api/v1/cancellations", json=body(), headers=bearer(token, **{"Idempotency-Key": "k1"}))
-        answers.append((response.status_code, response.json["id"]))
+        return response.status_code, response.json["id"]
 
-    threads = [threading.Thread(target=post) for _ in range(10)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    with racing.app_context():
-        db.engine.dispose()
+    answers = at_once(app_config, 10, post)
     assert {status for status, _ in answers} == {201} and len({id_ for _, id_ in answers}) == 1
     with app.app_context():
         assert len(db.session.scalars(db.select(Cancellation)).all()) == 1

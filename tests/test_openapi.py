@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 import schemathesis
+from conftest import csrf_token, deliver, link_in
 from flask import Flask
 from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import (
@@ -62,3 +63,38 @@ def test_operation_conforms(api_app: Flask, token: str, operation: Any) -> None:
         case.call_and_validate(app=api_app, headers={"Authorization": f"Bearer {token}"}, checks=CHECKS)
 
     run()
+
+
+def test_successful_answers_conform_too(api_app: Flask, token: str, owner: dict[str, Any], smtp: Any) -> None:
+    """Random bodies rarely name a real staff member, so the 201 and a full detail are checked on purpose."""
+    headers = {"Authorization": f"Bearer {token}"}
+    customer = {
+        "external_id": "cus_1",
+        "name": "Ann",
+        "email": "ann@a.test",
+        "mrr": 12.5,
+        "customer_since": "2024-01-01",
+    }
+    created = SCHEMA["/api/v1/customers"]["POST"].Case(body=customer, headers=headers, media_type="application/json")
+    created.call_and_validate(app=api_app, checks=CHECKS)
+    body = {"customer_external_id": "cus_1", "owner_email": owner["email"], "feedback": "unused", "comment": "Bye"}
+    logged = SCHEMA["/api/v1/cancellations"]["POST"].Case(body=body, headers=headers, media_type="application/json")
+    response = logged.call_and_validate(app=api_app, checks=CHECKS)
+    assert response.status_code == 201
+    cancellation_id = response.json()["id"]
+    deliver(api_app)
+    survey = link_in(smtp.one("ann@a.test", "Thank you"))
+    client = api_app.test_client()
+    client.post(survey, data={"main_reason": "Something else", "csrf_token": csrf_token(client.get(survey).text)})
+    detail = SCHEMA["/api/v1/cancellations/{cancellation_id}"]["GET"].Case(
+        path_parameters={"cancellation_id": cancellation_id}, headers=headers
+    )
+    shown = detail.call_and_validate(app=api_app, checks=CHECKS).json()
+    assert shown["answers"][0] == {
+        "key": "main_reason",
+        "question": "What was the main reason you cancelled?",
+        "answer": "Something else",
+        "value": "Something else",
+    }
+    listing = SCHEMA["/api/v1/cancellations"]["GET"].Case(query={"state": "answered"}, headers=headers)
+    assert listing.call_and_validate(app=api_app, checks=CHECKS).json()["total"] == 1

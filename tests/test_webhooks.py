@@ -11,12 +11,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from concurrency import at_once
 from conftest import TEST_DATABASE_URL, csrf_token, deliver, link_in, make_config, submit_form, text_part
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
-from feedback import create_app
 from feedback.cancellations.models import Cancellation
 from feedback.customers.models import Customer
 from feedback.extensions import db
@@ -226,25 +226,11 @@ def test_without_contact_details_staff_complete_them(
 
 @pytest.mark.skipif(not TEST_DATABASE_URL, reason="SQLite serialises writers; the race needs PostgreSQL")
 def test_twenty_concurrent_deliveries_give_one_cancellation(app_config: dict[str, Any], admin: Any, app: Flask) -> None:
-    # A connection per delivery, as twenty workers would each have: the race is then decided by the database.
-    racing = create_app({**app_config, "SQLALCHEMY_ENGINE_OPTIONS": {"pool_size": 25, "max_overflow": 25}})
     raw = json.dumps(expanded_event()).encode()
     headers = stripe_headers(raw)
-    start = threading.Barrier(20)
-    statuses: list[int] = []
-
-    def deliver_once() -> None:
-        client = racing.test_client()
-        start.wait()
-        statuses.append(client.post("/webhooks/stripe", data=raw, headers=headers).status_code)
-
-    threads = [threading.Thread(target=deliver_once) for _ in range(20)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    with racing.app_context():
-        db.engine.dispose()
+    statuses = at_once(
+        app_config, 20, lambda client: client.post("/webhooks/stripe", data=raw, headers=headers).status_code
+    )
     assert sorted(statuses) == [200] * 19 + [201]
     assert count(app) == 1
     with app.app_context():
