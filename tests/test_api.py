@@ -206,3 +206,20 @@ def test_the_web_form_links_a_customer_record(app: Flask, owner: dict[str, Any])
         one, two = db.session.get(Cancellation, first), db.session.get(Cancellation, second)
         assert one.customer is not None and one.customer_id == two.customer_id
         assert one.customer.email == "casey@client.test" and one.customer.owner_email == owner["email"]
+
+
+def test_detail_carries_the_review_with_its_questions(app: Flask, client: FlaskClient, token: str, owner: Any) -> None:
+    from feedback.auth.models import User
+    from feedback.reviews.operations import review_version, submit_review
+
+    created = client.post("/api/v1/cancellations", json=body(), headers=bearer(token)).json
+    answers = {"this_week": "Budget froze", "relationship_history": "Quiet since spring", "action_items": "Call"}
+    with app.app_context():
+        cancellation = db.session.get(Cancellation, created["id"])
+        version = review_version(cancellation)
+        submit_review(cancellation, db.session.get(User, owner["id"]), answers, version.id)
+    review = client.get(f"/api/v1/cancellations/{created['id']}", headers=bearer(token)).json["review"]
+    assert review["author"] == "Olivia Owner"
+    first = review["answers"][0]
+    assert first["key"] == "this_week" and first["answer"] == "Budget froze"
+    assert first["question"] == "What happened this week? What was the final straw?"

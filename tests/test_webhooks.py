@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 from concurrency import at_once
-from conftest import TEST_DATABASE_URL, csrf_token, deliver, link_in, make_config, submit_form, text_part
+from conftest import TEST_DATABASE_URL, csrf_token, deliver, free_port, link_in, make_config, submit_form, text_part
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
@@ -334,3 +334,9 @@ def test_a_review_written_while_contact_is_missing_waits_for_the_customer(
     summary = text_part(smtp.one(admin["email"], "Summary"))
     assert "Tenure: 1 year" in summary and "Told Stripe: We moved to another product" in summary
     assert "Their comment: We only used the dashboards" in summary
+
+
+def test_an_unreachable_stripe_api_leaves_it_waiting_for_contact(app: Flask, client: FlaskClient, admin: Any) -> None:
+    app.config.update(STRIPE_API_KEY="sk_test_123", STRIPE_API_BASE=f"http://127.0.0.1:{free_port()}")
+    assert post_stripe(client, stripe_event()).status_code == 201
+    assert only_cancellation(app).state == "needs_contact"

@@ -82,20 +82,20 @@ def check_fields(body: Mapping[str, Any]) -> tuple[dict[str, str], dict[str, Any
     return errors, values
 
 
-def record_cancellation(body: Mapping[str, Any], source: str, commit: bool = True, **extra: Any) -> Cancellation:
+def record_cancellation(body: Mapping[str, Any], source: str, commit: bool = True) -> Cancellation:
     """Upserts the customer and logs the cancellation; raises InvalidCancellation keyed by the body's field names.
 
     On an error nothing is kept: the session is rolled back.
     """
     live_version("exit-survey")  # before our first write: see live_version
     try:
-        return _record(body, source, commit, **extra)
+        return _record(body, source, commit)
     except InvalidCancellation:
         db.session.rollback()
         raise
 
 
-def _record(body: Mapping[str, Any], source: str, commit: bool, **extra: Any) -> Cancellation:
+def _record(body: Mapping[str, Any], source: str, commit: bool) -> Cancellation:
     errors, values = check_fields(body)
     customer_body = body.get("customer")
     external_id = body.get("customer_external_id")
@@ -135,7 +135,6 @@ def _record(body: Mapping[str, Any], source: str, commit: bool, **extra: Any) ->
         comment=values["comment"],
         source=source,
         customer=customer,
-        **extra,
     )
     try:
         return log_cancellation(data, commit=commit)

@@ -15,7 +15,6 @@ from flask import current_app
 from sqlalchemy import select
 
 from feedback.auth.models import User
-from feedback.cancellations.models import Cancellation
 from feedback.customers.models import Customer
 from feedback.customers.operations import find_customer
 from feedback.extensions import db
@@ -125,12 +124,3 @@ def stripe_cancelled_at(subscription: dict[str, Any], event: dict[str, Any]) -> 
         if isinstance(moment, int):
             return datetime.fromtimestamp(moment, UTC)
     return None
-
-
-def linked_cancellation(event_id: str) -> Cancellation | None:
-    from feedback.webhooks.models import ProcessedWebhook
-
-    row = db.session.scalar(
-        select(ProcessedWebhook).where(ProcessedWebhook.source == "stripe", ProcessedWebhook.event_id == event_id)
-    )
-    return db.session.get(Cancellation, row.cancellation_id) if row and row.cancellation_id else None
