@@ -76,6 +76,19 @@ def register_blueprints(app: Flask) -> None:
 
     for blueprint in (questions, site_settings, staff):
         app.register_blueprint(blueprint)
+    register_ways_in(app)
+
+
+def register_ways_in(app: Flask) -> None:
+    """The JSON API, its tokens, the webhooks and CSV imports: how cancellations arrive from other systems."""
+    from feedback.api.admin import blueprint as tokens
+    from feedback.api.views import blueprint as api
+    from feedback.customers.views import blueprint as customers
+    from feedback.imports.views import blueprint as imports
+    from feedback.webhooks.views import blueprint as webhooks
+
+    for blueprint in (api, tokens, webhooks, imports, customers):
+        app.register_blueprint(blueprint)
 
 
 def register_errorhandlers(app: Flask) -> None:
@@ -85,12 +98,13 @@ def register_errorhandlers(app: Flask) -> None:
 
 
 def register_commands(app: Flask) -> None:
+    from feedback.api.cli import tokens
     from feedback.auth.cli import users
     from feedback.cancellations.cli import cancellations
     from feedback.demo import demo
     from feedback.mail.cli import outbox
 
-    for group in (users, cancellations, outbox, demo):
+    for group in (users, cancellations, outbox, demo, tokens):
         app.cli.add_command(group)
 
     from feedback.questions.cli import questions

@@ -7,7 +7,9 @@ from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
+from werkzeug.wrappers import Response
 
+from feedback.api.problems import problem_response, wants_problem
 from feedback.i18n import DEFAULT_LOCALE
 
 TITLES = {
@@ -27,7 +29,9 @@ SERVER_ERROR = _l("We have logged the problem. Please try again in a moment.")
 
 def register(app: Flask) -> None:
     @app.errorhandler(HTTPException)
-    def http_error(error: HTTPException) -> tuple[str, int]:
+    def http_error(error: HTTPException) -> tuple[str, int] | Response:
+        if wants_problem():  # machines get RFC 9457 problem+json, people get a page
+            return problem_response(error)
         code = error.code or 500
         title = str(TITLES.get(code, error.name))  # str: a lazy string would skip Jinja's escaping
         # Flask hands unhandled exceptions here as a 500 (outside testing): say nothing of their insides.

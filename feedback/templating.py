@@ -10,8 +10,10 @@ from flask import Flask, current_app
 from flask_babel import get_locale
 
 from feedback.cancellations.models import STATE_LABELS
+from feedback.customers.operations import tenure
 from feedback.settings.operations import current_settings
 from feedback.summaries.operations import answered_questions
+from feedback.surveys.operations import STRIPE_MAIN_REASONS
 
 
 def format_datetime(value: datetime | None, with_time: bool = True) -> str:
@@ -35,6 +37,8 @@ def register(app: Flask) -> None:
     app.add_template_filter(format_money, "money")
     app.add_template_global(answered_questions)
     app.add_template_global(lambda: str(get_locale() or "en"), "current_locale")
+    app.add_template_filter(tenure, "tenure")
+    app.add_template_filter(lambda value: STRIPE_MAIN_REASONS.get(value, value), "stripe_feedback")
 
     @app.context_processor
     def globals_() -> dict[str, Any]:

@@ -8,8 +8,12 @@ from __future__ import annotations
 import pytest
 from conftest import AuthActions, csrf_token, log
 
+from feedback.api.tokens import create_token
+
 #: public: no login at all; staff: any logged-in staff member; own: the cancellation's owner or an admin;
-#: admin: admins only; logout: any staff member, checked last as it ends the session.
+#: admin: admins only; logout: any staff member, checked last as it ends the session;
+#: token: the JSON API, by bearer token only; signed: webhooks, by the sender's signature only.
+#: A 400 or 422 counts as let in: the request was checked, and refused for its (here empty) content.
 ACCESS = {
     "auth.home": "public",
     "auth.login": "public",
@@ -48,6 +52,21 @@ ACCESS = {
     "email_log.show": "admin",
     "email_log.resend_message": "admin",
     "email_log.suppressed": "admin",
+    "tokens.index": "admin",
+    "tokens.revoke": "admin",
+    "customers.contact": "own",
+    "imports.upload": "staff",
+    "imports.confirm": "staff",
+    "imports.error_report": "staff",
+    "imports.export": "staff",
+    "api.openapi": "public",
+    "api.create_cancellation": "token",
+    "api.list_cancellations": "token",
+    "api.get_cancellation": "token",
+    "api.create_customer": "token",
+    "api.get_customer": "token",
+    "webhooks.stripe": "signed",
+    "webhooks.cancellations": "signed",
 }
 
 
@@ -63,7 +82,7 @@ def requests_for(app, ids):
         from flask import url_for
 
         for rule in app.url_map.iter_rules():
-            if ACCESS[rule.endpoint] == "public":
+            if ACCESS[rule.endpoint] in ("public", "token", "signed"):
                 continue
             values = {arg: ids[arg] for arg in rule.arguments}
             for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
@@ -86,7 +105,10 @@ def token_for(client, path="/login"):
 def test_role_checks_on_every_staff_route(app, owner, other_owner, admin):
     own_id = log(app, owner["email"], customer_email="mine@client.test")
     other_id = log(app, other_owner["email"], customer_email="theirs@client.test")
-    base = {"questionnaire": "exit-survey", "position": 1, "user_id": other_owner["id"], "message_id": 1, "number": 1}
+    with app.app_context():
+        token_id = create_token("roles")[0].id
+    base = {"questionnaire": "exit-survey", "position": 1, "user_id": other_owner["id"], "message_id": 1, "number": 1,
+            "token_id": token_id}  # fmt: skip
     own = requests_for(app, {**base, "cancellation_id": own_id})
     others = requests_for(app, {**base, "cancellation_id": other_id})
     assert own, "no staff routes found"
@@ -107,7 +129,7 @@ def test_role_checks_on_every_staff_route(app, owner, other_owner, admin):
         if rule == "admin":
             assert response.status_code == 403, (endpoint, method, path)
         else:
-            assert response.status_code < 400 or response.status_code == 422, (endpoint, method, path)
+            assert response.status_code < 400 or response.status_code in (400, 422), (endpoint, method, path)
             if rule != "logout":
                 assert "/login" not in response.headers.get("Location", ""), (endpoint, path)
         if rule == "own":
@@ -121,6 +143,45 @@ def test_role_checks_on_every_staff_route(app, owner, other_owner, admin):
     everything = own + [r for r in others if ACCESS[r[0]] == "own"]
     for endpoint, method, path in sorted(everything, key=lambda r: ACCESS[r[0]] == "logout"):
         response = send(admin_client, method, path, token)
-        assert response.status_code < 400 or response.status_code == 422, (endpoint, method, path, response.status_code)
+        assert response.status_code < 400 or response.status_code in (400, 422), (
+            endpoint,
+            method,
+            path,
+            response.status_code,
+        )
         if ACCESS[endpoint] != "logout":
             assert "/login" not in response.headers.get("Location", ""), (endpoint, path)
+
+
+def test_a_staff_session_opens_neither_the_api_nor_the_webhooks(app, admin):
+    """Cookies are no credential for machines: only a bearer token (API) or a signature (webhooks) is."""
+    app.config.update(STRIPE_WEBHOOK_SECRET="whsec_test", WEBHOOK_SECRET="whsec_dGVzdHNlY3JldA==")
+    client = app.test_client()
+    AuthActions(client).login(admin["email"])
+    with app.test_request_context():
+        from flask import url_for
+
+        routes = [
+            (rule.endpoint, method, url_for(rule.endpoint, **{arg: 1 for arg in rule.arguments}))
+            for rule in app.url_map.iter_rules()
+            if ACCESS[rule.endpoint] in ("token", "signed")
+            for method in sorted(rule.methods - {"HEAD", "OPTIONS"})
+        ]
+    assert {endpoint for endpoint, _, _ in routes} == {e for e, rule in ACCESS.items() if rule in ("token", "signed")}
+    for endpoint, method, path in routes:
+        response = client.open(path, method=method, json={})
+        expected = 401 if ACCESS[endpoint] == "token" else 400
+        assert response.status_code == expected, (endpoint, method, path, response.status_code)
+        assert response.mimetype == "application/problem+json", (endpoint, path)
+
+
+def test_an_owner_exports_only_their_own_cancellations(app, client, auth, owner, other_owner, admin):
+    log(app, owner["email"], customer_email="mine@client.test")
+    log(app, other_owner["email"], customer_email="theirs@client.test")
+    auth.login(owner["email"])
+    exported = client.get("/cancellations/export.csv").text
+    assert "mine@client.test" in exported and "theirs@client.test" not in exported
+    auth.logout()
+    auth.login(admin["email"])
+    exported = client.get("/cancellations/export.csv").text
+    assert "mine@client.test" in exported and "theirs@client.test" in exported

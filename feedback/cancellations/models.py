@@ -12,14 +12,16 @@ from feedback.db import utcnow
 from feedback.extensions import db
 
 if TYPE_CHECKING:
+    from feedback.customers.models import Customer
     from feedback.reviews.models import Review
     from feedback.summaries.models import Summary
     from feedback.surveys.models import Invitation
 
 #: In the order a cancellation usually moves through them.
-STATES = ("logged", "invited", "answered", "reviewed", "summarized")
+STATES = ("needs_contact", "logged", "invited", "answered", "reviewed", "summarized")
 
 STATE_LABELS = {
+    "needs_contact": "Needs contact details",
     "logged": "Logged",
     "invited": "Survey sent",
     "answered": "Customer answered",
@@ -33,7 +35,9 @@ class Cancellation(db.Model):
 
     __tablename__ = "cancellations"
     __table_args__ = (
-        CheckConstraint("state IN ('logged', 'invited', 'answered', 'reviewed', 'summarized')", name="state_known"),
+        CheckConstraint(
+            "state IN ('needs_contact', 'logged', 'invited', 'answered', 'reviewed', 'summarized')", name="state_known"
+        ),
         CheckConstraint("mrr IS NULL OR mrr >= 0", name="mrr_not_negative"),
     )
 
@@ -58,15 +62,26 @@ class Cancellation(db.Model):
     #: The customer's language for the survey and its emails (en, de, fr); None lets their browser choose.
     locale: Mapped[str | None] = mapped_column(String(16))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id", ondelete="SET NULL"), index=True)
+    #: Stripe's `cancellation_details.feedback` (too_expensive, missing_features, ...), or the API's `feedback`.
+    feedback: Mapped[str] = mapped_column(String(32), default="")
+    #: Stripe's `cancellation_details.comment`: what the customer typed when cancelling.
+    comment: Mapped[str] = mapped_column(Text, default="")
 
     owner: Mapped[User] = relationship(foreign_keys=[owner_id])
     logged_by: Mapped[User | None] = relationship(foreign_keys=[logged_by_id])
+    customer: Mapped[Customer | None] = relationship()
     invitation: Mapped[Invitation | None] = relationship(back_populates="cancellation", uselist=False)
     review: Mapped[Review | None] = relationship(back_populates="cancellation", uselist=False)
     summary: Mapped[Summary | None] = relationship(back_populates="cancellation", uselist=False)
     events: Mapped[list[CancellationEvent]] = relationship(
         back_populates="cancellation", order_by="CancellationEvent.id", cascade="all, delete-orphan"
     )
+
+    @property
+    def needs_contact(self) -> bool:
+        """Billing told us of it without an address: no survey until staff add one."""
+        return self.invitation is None and not self.customer_email
 
     @property
     def state_label(self) -> str:

@@ -5,17 +5,21 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import Select, func, insert, select, update
 
 from feedback.auth.models import User
 from feedback.cancellations.models import Cancellation
+from feedback.customers.models import Customer
 from feedback.db import utcnow
 from feedback.extensions import db
 from feedback.i18n import LANGUAGES, supported_locale
 from feedback.mail.models import OutboxMessage
+
+if TYPE_CHECKING:
+    from feedback.questions.models import QuestionnaireVersion
 
 
 class InvalidCancellation(ValueError):
@@ -42,6 +46,12 @@ class NewCancellation:
     logged_by: User | None = None
     #: The customer's language (en, de, fr; de-CH reads as de); empty lets their browser choose.
     locale: str | None = None
+    customer: Customer | None = None
+    #: Stripe-style cancellation feedback (too_expensive, ...) and the customer's own comment.
+    feedback: str = ""
+    comment: str = ""
+    #: Billing told us of the cancellation but not how to reach the customer: hold the invitation until staff add it.
+    needs_contact: bool = False
 
 
 def normalize_email(address: str) -> str:
@@ -59,12 +69,17 @@ def find_staff(email: str) -> User | None:
 def _clean(data: NewCancellation) -> tuple[NewCancellation, User]:
     errors: dict[str, str] = {}
     data.customer_name = " ".join(data.customer_name.split())
-    if not data.customer_name:
+    # Held for contact details: the name and address come later, from staff, and `complete_contact` checks them.
+    awaiting_contact = data.needs_contact and not data.customer_email.strip()
+    if awaiting_contact:
+        data.customer_email = ""
+    elif not data.customer_name:
         errors["customer_name"] = "The customer's name is required."
     elif len(data.customer_name) > 200:
         errors["customer_name"] = "The customer's name must be at most 200 characters."
     try:
-        data.customer_email = normalize_email(data.customer_email)
+        if not awaiting_contact:
+            data.customer_email = normalize_email(data.customer_email)
     except ValueError as error:
         errors["customer_email"] = f"The customer's email address is not valid: {error}"
     owner_email = data.owner_email.strip()
@@ -79,7 +94,15 @@ def _clean(data: NewCancellation) -> tuple[NewCancellation, User]:
         errors["mrr"] = "MRR must be a positive amount."
     if data.customer_since is not None and data.customer_since > utcnow().date():
         errors["customer_since"] = "The customer can't have joined in the future."
-    for name, limit in (("company", 200), ("plan", 120), ("reason", 5000), ("complaint", 5000)):
+    limits = (
+        ("company", 200),
+        ("plan", 120),
+        ("reason", 5000),
+        ("complaint", 5000),
+        ("feedback", 32),
+        ("comment", 5000),
+    )
+    for name, limit in limits:
         value = getattr(data, name).strip()
         setattr(data, name, value)
         if len(value) > limit:
@@ -97,14 +120,16 @@ def _clean(data: NewCancellation) -> tuple[NewCancellation, User]:
     return data, owner
 
 
-def log_cancellation(data: NewCancellation) -> Cancellation:
-    """Records the cancellation, its invitation and both emails in one transaction, or nothing at all."""
+def log_cancellation(data: NewCancellation, commit: bool = True) -> Cancellation:
+    """Records the cancellation, its invitation and both emails in one transaction, or nothing at all.
+
+    With `commit=False` the caller adds its own rows (an idempotency record, a processed event id) and commits.
+    """
     from feedback.questions.operations import live_version
-    from feedback.reviews.operations import queue_review_request
-    from feedback.surveys.operations import create_invitation, queue_invitation
 
     data, owner = _clean(data)
     questions = live_version("exit-survey")  # before our first write: see live_version
+    customer = data.customer or customer_for(data)
     cancellation = Cancellation(
         customer_name=data.customer_name,
         customer_email=data.customer_email,
@@ -118,23 +143,67 @@ def log_cancellation(data: NewCancellation) -> Cancellation:
         logged_by=data.logged_by,
         source=data.source,
         cancelled_at=data.cancelled_at or utcnow(),
-        locale=data.locale,
+        locale=data.locale or supported_locale(customer.locale),
+        customer=customer,
+        feedback=data.feedback,
+        comment=data.comment,
+        state="needs_contact" if data.needs_contact else "logged",
     )
     db.session.add(cancellation)
     who = f" by {data.logged_by.name}" if data.logged_by else ""
     cancellation.record("logged", f"Logged from the {SOURCE_LABELS.get(data.source, data.source)}{who}.")
     try:
-        invitation = create_invitation(cancellation, questions)
-        queue_invitation(invitation)
-        queue_review_request(cancellation)
-        db.session.commit()
+        if data.needs_contact:
+            cancellation.record("needs_contact", "No email address for the customer yet: the survey waits for one.")
+        else:
+            invite(cancellation, questions)
+        db.session.commit() if commit else db.session.flush()
     except BaseException:
         db.session.rollback()
         raise
     return cancellation
 
 
-SOURCE_LABELS = {"web": "web form", "cli": "command line", "api": "API", "webhook": "webhook", "demo": "demo data"}
+def customer_for(data: NewCancellation) -> Customer:
+    """A cancellation logged by hand names no customer record: reuse the one with this address, or start one."""
+    if data.customer_email:
+        found = db.session.scalar(
+            select(Customer).where(Customer.email == data.customer_email).order_by(Customer.id).limit(1)
+        )
+        if found is not None:
+            return found
+    return Customer(
+        name=data.customer_name,
+        email=data.customer_email,
+        company=data.company,
+        plan=data.plan,
+        mrr=data.mrr,
+        customer_since=data.customer_since,
+        owner_email=data.owner_email.strip().lower(),
+        locale=data.locale or "",
+    )
+
+
+def invite(cancellation: Cancellation, questions: QuestionnaireVersion) -> None:
+    """Queues the exit survey and the owner's review request: once the customer can be reached."""
+    from feedback.reviews.operations import queue_review_request
+    from feedback.surveys.operations import create_invitation, queue_invitation
+
+    invitation = create_invitation(cancellation, questions)
+    queue_invitation(invitation)
+    if cancellation.review is None:  # staff may have reviewed while the contact details were missing
+        queue_review_request(cancellation)
+
+
+SOURCE_LABELS = {
+    "web": "web form",
+    "cli": "command line",
+    "api": "API",
+    "webhook": "webhook",
+    "demo": "demo data",
+    "stripe": "Stripe webhook",
+    "csv": "CSV import",
+}
 
 EMAIL_LABELS = {
     "survey_invitation": "Exit survey invitation",
@@ -147,6 +216,8 @@ EMAIL_LABELS = {
 def current_state(cancellation: Cancellation) -> str:
     """The state follows from the facts; it is stored only so that lists can filter on it."""
     invitation = cancellation.invitation
+    if cancellation.needs_contact:
+        return "needs_contact"
     if cancellation.summary is not None:
         return "summarized"
     if cancellation.review is not None:
@@ -202,3 +273,15 @@ def on_message_sent(sender: Any, message: OutboxMessage) -> None:
             at=message.sent_at,
         )
     )
+
+
+def visible_cancellations(user: Any, state: str = "", mine: bool = False) -> Select[tuple[Cancellation]]:
+    """The staff list and its CSV export: owners see their own cancellations only, admins all; newest first."""
+    from feedback.cancellations.models import STATES
+
+    query = select(Cancellation).order_by(Cancellation.cancelled_at.desc(), Cancellation.id.desc())
+    if mine or not user.is_admin:
+        query = query.where(Cancellation.owner_id == user.id)
+    if state in STATES:
+        query = query.where(Cancellation.state == state)
+    return query

@@ -9,7 +9,12 @@ from wtforms import SelectChoice
 from feedback.auth.models import User
 from feedback.cancellations.forms import CancellationForm
 from feedback.cancellations.models import STATES, Cancellation
-from feedback.cancellations.operations import InvalidCancellation, NewCancellation, log_cancellation
+from feedback.cancellations.operations import (
+    InvalidCancellation,
+    NewCancellation,
+    log_cancellation,
+    visible_cancellations,
+)
 from feedback.extensions import db
 from feedback.i18n import LANGUAGES
 from feedback.mail.suppression import suppression_for
@@ -25,14 +30,7 @@ PER_PAGE = 25
 def index() -> str:
     state = request.args.get("state", "")
     mine = request.args.get("owner") == "me"
-    query = select(Cancellation).order_by(Cancellation.cancelled_at.desc(), Cancellation.id.desc())
-    if not current_user.is_admin:
-        query = query.where(Cancellation.owner_id == current_user.id)  # owners see their own only
-    if state in STATES:
-        query = query.where(Cancellation.state == state)
-    if mine:
-        query = query.where(Cancellation.owner_id == current_user.id)
-    page = db.paginate(query, per_page=PER_PAGE, error_out=False)
+    page = db.paginate(visible_cancellations(current_user, state, mine), per_page=PER_PAGE, error_out=False)
     return render_template("cancellations/index.html", page=page, state=state, mine=mine, states=STATES)
 
 

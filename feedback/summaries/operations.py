@@ -49,7 +49,7 @@ def summary_context(cancellation: Cancellation) -> dict[str, Any]:
 def is_ready(cancellation: Cancellation) -> bool:
     """Both sides are in, or the review is in and the customer's link lapsed unanswered."""
     invitation = cancellation.invitation
-    if cancellation.review is None or cancellation.summary is not None:
+    if cancellation.review is None or cancellation.summary is not None or cancellation.needs_contact:
         return False
     return invitation is None or invitation.answered_at is not None or invitation.expired_at is not None
 

@@ -338,3 +338,28 @@ def expire_overdue_invitations(now: datetime | None = None) -> int:
         db.session.commit()
         expired += 1
     return expired
+
+
+#: Stripe's cancellation_details.feedback, as the default main_reason choices say it.
+STRIPE_MAIN_REASONS = {
+    "too_expensive": "It was too expensive for us",
+    "missing_features": "It was missing something we needed",
+    "switched_service": "We moved to another product",
+    "unused": "We weren't using it enough",
+    "customer_service": "Support didn't work out for us",
+    "too_complex": "It was hard to set up or use",
+    "low_quality": "Something kept breaking",
+    "other": "Something else",
+}
+
+
+def stripe_initial_answers(cancellation: Cancellation) -> dict[str, Any]:
+    """The survey's main reason, pre-selected from what the customer told Stripe, if this version offers it."""
+    choice = STRIPE_MAIN_REASONS.get(cancellation.feedback)
+    invitation = cancellation.invitation
+    if choice is None or invitation is None:
+        return {}
+    for question in invitation.version.questions:
+        if question.key == "main_reason" and choice in (question.choices or []):
+            return {"main_reason": choice}
+    return {}

@@ -17,6 +17,7 @@ from feedback.surveys.operations import (
     first_name,
     initial_answers,
     renew_link,
+    stripe_initial_answers,
     submit_survey,
 )
 
@@ -56,7 +57,9 @@ def survey(token: str) -> str | Response | tuple[str, int]:
         return render_template("surveys/answered.html", invitation=invitation, repeated=False)
 
     questions = [localize(question) for question in invitation.version.questions]
-    form = questionnaire_form(questions, data=initial_answers(invitation, request.args))
+    # What Stripe told us is a starting point; the reason the customer clicked in the email wins over it.
+    initial = {**stripe_initial_answers(invitation.cancellation), **initial_answers(invitation, request.args)}
+    form = questionnaire_form(questions, data=initial)
     if form.validate_on_submit():
         try:
             # What the answer sets off (the owner's summary, when the review is in) is for staff: in English.

@@ -1,0 +1,43 @@
+"""Admins create, list and revoke API tokens at /admin/tokens."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from werkzeug.wrappers import Response
+from wtforms import StringField
+from wtforms.validators import InputRequired, Length
+
+from feedback.api.tokens import create_token, list_tokens, revoke_token
+from feedback.auth.access import admin_required
+
+blueprint = Blueprint("tokens", __name__, url_prefix="/admin/tokens")
+
+
+class TokenForm(FlaskForm):
+    name = StringField(
+        "Name", validators=[InputRequired("Name the token after the system that will use it."), Length(max=120)]
+    )
+
+
+@blueprint.route("/", methods=["GET", "POST"])
+@admin_required
+def index() -> str | tuple[str, int]:
+    form = TokenForm()
+    new_token = None
+    if form.validate_on_submit():
+        _, new_token = create_token(form.name.data or "", created_by=current_user._get_current_object())
+        form.name.data = ""
+    status = 422 if form.errors else 200
+    return render_template("api/tokens.html", form=form, tokens=list_tokens(), new_token=new_token), status
+
+
+@blueprint.post("/<int:token_id>/revoke")
+@admin_required
+def revoke(token_id: int) -> Response:
+    row = revoke_token(token_id)  # CSRFProtect has checked the form's token
+    if row is None:
+        abort(404)
+    flash(f"Revoked “{row.name}”. Requests with it now get a 401.", "success")
+    return redirect(url_for("tokens.index"))

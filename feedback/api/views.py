@@ -1,0 +1,197 @@
+"""The JSON API at /api/v1: thin views over the operations the web form and the CLI use."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, date, datetime, time
+from typing import Any
+
+from flask import Blueprint, Response, current_app, g, jsonify, request, url_for
+from sqlalchemy import func, select
+
+from feedback.api.idempotency import Result, request_fingerprint, run_once
+from feedback.api.openapi import openapi_document
+from feedback.api.problems import Problem
+from feedback.api.serialize import cancellation_json
+from feedback.api.tokens import authenticate
+from feedback.cancellations.models import STATES, Cancellation
+from feedback.cancellations.operations import InvalidCancellation
+from feedback.customers.intake import record_cancellation
+from feedback.customers.models import Customer
+from feedback.customers.operations import FIELDS, InvalidCustomer, customer_json, upsert_customer
+from feedback.extensions import csrf, db
+
+blueprint = Blueprint("api", __name__, url_prefix="/api/v1")
+csrf.exempt(blueprint)  # bearer tokens, not cookies: there is no session to forge requests with
+
+MAX_ID = 2**31 - 1
+MAX_PAGE = 100_000
+UNAUTHORIZED = {"WWW-Authenticate": 'Bearer realm="Farewell API"'}
+
+
+def limit_body() -> None:
+    """A body larger than API_MAX_BODY_BYTES is a 413 before anything reads it."""
+    request.max_content_length = current_app.config["API_MAX_BODY_BYTES"]
+
+
+@blueprint.before_request
+def authenticate_request() -> None:
+    limit_body()
+    if request.endpoint == "api.openapi":
+        return
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Problem(401, "Send an API token: Authorization: Bearer TOKEN.", headers=UNAUTHORIZED)
+    g.api_token = authenticate(token.strip())
+    if g.api_token is None:
+        headers = {"WWW-Authenticate": UNAUTHORIZED["WWW-Authenticate"] + ', error="invalid_token"'}
+        raise Problem(401, "This API token is unknown or was revoked.", headers=headers)
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def read_json() -> dict[str, Any]:
+    """The body as a JSON object: 415 for another media type, 400 for malformed JSON, 413 when too large."""
+    if not request.is_json:
+        raise Problem(415, "Send the body as JSON, with Content-Type: application/json.")
+    raw = request.get_data(cache=True)
+    try:
+        body = json.loads(raw, parse_constant=_reject_constant)
+    except (ValueError, RecursionError):
+        raise Problem(400, "The body is not valid JSON.") from None
+    if not isinstance(body, dict):
+        raise Problem(400, "The body must be a JSON object.")
+    return body
+
+
+def _respond(status: int, body: Any, replayed: bool, location: str | None = None) -> Response:
+    response = jsonify(body)
+    response.status_code = status
+    if replayed:
+        response.headers["Idempotent-Replayed"] = "true"
+    if location and status == 201:
+        response.headers["Location"] = location
+    return response
+
+
+def _idempotent(write: Any) -> tuple[int, Any, bool]:
+    body = read_json()
+    fingerprint = request_fingerprint(request.method, request.path, body)
+    return run_once(g.api_token, request.headers.get("Idempotency-Key"), fingerprint, lambda: write(body))
+
+
+@blueprint.post("/cancellations")
+def create_cancellation() -> Response:
+    def write(body: dict[str, Any]) -> Result:
+        try:
+            cancellation = record_cancellation(body, source="api", commit=False)
+        except InvalidCancellation as invalid:
+            raise Problem(422, "Nothing was logged; fix the fields listed in errors.", invalid.errors) from None
+        return 201, cancellation_json(cancellation)
+
+    status, body, replayed = _idempotent(write)
+    location = url_for("api.get_cancellation", cancellation_id=body["id"]) if status == 201 else None
+    return _respond(status, body, replayed, location)
+
+
+def _day_bound(name: str, end: bool) -> datetime | None:
+    value = request.args.get(name, "").strip()
+    if not value:
+        return None
+    try:
+        if len(value) == 10:
+            day = date.fromisoformat(value)
+            return datetime.combine(day, time.max if end else time.min, tzinfo=UTC)
+        moment = datetime.fromisoformat(value)
+        return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    except (ValueError, OverflowError):
+        raise Problem(400, "Invalid query parameter.", {name: "Must be a date (YYYY-MM-DD) or a date-time."}) from None
+
+
+def _int_arg(name: str, default: int, low: int, high: int) -> int:
+    raw = request.args.get(name, "")
+    if raw == "":
+        return default
+    if not raw.isdigit() or not low <= int(raw) <= high:
+        raise Problem(400, "Invalid query parameter.", {name: f"Must be a whole number from {low} to {high}."})
+    return int(raw)
+
+
+@blueprint.get("/cancellations")
+def list_cancellations() -> Response:
+    """Newest first; filter by state and by cancelled_at (since/until, inclusive)."""
+    page = _int_arg("page", 1, 1, MAX_PAGE)
+    per_page = _int_arg("per_page", 25, 1, 100)
+    query = select(Cancellation)
+    state = request.args.get("state", "")
+    if state:
+        if state not in STATES:
+            raise Problem(400, "Invalid query parameter.", {"state": f"Must be one of {', '.join(STATES)}."})
+        query = query.where(Cancellation.state == state)
+    since, until = _day_bound("since", end=False), _day_bound("until", end=True)
+    if since:
+        query = query.where(Cancellation.cancelled_at >= since)
+    if until:
+        query = query.where(Cancellation.cancelled_at <= until)
+    total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = db.session.scalars(
+        query.order_by(Cancellation.cancelled_at.desc(), Cancellation.id.desc())
+        .limit(per_page)
+        .offset((page - 1) * per_page)
+    ).all()
+    has_next = page * per_page < total
+    args = {k: v for k, v in request.args.items() if k != "page"}
+    return jsonify(
+        {
+            "data": [cancellation_json(c) for c in rows],
+            "page": page,
+            "per_page": per_page,
+            "total": total,
+            "next": url_for("api.list_cancellations", page=page + 1, **args) if has_next else None,
+        }
+    )
+
+
+def _get_or_404(model: type[Any], object_id: int, what: str) -> Any:
+    found = db.session.get(model, object_id) if object_id <= MAX_ID else None
+    if found is None:
+        raise Problem(404, f"No {what} has the id {object_id}.")
+    return found
+
+
+@blueprint.get("/cancellations/<int:cancellation_id>")
+def get_cancellation(cancellation_id: int) -> Response:
+    return jsonify(cancellation_json(_get_or_404(Cancellation, cancellation_id, "cancellation"), full=True))
+
+
+@blueprint.post("/customers")
+def create_customer() -> Response:
+    """Creates a customer, or updates the one with the same external_id (200)."""
+
+    def write(body: dict[str, Any]) -> Result:
+        unknown = {name: "Unknown field." for name in body if name not in FIELDS}
+        if unknown:
+            raise Problem(422, "Nothing was saved; fix the fields listed in errors.", unknown)
+        if not body.get("external_id") and not body.get("email"):
+            raise Problem(422, "Nothing was saved.", {"email": "Give the customer's email or external_id."})
+        try:
+            customer, created = upsert_customer(body)
+        except InvalidCustomer as invalid:
+            db.session.rollback()
+            raise Problem(422, "Nothing was saved; fix the fields listed in errors.", invalid.errors) from None
+        return (201 if created else 200), customer_json(customer)
+
+    status, body, replayed = _idempotent(write)
+    return _respond(status, body, replayed, url_for("api.get_customer", customer_id=body["id"]))
+
+
+@blueprint.get("/customers/<int:customer_id>")
+def get_customer(customer_id: int) -> Response:
+    return jsonify(customer_json(_get_or_404(Customer, customer_id, "customer")))
+
+
+@blueprint.get("/openapi.json")
+def openapi() -> Response:
+    return jsonify(openapi_document())

@@ -1,0 +1,109 @@
+"""Webhook deliveries, acted on once per id: the processed id is written in the same transaction as the work."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from feedback.cancellations.models import Cancellation
+from feedback.cancellations.operations import NewCancellation, log_cancellation, normalize_email
+from feedback.customers.intake import STRIPE_FEEDBACK
+from feedback.customers.operations import upsert_customer
+from feedback.extensions import db
+from feedback.questions.operations import live_version
+from feedback.webhooks.models import ProcessedWebhook
+from feedback.webhooks.stripe import (
+    contact_details,
+    default_owner,
+    stripe_cancelled_at,
+    stripe_reason,
+    subscription_facts,
+)
+
+
+class NoOwner(Exception):
+    """No active staff member could own the cancellation: the sender should retry once someone exists."""
+
+
+def processed(source: str, event_id: str) -> ProcessedWebhook | None:
+    return db.session.scalar(
+        select(ProcessedWebhook).where(ProcessedWebhook.source == source, ProcessedWebhook.event_id == event_id)
+    )
+
+
+def process_once(source: str, event_id: str, work: Callable[[], Cancellation]) -> tuple[Cancellation | None, bool]:
+    """Returns (cancellation, True) the first time, (the earlier cancellation, False) for any redelivery.
+
+    The processed row is inserted first: a concurrent duplicate waits on its unique key, then fails and replays.
+    """
+    live_version("exit-survey")  # before our first write: see live_version
+    earlier = processed(source, event_id)
+    if earlier is None:
+        try:
+            row = ProcessedWebhook(source=source, event_id=event_id)
+            db.session.add(row)
+            db.session.flush()
+            cancellation = work()
+            row.cancellation_id = cancellation.id
+            db.session.commit()
+            return cancellation, True
+        except IntegrityError:
+            db.session.rollback()
+            earlier = processed(source, event_id)
+            if earlier is None:
+                raise
+        except BaseException:
+            db.session.rollback()
+            raise
+    found = db.session.get(Cancellation, earlier.cancellation_id) if earlier.cancellation_id else None
+    return found, False
+
+
+def _email_or_blank(address: str) -> str:
+    try:
+        return normalize_email(address) if address else ""
+    except ValueError:
+        return ""
+
+
+def stripe_subscription_deleted(event: dict[str, Any]) -> tuple[Cancellation | None, bool]:
+    """Logs the cancellation; without an email for the customer it waits in needs_contact for staff."""
+    subscription = event["data"]["object"]
+    details, known = contact_details(subscription.get("customer"))
+    facts = subscription_facts(subscription)
+    feedback_details = subscription.get("cancellation_details") or {}
+    feedback = feedback_details.get("feedback") if feedback_details.get("feedback") in STRIPE_FEEDBACK else ""
+
+    def work() -> Cancellation:
+        values = {k: v for k, v in {**details, **facts}.items() if v not in (None, "")}
+        if "email" in values:
+            values["email"] = _email_or_blank(values["email"])
+        if known and known.customer_since and facts["customer_since"]:
+            values["customer_since"] = min(known.customer_since, facts["customer_since"])
+        customer, _ = upsert_customer(values)
+        owner_email = default_owner(customer.owner_email)
+        if not owner_email:
+            raise NoOwner
+        name = customer.name or customer.email.split("@")[0]
+        data = NewCancellation(
+            customer_name=name,
+            customer_email=customer.email,
+            owner_email=owner_email,
+            company=customer.company,
+            plan=customer.plan,
+            mrr=customer.mrr,
+            customer_since=customer.customer_since,
+            reason=stripe_reason(subscription),
+            feedback=feedback or "",
+            comment=str(feedback_details.get("comment") or "")[:5000],
+            cancelled_at=stripe_cancelled_at(subscription, event),
+            source="stripe",
+            customer=customer,
+            needs_contact=not customer.email,
+        )
+        return log_cancellation(data, commit=False)
+
+    return process_once("stripe", str(event["id"]), work)

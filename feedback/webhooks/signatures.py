@@ -1,0 +1,80 @@
+"""Signature checks on the raw body, before anything parses it: Stripe's scheme and Standard Webhooks'."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import time
+
+#: Both schemes refuse deliveries signed more than this long ago (or ahead), so a captured request can't be replayed.
+TOLERANCE_SECONDS = 300
+
+
+class BadSignature(Exception):
+    """The message says why, for the 400's detail; it never says what the right signature was."""
+
+
+def _secrets(setting: str) -> list[str]:
+    """A setting may hold several secrets, comma- or space-separated, while one is rotated out."""
+    return [part for part in setting.replace(",", " ").split() if part]
+
+
+def _check_time(timestamp: str, now: float | None) -> int:
+    try:
+        moment = int(timestamp)
+    except ValueError:
+        raise BadSignature("The signature's timestamp is not a number.") from None
+    if abs((now if now is not None else time.time()) - moment) > TOLERANCE_SECONDS:
+        raise BadSignature("The signature's timestamp is more than five minutes away from ours.")
+    return moment
+
+
+def stripe_signature(secret: str, timestamp: int, body: bytes) -> str:
+    return hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
+
+
+def verify_stripe(body: bytes, header: str, setting: str, now: float | None = None) -> None:
+    """`Stripe-Signature: t=...,v1=...,v1=...`: any v1 made with any of our secrets over `t.body` will do."""
+    timestamps, signatures = [], []
+    for item in header.split(","):
+        name, _, value = item.strip().partition("=")
+        if name == "t":
+            timestamps.append(value)
+        elif name == "v1":
+            signatures.append(value)
+    if len(timestamps) != 1 or not signatures:
+        raise BadSignature("Stripe-Signature needs one t= and at least one v1= signature.")
+    moment = int(timestamps[0]) if timestamps[0].isdigit() else None
+    if moment is None:
+        raise BadSignature("The signature's timestamp is not a number.")
+    expected = [stripe_signature(secret, moment, body) for secret in _secrets(setting)]
+    if not any(hmac.compare_digest(mine, theirs) for mine in expected for theirs in signatures):
+        raise BadSignature("No v1 signature matches the webhook secret.")
+    _check_time(timestamps[0], now)
+
+
+def _standard_key(secret: str) -> bytes:
+    try:
+        return base64.b64decode(secret.removeprefix("whsec_"), validate=True)
+    except (binascii.Error, ValueError):
+        raise BadSignature("WEBHOOK_SECRET is not a whsec_ secret.") from None
+
+
+def standard_signature(secret: str, webhook_id: str, timestamp: int | str, body: bytes) -> str:
+    signed = f"{webhook_id}.{timestamp}.".encode() + body
+    return "v1," + base64.b64encode(hmac.new(_standard_key(secret), signed, hashlib.sha256).digest()).decode()
+
+
+def verify_standard(
+    body: bytes, webhook_id: str, timestamp: str, header: str, setting: str, now: float | None = None
+) -> None:
+    """Standard Webhooks: `webhook-signature` holds space-separated `v1,<base64>`; any one that matches will do."""
+    if not webhook_id or not timestamp or not header:
+        raise BadSignature("Send webhook-id, webhook-timestamp and webhook-signature.")
+    _check_time(timestamp, now)
+    offered = [part for part in header.split() if part.startswith("v1,")]
+    expected = [standard_signature(secret, webhook_id, timestamp, body) for secret in _secrets(setting)]
+    if not any(hmac.compare_digest(mine.encode(), theirs.encode()) for mine in expected for theirs in offered):
+        raise BadSignature("No v1 signature matches the webhook secret.")

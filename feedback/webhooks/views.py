@@ -1,0 +1,99 @@
+"""POST /webhooks/stripe and /webhooks/cancellations: signature first, on the raw body, then parse and act once."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from flask import Blueprint, Response, current_app, jsonify, request
+
+from feedback.api.problems import Problem
+from feedback.api.serialize import cancellation_json
+from feedback.api.views import limit_body
+from feedback.cancellations.operations import InvalidCancellation
+from feedback.customers.intake import record_cancellation
+from feedback.extensions import csrf
+from feedback.webhooks.operations import NoOwner, process_once, stripe_subscription_deleted
+from feedback.webhooks.signatures import BadSignature, verify_standard, verify_stripe
+
+blueprint = Blueprint("webhooks", __name__, url_prefix="/webhooks")
+csrf.exempt(blueprint)  # signed by the sender instead
+
+blueprint.before_request(limit_body)
+
+
+def _secret(name: str) -> str:
+    secret = current_app.config[name]
+    if not secret:
+        raise Problem(503, f"{name} is not set, so Farewell can't verify these webhooks yet.")
+    return secret
+
+
+def _parse(raw: bytes) -> dict[str, Any]:
+    try:
+        body = json.loads(raw)
+    except (ValueError, RecursionError):
+        raise Problem(400, "The body is not valid JSON.") from None
+    if not isinstance(body, dict):
+        raise Problem(400, "The body must be a JSON object.")
+    return body
+
+
+def _answer(cancellation: Any, first: bool) -> Response:
+    document = {"received": True, "duplicate": not first}
+    if cancellation is not None:
+        document["cancellation"] = cancellation_json(cancellation)
+    response = jsonify(document)
+    response.status_code = 201 if first else 200
+    return response
+
+
+@blueprint.post("/stripe")
+def stripe() -> Response:
+    secret = _secret("STRIPE_WEBHOOK_SECRET")
+    raw = request.get_data(cache=True)
+    try:
+        verify_stripe(raw, request.headers.get("Stripe-Signature", ""), secret)
+    except BadSignature as error:
+        raise Problem(400, str(error)) from None
+    event = _parse(raw)
+    if event.get("type") != "customer.subscription.deleted":
+        return jsonify({"received": True, "ignored": str(event.get("type"))})
+    data = event.get("data")
+    if not isinstance(event.get("id"), str) or not isinstance(data, dict) or not isinstance(data.get("object"), dict):
+        raise Problem(400, "The event has no id or no data.object.")
+    try:
+        cancellation, first = stripe_subscription_deleted(event)
+    except NoOwner:
+        raise Problem(503, "No active staff member can own this cancellation; add one, Stripe will retry.") from None
+    except InvalidCancellation as invalid:
+        raise Problem(422, "The event could not be logged.", invalid.errors) from None
+    return _answer(cancellation, first)
+
+
+@blueprint.post("/cancellations")
+def cancellations() -> Response:
+    """The API's cancellation body, signed per Standard Webhooks; the webhook-id makes it idempotent."""
+    secret = _secret("WEBHOOK_SECRET")
+    raw = request.get_data(cache=True)
+    webhook_id = request.headers.get("webhook-id", "")
+    try:
+        verify_standard(
+            raw,
+            webhook_id,
+            request.headers.get("webhook-timestamp", ""),
+            request.headers.get("webhook-signature", ""),
+            secret,
+        )
+    except BadSignature as error:
+        raise Problem(400, str(error)) from None
+    if len(webhook_id) > 255 or "\x00" in webhook_id:
+        raise Problem(400, "webhook-id must be at most 255 characters.")
+    body = _parse(raw)
+    try:
+        cancellation, first = process_once(
+            "standard", webhook_id, lambda: record_cancellation(body, source="webhook", commit=False)
+        )
+    except InvalidCancellation as invalid:
+        raise Problem(422, "Nothing was logged; fix the fields listed in errors.", invalid.errors) from None
+    return _answer(cancellation, first)

@@ -1,0 +1,140 @@
+"""CSV: preview naming every bad line, all-or-nothing imports, the CLI, exports with formulas neutralised."""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+from typing import Any
+
+from conftest import csrf_token, deliver, log
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import func, select
+
+from feedback.cancellations.models import Cancellation
+from feedback.customers.models import Customer
+from feedback.extensions import db
+from feedback.imports.csvfiles import neutralise, write_csv
+from feedback.imports.operations import SAMPLE_HEADERS
+
+HEADER = SAMPLE_HEADERS["cancellations"]
+GOOD = (
+    "cus_1,Ann Able,ann@a.test,A Co,Team,49,2024-01-02,olivia@acme.test,en,Budget,,"
+    '2026-11-01T10:00:00Z,too_expensive,"=1+2"'
+)
+BAD = "cus_2,Bob,not-an-email,,,abc,,nobody@acme.test,,,,,bored,"
+GOOD_2 = "cus_3,Cy,cy@c.test,,,,,olivia@acme.test,,,,,,"
+
+
+def count(app: Flask, model: Any = Cancellation) -> int:
+    with app.app_context():
+        return db.session.scalar(select(func.count()).select_from(model)) or 0
+
+
+def upload(client: FlaskClient, text: str, kind: str = "cancellations") -> Any:
+    page = client.get("/cancellations/import")
+    data = {"csrf_token": csrf_token(page.text), "kind": kind, "file": (io.BytesIO(text.encode()), "x.csv")}
+    return client.post("/cancellations/import", data=data, content_type="multipart/form-data")
+
+
+def hidden(html: str, name: str) -> str:
+    return html.split(f'name="{name}" type="hidden" value="')[1].split('"')[0]
+
+
+def test_preview_names_every_bad_line_and_writes_nothing(app: Flask, client: FlaskClient, logged_in_owner: Any) -> None:
+    page = upload(client, "\n".join([HEADER, GOOD, BAD, GOOD_2]) + "\n")
+    assert page.status_code == 200
+    text = page.text
+    for expected in ("An email address must have an @-sign", "Must be a number", "No staff member has the address"):
+        assert expected in text
+    assert '<td data-label="Line">3</td>' in text and '<td data-label="Line">2</td>' not in text
+    assert "Import only the 2 valid rows" in text
+    assert count(app) == 0
+
+    # The all-or-nothing button isn't offered; forcing it is refused.
+    payload = hidden(text, "payload")
+    refused = client.post("/cancellations/import/confirm", data={"csrf_token": csrf_token(text), "payload": payload})
+    assert refused.status_code == 400 and count(app) == 0
+
+    report = client.post("/cancellations/import/errors.csv", data={"csrf_token": csrf_token(text), "payload": payload})
+    rows = list(csv.reader(io.StringIO(report.text)))
+    assert rows[0] == ["line", "field", "problem"] and {row[0] for row in rows[1:]} == {"3"}
+
+    done = client.post(
+        "/cancellations/import/confirm",
+        data={"csrf_token": csrf_token(text), "payload": payload, "only_valid": "yes"},
+        follow_redirects=True,
+    )
+    assert "Imported 2 cancellations. Skipped 1 row(s) with problems." in done.text
+    assert count(app) == 2 and count(app, Customer) == 2
+
+
+def test_a_valid_file_imports_everything(app: Flask, client: FlaskClient, logged_in_owner: Any, smtp: Any) -> None:
+    page = upload(client, "\n".join([HEADER, GOOD, GOOD_2]))
+    assert "Ready to import" in page.text
+    client.post(
+        "/cancellations/import/confirm",
+        data={"csrf_token": csrf_token(page.text), "payload": hidden(page.text, "payload")},
+    )
+    assert count(app) == 2
+    deliver(app)
+    assert smtp.one("ann@a.test", "Thank you")
+
+
+def test_a_tampered_preview_is_refused(app: Flask, client: FlaskClient, logged_in_owner: Any) -> None:
+    page = upload(client, "\n".join([HEADER, GOOD]))
+    payload = hidden(page.text, "payload")
+    forged = payload[:-3] + ("AAA" if not payload.endswith("AAA") else "BBB")
+    response = client.post(
+        "/cancellations/import/confirm", data={"csrf_token": csrf_token(page.text), "payload": forged}
+    )
+    assert response.status_code == 400 and count(app) == 0
+
+
+def test_customers_and_header_problems(app: Flask, client: FlaskClient, logged_in_owner: Any) -> None:
+    page = upload(client, "external_id,name,email,mrr\ncus_9,Dee,dee@d.test,12.5\n,No id,,\n", kind="customers")
+    assert "Give the customer&#39;s email or external_id." in page.text
+    wrong = upload(client, "who,what\nx,y\n")
+    assert "Unknown columns: who, what" in wrong.text and "valid rows" not in wrong.text
+
+
+def test_cli_import_all_or_nothing_dry_run_and_only_valid(app: Flask, runner: Any, owner: Any, tmp_path: Path) -> None:
+    path = tmp_path / "cancellations.csv"
+    path.write_text("\n".join([HEADER, GOOD, BAD, GOOD_2]) + "\n")
+    refused = runner.invoke(args=["cancellations", "import", str(path)])
+    assert refused.exit_code == 1 and "line 3: email:" in refused.output and "Nothing was imported" in refused.output
+    dry = runner.invoke(args=["cancellations", "import", str(path), "--dry-run"])
+    assert dry.exit_code == 1 and "2 of 3 rows are valid" in dry.output
+    assert count(app) == 0
+    partial = runner.invoke(args=["cancellations", "import", str(path), "--only-valid"])
+    assert partial.exit_code == 0 and "Imported 2 cancellations; skipped 1 bad row(s)." in partial.output
+    assert count(app) == 2
+    customers = tmp_path / "customers.csv"
+    customers.write_text("external_id,name,email,plan\ncus_1,Ann Able,ann@a.test,Enterprise\n")
+    assert runner.invoke(args=["cancellations", "import", str(customers), "--customers"]).exit_code == 0
+    with app.app_context():
+        assert db.session.scalar(select(Customer.plan).where(Customer.external_id == "cus_1")) == "Enterprise"
+
+
+def test_formula_cells_are_neutralised(app: Flask, client: FlaskClient, logged_in_owner: Any) -> None:
+    assert [neutralise(v) for v in ("=1+2", "+1", "-1", "@SUM(A1)", "\tx", "\rx", "ok", 5)] == [
+        "'=1+2",
+        "'+1",
+        "'-1",
+        "'@SUM(A1)",
+        "'\tx",
+        "'\rx",
+        "ok",
+        5,
+    ]
+    assert write_csv(["=a"], [["-2", None]]) == "'=a\r\n'-2,\r\n"
+    log(app, logged_in_owner["email"], customer_name='=HYPERLINK("http://evil")', reason="@SUM(1)")
+    log(app, logged_in_owner["email"], customer_name="Plain Name")
+    export = client.get("/cancellations/export.csv")
+    assert export.mimetype == "text/csv" and "attachment" in export.headers["Content-Disposition"]
+    rows = list(csv.DictReader(io.StringIO(export.text)))
+    assert {row["name"] for row in rows} == {'\'=HYPERLINK("http://evil")', "Plain Name"}
+    assert all(not row["name"].startswith(("=", "+", "-", "@")) for row in rows)
+    filtered = list(csv.DictReader(io.StringIO(client.get("/cancellations/export.csv?state=summarized").text)))
+    assert filtered == []

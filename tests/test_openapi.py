@@ -1,0 +1,100 @@
+"""schemathesis against /api/v1/openapi.json: no server error, no response that breaks the schema."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import schemathesis
+from conftest import csrf_token, deliver, link_in
+from flask import Flask
+from hypothesis import HealthCheck, given, settings
+from schemathesis.checks import (
+    content_type_conformance,
+    not_a_server_error,
+    response_headers_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
+
+from feedback.api.openapi import openapi_document
+from feedback.api.tokens import create_token
+
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+    response_headers_conformance,
+]
+
+SCHEMA = schemathesis.openapi.from_dict(openapi_document())
+
+
+@pytest.fixture
+def api_app(app: Flask, owner: dict[str, Any]) -> Flask:
+    """One database for all of an operation's examples, with a staff member to own what they log."""
+    return app
+
+
+@pytest.fixture
+def token(api_app: Flask) -> str:
+    with api_app.app_context():
+        return create_token("schemathesis")[1]
+
+
+def test_the_served_document_is_the_one_checked(api_app: Flask) -> None:
+    assert api_app.test_client().get("/api/v1/openapi.json").json == openapi_document()
+
+
+@pytest.mark.parametrize("operation", list(SCHEMA.get_all_operations()), ids=lambda op: op.ok().label)
+def test_operation_conforms(api_app: Flask, token: str, operation: Any) -> None:
+    operation = operation.ok()
+
+    @given(case=operation.as_strategy())
+    @settings(
+        max_examples=25,
+        deadline=None,
+        derandomize=True,
+        database=None,
+        suppress_health_check=list(HealthCheck),
+    )
+    def run(case: Any) -> None:
+        case.call_and_validate(app=api_app, headers={"Authorization": f"Bearer {token}"}, checks=CHECKS)
+
+    run()
+
+
+def test_successful_answers_conform_too(api_app: Flask, token: str, owner: dict[str, Any], smtp: Any) -> None:
+    """Random bodies rarely name a real staff member, so the 201 and a full detail are checked on purpose."""
+    headers = {"Authorization": f"Bearer {token}"}
+    customer = {
+        "external_id": "cus_1",
+        "name": "Ann",
+        "email": "ann@a.test",
+        "mrr": 12.5,
+        "customer_since": "2024-01-01",
+    }
+    created = SCHEMA["/api/v1/customers"]["POST"].Case(body=customer, headers=headers, media_type="application/json")
+    created.call_and_validate(app=api_app, checks=CHECKS)
+    body = {"customer_external_id": "cus_1", "owner_email": owner["email"], "feedback": "unused", "comment": "Bye"}
+    logged = SCHEMA["/api/v1/cancellations"]["POST"].Case(body=body, headers=headers, media_type="application/json")
+    response = logged.call_and_validate(app=api_app, checks=CHECKS)
+    assert response.status_code == 201
+    cancellation_id = response.json()["id"]
+    deliver(api_app)
+    survey = link_in(smtp.one("ann@a.test", "Thank you"))
+    client = api_app.test_client()
+    client.post(survey, data={"main_reason": "Something else", "csrf_token": csrf_token(client.get(survey).text)})
+    detail = SCHEMA["/api/v1/cancellations/{cancellation_id}"]["GET"].Case(
+        path_parameters={"cancellation_id": cancellation_id}, headers=headers
+    )
+    shown = detail.call_and_validate(app=api_app, checks=CHECKS).json()
+    assert shown["answers"][0] == {
+        "key": "main_reason",
+        "question": "What was the main reason you cancelled?",
+        "answer": "Something else",
+        "value": "Something else",
+    }
+    listing = SCHEMA["/api/v1/cancellations"]["GET"].Case(query={"state": "answered"}, headers=headers)
+    assert listing.call_and_validate(app=api_app, checks=CHECKS).json()["total"] == 1
