@@ -28,6 +28,7 @@ ACCESS = {
     "cancellations.index": "staff",
     "cancellations.new": "staff",
     "summaries.summary": "staff",
+    "summaries.index": "staff",
     "mailbox.index": "staff",
     "mailbox.show": "staff",
     "cancellations.detail": "own",

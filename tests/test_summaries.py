@@ -126,3 +126,18 @@ def test_summary_renders_the_questions_that_were_answered(app, client, logged_in
     assert "What, if anything, did you value while you were with us?" in page.text
     assert "WHAT, IF ANYTHING" not in page.text
     assert "Kind support" in page.text
+
+
+def test_every_owner_reads_the_team_summaries(app, client, auth, owner, other_owner):
+    theirs = log(app, other_owner["email"], customer_name="Their Customer", customer_email="theirs@client.test")
+    answer(app, theirs, {"main_reason": "Something else"})
+    review(app, theirs, other_owner["id"])
+    log(app, owner["email"], customer_name="Still Open", customer_email="open@client.test")
+
+    auth.login(owner["email"])
+    page = client.get("/cancellations/summaries").text
+    assert "Their Customer" in page and "Still Open" not in page  # only what is summarised, the team's too
+    assert f'href="/cancellations/{theirs}/summary"' in page
+    assert client.get(f"/cancellations/{theirs}/summary").status_code == 200
+    mine = client.get("/cancellations/summaries?owner=me").text
+    assert "Their Customer" not in mine and "None of yours yet" in mine

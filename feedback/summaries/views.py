@@ -1,9 +1,14 @@
-from flask import Blueprint, render_template
-from flask_login import login_required
+from flask import Blueprint, render_template, request
+from flask_login import current_user, login_required
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from feedback.cancellations.models import Cancellation
 from feedback.extensions import db
+from feedback.summaries.models import Summary
 from feedback.summaries.operations import summary_context
+
+PER_PAGE = 25
 
 blueprint = Blueprint("summaries", __name__, url_prefix="/cancellations")
 
@@ -14,3 +19,18 @@ def summary(cancellation_id: int) -> str:
     """Every staff member may read summaries; they are how the team learns."""
     cancellation = db.get_or_404(Cancellation, cancellation_id)
     return render_template("summaries/summary.html", **summary_context(cancellation))
+
+
+@blueprint.get("/summaries")
+@login_required
+def index() -> str:
+    """The team's summaries, newest first: an owner reads colleagues' lessons here, not only their own."""
+    query = (
+        select(Summary)
+        .options(joinedload(Summary.cancellation).joinedload(Cancellation.owner))
+        .order_by(Summary.created_at.desc(), Summary.id.desc())
+    )
+    if request.args.get("owner") == "me":
+        query = query.join(Summary.cancellation).where(Cancellation.owner_id == current_user.id)
+    page = db.paginate(query, per_page=PER_PAGE, error_out=False)
+    return render_template("summaries/index.html", page=page, mine=request.args.get("owner") == "me")
