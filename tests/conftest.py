@@ -14,6 +14,7 @@ from email.message import EmailMessage
 from email.policy import default as default_policy
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 from aiosmtpd.controller import Controller
@@ -280,7 +281,7 @@ class AuthActions:
         self.client = client
 
     def login(self, email: str, password: str = PASSWORD, next_url: str | None = None) -> Any:
-        url = "/login" + (f"?next={next_url}" if next_url else "")
+        url = "/login" + (f"?next={quote(next_url, safe='/')}" if next_url else "")
         return submit_form(self.client, url, {"email": email, "password": password})
 
     def logout(self) -> Any:

@@ -131,6 +131,7 @@ def test_errors_are_problem_json(app: Flask, client: FlaskClient, token: str) ->
     huge = {"customer": {"name": "x" * (app.config["API_MAX_BODY_BYTES"] + 1)}}
     check(client.post("/api/v1/cancellations", json=huge, headers=bearer(token)), 413)
     check(client.get("/api/v1/cancellations?page=0", headers=bearer(token)), 400)
+    check(client.get("/api/v1/cancellations?page=²", headers=bearer(token)), 400)  # a digit to isdigit, not to int
 
     bad = body(owner_email="nobody@acme.test", cancelled_at="yesterday", feedback="bored")
     bad["customer"].update(email="not-an-address", mrr=-3, surprise=1)

@@ -105,3 +105,15 @@ def test_pages_render_with_configuration_when_settings_cannot_be_read(tmp_path, 
     assert page.status_code == 200 and "For Acme Analytics staff" in page.text
     with app.app_context():
         db.engine.dispose()
+
+
+def test_names_for_email_headers_stay_on_one_line(app, client, smtp, logged_in_admin, owner):
+    refused = save(client, company_name="Acme\r\nBcc: victim@evil.test", sender_name="Acme\nTeam")
+    assert refused.status_code == 422
+    assert "Keep this on one line: it appears in email headers." in refused.text
+    assert 'id="company_name-error"' in refused.text and 'id="sender_name-error"' in refused.text
+    # Nothing was stored, so cancellations still come in and their mail still goes.
+    log(app, owner["email"], customer_email="after@client.test")
+    deliver(app)
+    message = smtp.one("after@client.test")
+    assert "Bcc" not in message and "victim" not in str(message["From"])

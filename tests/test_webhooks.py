@@ -79,6 +79,10 @@ def test_stripe_signature_valid_invalid_stale_and_rotated(app: Flask, client: Fl
     tampered = client.post("/webhooks/stripe", data=raw + b" ", headers=stripe_headers(raw))
     assert tampered.status_code == 400
     assert client.post("/webhooks/stripe", data=raw).status_code == 400
+    # Headers arrive as latin-1 text: odd characters are a bad signature, not a crash.
+    for header in ("t=²,v1=abc", f"t={int(time.time())},v1=\u00e9\u00e9", "t=,v1=", "v1=abc"):
+        odd = client.post("/webhooks/stripe", data=raw, headers={"Stripe-Signature": header})
+        assert odd.status_code == 400 and odd.mimetype == "application/problem+json", header
     assert count(app) == 0
     # During a rotation Stripe signs with the old and the new secret; one v1 that matches is enough.
     rotated = client.post(

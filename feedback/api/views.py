@@ -114,7 +114,7 @@ def _int_arg(name: str, default: int, low: int, high: int) -> int:
     raw = request.args.get(name, "")
     if raw == "":
         return default
-    if not raw.isdigit() or not low <= int(raw) <= high:
+    if not (raw.isascii() and raw.isdigit()) or not low <= int(raw) <= high:
         raise Problem(400, "Invalid query parameter.", {name: f"Must be a whole number from {low} to {high}."})
     return int(raw)
 

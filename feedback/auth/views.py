@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import math
+from urllib.parse import urlsplit
 
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
@@ -17,13 +18,20 @@ blueprint = Blueprint("auth", __name__)
 
 
 def load_user(user_id: str) -> User | None:
-    user = db.session.get(User, int(user_id)) if user_id.isdigit() else None
+    user = db.session.get(User, int(user_id)) if user_id.isascii() and user_id.isdigit() else None
     return user if user is not None and user.active else None
 
 
 def safe_next(target: str | None) -> str | None:
-    """Only a path on this site: `next` must never send someone elsewhere after they log in."""
-    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+    """Only a path on this site: `next` must never send someone elsewhere after they log in.
+
+    Browsers drop tabs and line breaks inside URLs and read a backslash as a slash, so "/\t/evil.test" would
+    become "//evil.test": a target holding any control character or backslash is refused outright.
+    """
+    if not target or any(ord(char) < 0x20 or ord(char) == 0x7F for char in target) or "\\" in target:
+        return None
+    parts = urlsplit(target)
+    if not target.startswith("/") or target.startswith("//") or parts.scheme or parts.netloc:
         return None
     return target
 

@@ -26,13 +26,14 @@ def render_email(template: str, **context: Any) -> tuple[str, str]:
 
 def sender_address() -> tuple[str, str]:
     """The configured sender, with the company's name when the address came without one."""
+    from feedback.mail.outbox import header_safe
     from feedback.settings.operations import current_settings, defaults
 
     name, address = parseaddr(current_app.config["MAIL_DEFAULT_SENDER"])
     settings = current_settings()
     if settings.sender_name != defaults().sender_name:  # an admin chose a sender name on the settings page
-        return (settings.sender_name, address)
-    return (name or settings.sender_name, address)
+        return (header_safe(settings.sender_name), address)
+    return (header_safe(name or settings.sender_name), address)
 
 
 def build_message(row: OutboxMessage) -> Message:

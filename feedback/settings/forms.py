@@ -23,6 +23,12 @@ class SettingsForm(FlaskForm):
     logo_url = StringField("Logo URL", validators=[Optional(), Length(max=500)])
     accent_color = StringField("Accent colour", validators=[Optional(), Length(max=7)])
 
+    def validate_company_name(self, field: StringField) -> None:
+        _one_line(field)
+
+    def validate_sender_name(self, field: StringField) -> None:
+        _one_line(field)
+
     def validate_reply_to(self, field: EmailField) -> None:
         try:
             field.data = normalize_email(field.data or "")
@@ -38,3 +44,9 @@ class SettingsForm(FlaskForm):
         problem = accent_problem(field.data or "")
         if problem:
             raise ValidationError(problem)
+
+
+def _one_line(field: StringField) -> None:
+    """These names go into email headers (From, Subject), where a line break would start a header of its own."""
+    if field.data and ("\r" in field.data or "\n" in field.data):
+        raise ValidationError("Keep this on one line: it appears in email headers.")

@@ -46,11 +46,11 @@ def verify_stripe(body: bytes, header: str, setting: str, now: float | None = No
             signatures.append(value)
     if len(timestamps) != 1 or not signatures:
         raise BadSignature("Stripe-Signature needs one t= and at least one v1= signature.")
-    moment = int(timestamps[0]) if timestamps[0].isdigit() else None
+    moment = int(timestamps[0]) if timestamps[0].isascii() and timestamps[0].isdigit() else None
     if moment is None:
         raise BadSignature("The signature's timestamp is not a number.")
     expected = [stripe_signature(secret, moment, body) for secret in _secrets(setting)]
-    if not any(hmac.compare_digest(mine, theirs) for mine in expected for theirs in signatures):
+    if not any(hmac.compare_digest(mine.encode(), theirs.encode()) for mine in expected for theirs in signatures):
         raise BadSignature("No v1 signature matches the webhook secret.")
     _check_time(timestamps[0], now)
 
