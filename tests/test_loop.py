@@ -61,7 +61,6 @@ def test_cancellation_to_summary_end_to_end(app, client, auth, smtp, owner, runn
     answered = customer.post(
         path,
         data={
-            "csrf_token": csrf_token(page.text),
             "main_reason": "It was too expensive for us",
             "final_straw": "The renewal quote <b>doubled</b>",
             "return_likelihood": "6",

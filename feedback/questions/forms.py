@@ -50,8 +50,14 @@ def _strip(value: Any) -> Any:
     return value.strip() if isinstance(value, str) else value
 
 
-def questionnaire_form(questions: Iterable[Question | LocalizedQuestion], **kwargs: Any) -> FlaskForm:
-    """A form whose fields are named by question key, in the version's order."""
+def questionnaire_form(
+    questions: Iterable[Question | LocalizedQuestion], csrf: bool = True, **kwargs: Any
+) -> FlaskForm:
+    """A form whose fields are named by question key, in the version's order.
+
+    `csrf=False` for the customer's survey: its signed, single-use link is the credential, and a customer whose
+    browser keeps no cookies must still be able to answer.
+    """
 
     questions = list(questions)
     conditional = [q for q in questions if q.show_if]
@@ -70,7 +76,7 @@ def questionnaire_form(questions: Iterable[Question | LocalizedQuestion], **kwar
 
     for question in questions:
         setattr(QuestionnaireForm, question.key, _field(question))
-    return QuestionnaireForm(**kwargs)
+    return QuestionnaireForm(meta={"csrf": csrf}, **kwargs)
 
 
 def is_shown(question: Question | LocalizedQuestion, form: FlaskForm) -> bool:

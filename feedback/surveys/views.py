@@ -44,7 +44,7 @@ def _unusable(link: LinkStatus, token: str) -> tuple[str, int]:
 
 
 @blueprint.route("/<token>", methods=["GET", "POST"])
-@csrf.exempt  # the form checks its own token, so that a stale one re-renders the answers instead of losing them
+@csrf.exempt  # the signed, single-use link is the credential: no cookie is needed to answer
 def survey(token: str) -> str | Response | tuple[str, int]:
     link = _check(token)
     if link.state in UNUSABLE:
@@ -59,7 +59,7 @@ def survey(token: str) -> str | Response | tuple[str, int]:
     questions = [localize(question) for question in invitation.version.questions]
     # What Stripe told us is a starting point; the reason the customer clicked in the email wins over it.
     initial = {**stripe_initial_answers(invitation.cancellation), **initial_answers(invitation, request.args)}
-    form = questionnaire_form(questions, data=initial)
+    form = questionnaire_form(questions, csrf=False, data=initial)
     if form.validate_on_submit():
         try:
             # What the answer sets off (the owner's summary, when the review is in) is for staff: in English.
