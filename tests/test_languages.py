@@ -237,3 +237,18 @@ def test_german_invitation_links_reminder_and_unsubscribe_page(app, client, smtp
     unsubscribe = client.get(urlsplit(reminder["List-Unsubscribe"].strip("<>")).path)
     assert unsubscribe.status_code == 200 and 'lang="de"' in unsubscribe.text
     assert "Keine E-Mails mehr von" in unsubscribe.text
+
+
+def test_a_conditional_question_names_its_answer_in_the_customers_language(app, client, smtp, owner):
+    from feedback.questions.editing import publish_checked
+
+    with app.app_context():
+        publish_checked("exit-survey", [
+            {"key": "reason", "type": "single_choice", "prompt": "Why?", "choices": ["Price", "Features"],
+             "translations": {"de": {"prompt": "Warum?", "choices": ["Preis", "Funktionen"]}}},
+            {"key": "price_detail", "type": "short_text", "prompt": "Which price felt wrong?",
+             "show_if": {"key": "reason", "equals": "Price"}},
+        ])  # fmt: skip
+    page = client.get(survey_path(app, smtp, owner, locale="de")).text
+    assert "Nur, wenn Sie oben „Preis“ gewählt haben." in page
+    assert 'data-show-if-equals="Price"' in page  # the script compares stored values, the same in every language

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from conftest import deliver, link_in, log, submit_form
+from conftest import deliver, link_in, log, submit_form, text_part
 from sqlalchemy import select
 
 from feedback.extensions import db
@@ -55,11 +55,20 @@ def test_saved_settings_reach_emails_and_pages(app, client, smtp, logged_in_admi
     assert "Thank you for your time with Globex" in str(message["Subject"])
     assert str(message["From"]) == "Globex Care <hello@acme.test>"
     assert str(message["Reply-To"]) == "care@globex.test"
+    # Replies reach the team's address, and the email says so rather than naming the owner.
+    assert "a person on the Globex team reads every reply" in text_part(message)
+    assert "it goes straight to" not in text_part(message)
 
     survey = client.get(link_in(message).removeprefix("http://localhost")).text
     assert "We read every answer, truly." in survey
     assert '<img class="customer-logo" src="/static/favicon.svg" alt="Globex"' in survey
     assert "--accent: #1d4ed8" in survey
+
+    # The introduction is the admin's English; a German customer keeps the translated one.
+    log(app, owner["email"], customer_email="greta@client.test", customer_name="Greta Berg", locale="de")
+    deliver(app, now=invitation.created_at + timedelta(hours=2))
+    german = client.get(link_in(smtp.one("greta@client.test")).removeprefix("http://localhost")).text
+    assert "We read every answer, truly." not in german and "Danke für Ihre Zeit mit Globex" in german
 
 
 def test_empty_fields_hand_settings_back_to_configuration(app, client, logged_in_admin):

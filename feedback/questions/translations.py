@@ -6,7 +6,8 @@ the question's own `choices`, so that summaries and insights add up answers give
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
 from typing import Any
 
 from flask_babel import get_locale
@@ -27,6 +28,8 @@ class LocalizedQuestion:
     #: What the customer reads for each of `choices`, in the same order.
     labels: list[str]
     show_if: dict[str, Any] | None = None
+    #: The answer `show_if` waits for, as the customer reads it (filled in by `localize_all`).
+    show_if_label: str | None = None
 
 
 def localize(question: Question | LocalizedQuestion, locale: str | None = None) -> LocalizedQuestion:
@@ -49,6 +52,18 @@ def localize(question: Question | LocalizedQuestion, locale: str | None = None) 
         ],
         show_if=question.show_if,
     )
+
+
+def localize_all(questions: Iterable[Question], locale: str | None = None) -> list[LocalizedQuestion]:
+    """A whole questionnaire in one language, each "show if" naming its answer in that language too."""
+    localized = [localize(question, locale) for question in questions]
+    by_key = {question.key: question for question in localized}
+    for index, question in enumerate(localized):
+        controller = by_key.get(question.show_if["key"]) if question.show_if else None
+        if question.show_if and controller and question.show_if["equals"] in controller.choices:
+            label = controller.labels[controller.choices.index(question.show_if["equals"])]
+            localized[index] = replace(question, show_if_label=label)
+    return localized
 
 
 def translation_problems(translations: Any, choices: list[str]) -> list[str]:

@@ -100,6 +100,11 @@ def first_name(full_name: str) -> str:
     return full_name.split()[0] if full_name.split() else full_name
 
 
+def reply_address(cancellation: Cancellation) -> str:
+    """Where a customer's reply goes: the team's address from the settings page, else the account owner."""
+    return current_settings().reply_to or cancellation.owner.email
+
+
 def queue_invitation(invitation: Invitation, renewed: bool = False) -> None:
     """Queues the invitation in the customer's language; `renewed` when they asked for a fresh link (sent now)."""
     cancellation = invitation.cancellation
@@ -120,7 +125,8 @@ def queue_invitation(invitation: Invitation, renewed: bool = False) -> None:
             subject=subject,
             template="survey_invitation",
             about=cancellation,
-            reply_to=settings.reply_to or cancellation.owner.email,
+            reply_to=reply_address(cancellation),
+            reply_to_owner=not settings.reply_to,
             due_at=utcnow() + delay if renewed else invitation.created_at + delay,
             to_customer=True,
             survey_url=survey_url(invitation),
@@ -184,7 +190,8 @@ def queue_reminder(invitation: Invitation, now: datetime) -> bool:
             subject=render_template("emails/survey_reminder_subject.txt", company=company).strip(),
             template="survey_reminder",
             about=cancellation,
-            reply_to=settings.reply_to or cancellation.owner.email,
+            reply_to=reply_address(cancellation),
+            reply_to_owner=not settings.reply_to,
             due_at=now,
             to_customer=True,
             survey_url=survey_url(invitation),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Blueprint, redirect, render_template, request, url_for
 from flask_babel import force_locale
 from werkzeug.wrappers import Response
@@ -9,7 +11,7 @@ from werkzeug.wrappers import Response
 from feedback.extensions import csrf
 from feedback.i18n import DEFAULT_LOCALE, use_customer_locale
 from feedback.questions.forms import answers_from, questionnaire_form
-from feedback.questions.translations import localize
+from feedback.questions.translations import localize_all
 from feedback.surveys.operations import (
     AlreadyAnswered,
     LinkStatus,
@@ -17,11 +19,18 @@ from feedback.surveys.operations import (
     first_name,
     initial_answers,
     renew_link,
+    reply_address,
     stripe_initial_answers,
     submit_survey,
 )
 
 blueprint = Blueprint("surveys", __name__, url_prefix="/s")
+
+
+@blueprint.context_processor
+def reply_helpers() -> dict[str, Any]:
+    return {"reply_address": reply_address}
+
 
 #: The page, and its status code, for each way a link can be unusable.
 UNUSABLE = {
@@ -56,7 +65,7 @@ def survey(token: str) -> str | Response | tuple[str, int]:
             return render_template("surveys/answered.html", invitation=invitation, repeated=True), 409
         return render_template("surveys/answered.html", invitation=invitation, repeated=False)
 
-    questions = [localize(question) for question in invitation.version.questions]
+    questions = localize_all(invitation.version.questions)
     # What Stripe told us is a starting point; the reason the customer clicked in the email wins over it.
     initial = {**stripe_initial_answers(invitation.cancellation), **initial_answers(invitation, request.args)}
     form = questionnaire_form(questions, csrf=False, data=initial)
