@@ -112,3 +112,20 @@ def test_a_link_still_open_is_not_renewed(app, client, smtp, owner):
 def test_a_made_up_link_cannot_ask(client):
     assert client.post("/s/not-a-real-link/new-link").status_code == 404
     assert client.get("/s/not-a-real-link/new-link").status_code == 404
+
+
+def test_no_fresh_link_once_the_summary_has_gone(app, client, smtp, owner, expired_path):
+    from feedback.auth.models import User
+    from feedback.cancellations.models import Cancellation
+    from feedback.reviews.operations import review_version, submit_review
+
+    with app.app_context():
+        cancellation = db.session.scalars(select(Cancellation)).one()
+        author = db.session.get(User, owner["id"])
+        submit_review(cancellation, author, {"this_week": "Quiet churn."}, review_version(cancellation).id)
+    deliver(app, now=utcnow() + timedelta(minutes=5))  # expires the link: the summary goes with the review alone
+    assert smtp.one(owner["email"], "Summary")
+    smtp.clear()
+    ask(client, expired_path)  # the page says the same as ever
+    deliver(app, now=utcnow() + timedelta(minutes=10))
+    assert smtp.to("sam@client.test") == []

@@ -120,7 +120,7 @@ def test_survey_delay_holds_the_invitation_back(database_url, smtp, owner):
     assert link_in(invitation).startswith("http://localhost/s/")
 
 
-def test_local_mailbox_keeps_mail_when_no_smtp_is_configured(database_url, smtp, owner):
+def test_local_mailbox_keeps_mail_when_no_smtp_is_configured(database_url, smtp, owner, admin):
     local = create_app(make_config(database_url, smtp, MAIL_SERVER="", MAIL_BACKEND="local"))
     log(local, owner["email"], customer_email="box@client.test")
     assert deliver(local).sent == 2
@@ -128,7 +128,10 @@ def test_local_mailbox_keeps_mail_when_no_smtp_is_configured(database_url, smtp,
     client = local.test_client()
     from conftest import AuthActions
 
-    AuthActions(client).login(owner["email"])
+    AuthActions(client).login(owner["email"])  # it holds every link sent, staff invitations too: admins only
+    assert client.get("/dev/mail/").status_code == 403
+    AuthActions(client).logout()
+    AuthActions(client).login(admin["email"])
     page = client.get("/dev/mail/")
     assert "Thank you for your time with Acme Analytics" in page.text
     first = outbox(local)[0]

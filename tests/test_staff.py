@@ -173,3 +173,20 @@ def test_login_rotates_the_session(client, auth, owner):
 def test_next_stays_on_this_site(auth, admin, next_url, lands_on):
     response = auth.login(admin["email"], next_url=next_url)
     assert response.headers["Location"] == lands_on
+
+
+def test_reassigning_a_case_that_waits_for_contact_asks_for_one_review_once(app, smtp, owner, other_owner, admin):
+    from feedback.auth.models import User
+    from feedback.customers.contact import complete_contact
+    from feedback.staff.operations import reassign_open_cancellations
+
+    waiting = log(app, owner["email"], customer_name="", customer_email="", needs_contact=True)
+    with app.app_context():
+        from_user, to_user, acting = (db.session.get(User, p["id"]) for p in (owner, other_owner, admin))
+        from_user.active = False
+        assert reassign_open_cancellations(from_user, to_user, acting) == 1
+        complete_contact(waiting, "Wanda Waiting", "wanda@client.test", acting)
+    deliver(app)
+    requests = [m for m in smtp.to(other_owner["email"]) if "your review, please" in str(m["Subject"])]
+    assert len(requests) == 1  # asked once, when the customer could be reached, not also at reassignment
+    assert smtp.one("wanda@client.test")

@@ -133,11 +133,13 @@ def test_every_owner_reads_the_team_summaries(app, client, auth, owner, other_ow
     answer(app, theirs, {"main_reason": "Something else"})
     review(app, theirs, other_owner["id"])
     log(app, owner["email"], customer_name="Still Open", customer_email="open@client.test")
+    unfinished = log(app, other_owner["email"], customer_name="Under Way", customer_email="underway@client.test")
 
     auth.login(owner["email"])
     page = client.get("/cancellations/summaries").text
     assert "Their Customer" in page and "Still Open" not in page  # only what is summarised, the team's too
     assert f'href="/cancellations/{theirs}/summary"' in page
     assert client.get(f"/cancellations/{theirs}/summary").status_code == 200
+    assert client.get(f"/cancellations/{unfinished}/summary").status_code == 403  # a colleague's, not sent yet
     mine = client.get("/cancellations/summaries?owner=me").text
     assert "Their Customer" not in mine and "None of yours yet" in mine

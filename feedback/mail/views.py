@@ -1,11 +1,14 @@
-"""The local mailbox: with no SMTP server configured in development, sent mail is read here."""
+"""The local mailbox: with no SMTP server configured in development, sent mail is read here.
+
+Admins only: it holds every link Farewell sends, staff invitations to set a password among them.
+"""
 
 from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, render_template
-from flask_login import login_required
 from sqlalchemy import select
 
+from feedback.auth.access import admin_required
 from feedback.extensions import db
 from feedback.mail.models import OutboxMessage
 
@@ -19,7 +22,7 @@ def only_without_smtp() -> None:
 
 
 @blueprint.get("/")
-@login_required
+@admin_required
 def index() -> str:
     messages = db.paginate(
         select(OutboxMessage).order_by(OutboxMessage.created_at.desc(), OutboxMessage.id.desc()), per_page=50
@@ -28,6 +31,6 @@ def index() -> str:
 
 
 @blueprint.get("/<int:message_id>")
-@login_required
+@admin_required
 def show(message_id: int) -> str:
     return render_template("mail/show.html", message=db.get_or_404(OutboxMessage, message_id))

@@ -112,7 +112,7 @@ def reassign_open_cancellations(from_user: User, to_user: User, acting: User) ->
     for cancellation in moved:
         cancellation.owner = to_user
         cancellation.record("reassigned", f"{acting.name} reassigned it from {from_user.name} to {to_user.name}.")
-        if cancellation.review is None:
+        if cancellation.review is None and not cancellation.needs_contact:  # else it goes once contact is added
             queue_review_request(cancellation)
     db.session.commit()
     return len(moved)

@@ -1,10 +1,11 @@
-from flask import Blueprint, render_template, request
+from flask import Blueprint, abort, render_template, request
 from flask_login import current_user, login_required
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from feedback.cancellations.models import Cancellation
 from feedback.extensions import db
+from feedback.reviews.operations import may_see
 from feedback.summaries.models import Summary
 from feedback.summaries.operations import summary_context
 
@@ -16,8 +17,10 @@ blueprint = Blueprint("summaries", __name__, url_prefix="/cancellations")
 @blueprint.get("/<int:cancellation_id>/summary")
 @login_required
 def summary(cancellation_id: int) -> str:
-    """Every staff member may read summaries; they are how the team learns."""
+    """Every staff member may read a sent summary, as that is how the team learns; before, only its owner and admins."""
     cancellation = db.get_or_404(Cancellation, cancellation_id)
+    if cancellation.summary is None and not may_see(current_user, cancellation):
+        abort(403, "This postmortem is still under way; its summary opens to all staff once it is sent.")
     return render_template("summaries/summary.html", **summary_context(cancellation))
 
 

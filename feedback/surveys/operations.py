@@ -263,8 +263,8 @@ def renew_link(invitation: Invitation, now: datetime | None = None) -> bool:
     never have arrived, so asking again from the old one is allowed, within the limits).
     """
     now = now or utcnow()
-    if invitation.answered_at is not None:
-        return False
+    if invitation.answered_at is not None or invitation.cancellation.summary is not None:
+        return False  # once the owner's summary has gone, a late answer would reach no one
     recent = db.session.scalars(
         select(LinkRenewal.requested_at).where(
             LinkRenewal.invitation_id == invitation.id, LinkRenewal.requested_at > now - timedelta(days=1)
