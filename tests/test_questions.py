@@ -317,6 +317,17 @@ def test_export_import_round_trip(app, runner, tmp_path):
     again = runner.invoke(args=["questions", "export", "exit-survey"])
     exported = json.loads(again.output)
     assert exported["version"] == 2 and exported["questions"] == data["questions"]
+    with app.app_context():  # the file had no translations: the live ones stay where the wording is the same
+        main_reason = next(q for q in live_version("exit-survey").questions if q.key == "main_reason")
+        assert main_reason.translations["de"]["prompt"] == "Was war der Hauptgrund für Ihre Kündigung?"
+
+    data["questions"][0]["prompt"] = "What made you leave?"
+    path.write_text(json.dumps(data))
+    reworded = runner.invoke(args=["questions", "import", str(path)])
+    assert reworded.exit_code == 0 and reworded.stdout.strip() == "3"
+    assert "'main_reason' is worded anew, so its translations (de, fr) are left out" in reworded.stderr
+    with app.app_context():
+        assert live_version("exit-survey").questions[0].translations is None
 
 
 def test_a_bad_file_lists_every_problem_and_publishes_nothing(app, runner, tmp_path):

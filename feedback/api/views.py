@@ -15,7 +15,7 @@ from feedback.api.problems import Problem
 from feedback.api.serialize import cancellation_json
 from feedback.api.tokens import authenticate
 from feedback.cancellations.models import STATES, Cancellation
-from feedback.cancellations.operations import InvalidCancellation
+from feedback.cancellations.operations import InvalidCancellation, listed_with
 from feedback.customers.intake import record_cancellation
 from feedback.customers.models import Customer
 from feedback.customers.operations import FIELDS, InvalidCustomer, customer_json, upsert_customer
@@ -124,7 +124,7 @@ def list_cancellations() -> Response:
     """Newest first; filter by state and by cancelled_at (since/until, inclusive)."""
     page = _int_arg("page", 1, 1, MAX_PAGE)
     per_page = _int_arg("per_page", 25, 1, 100)
-    query = select(Cancellation)
+    query = select(Cancellation).options(*listed_with())
     state = request.args.get("state", "")
     if state:
         if state not in STATES:

@@ -139,6 +139,6 @@ def export() -> Response:
             c.comment,
             c.source,
         )
-        for c in db.session.scalars(query)
+        for c in db.session.scalars(query.execution_options(yield_per=500))
     )
     return _csv_download(write_csv(EXPORT_HEADER, rows), "cancellations.csv")

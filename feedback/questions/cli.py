@@ -49,6 +49,8 @@ def import_(file: Any) -> None:
         raise click.ClickException(f"{file.name} is not valid JSON: {error}") from None
     problems = file_problems(data)
     if not problems:
+        for note in carry_translations(data["questionnaire"], data["questions"]):
+            click.echo(note, err=True)
         try:
             version = publish_checked(data["questionnaire"], data["questions"])
         except InvalidQuestions as invalid:
@@ -58,6 +60,29 @@ def import_(file: Any) -> None:
             return
     listing = "\n".join(f"  - {problem}" for problem in problems)
     raise click.ClickException(f"{file.name} was not imported; nothing was published:\n{listing}")
+
+
+def carry_translations(questionnaire: str, specs: list[dict[str, Any]]) -> list[str]:
+    """A file without translations keeps the live ones wherever the English wording is unchanged.
+
+    A plain export leaves translations out (the format names seven fields); importing it back must not silently
+    turn German and French customers' surveys into English. Where the wording changed, the old translation no
+    longer says the same thing: it is dropped, and the returned notes say so.
+    """
+    live = {q.key: question_spec(q) for q in live_version(questionnaire).questions}
+    notes = []
+    for spec in specs:
+        before = live.get(spec.get("key"))
+        if "translations" in spec or before is None or not before["translations"]:
+            continue
+        if all(spec.get(name, before[name]) == before[name] for name in ("prompt", "help", "choices")):
+            spec["translations"] = before["translations"]
+        else:
+            notes.append(
+                f"Note: {spec['key']!r} is worded anew, so its translations ({', '.join(before['translations'])}) "
+                "are left out; add them in the editor, or import a file made with --with-translations."
+            )
+    return notes
 
 
 def file_problems(data: Any) -> list[str]:
