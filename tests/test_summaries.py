@@ -143,3 +143,17 @@ def test_every_owner_reads_the_team_summaries(app, client, auth, owner, other_ow
     assert client.get(f"/cancellations/{unfinished}/summary").status_code == 403  # a colleague's, not sent yet
     mine = client.get("/cancellations/summaries?owner=me").text
     assert "Their Customer" not in mine and "None of yours yet" in mine
+
+
+def test_a_customer_who_opted_out_is_not_waited_for(app, smtp, owner):
+    from feedback.mail.suppression import suppress
+
+    with app.app_context():
+        suppress("gone@client.test", source="link")
+    cancellation_id = log(app, owner["email"], customer_email="gone@client.test")
+    review(app, cancellation_id, owner["id"])
+    deliver(app)
+    assert smtp.to("gone@client.test") == []
+    summary = text_part(smtp.one(owner["email"], "Summary"))
+    assert "asked us not to email them, so no survey went out" in summary
+    assert "link expired" not in summary

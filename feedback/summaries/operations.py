@@ -40,18 +40,31 @@ def summary_context(cancellation: Cancellation) -> dict[str, Any]:
         "customer_answers": answered_questions(response.version, response.answers) if response else None,
         "customer_answered_at": response.submitted_at if response else None,
         "link_expired": invitation is not None and invitation.expired_at is not None,
+        "opted_out": never_asked(cancellation),
         "review_answers": answered_questions(review.version, review.answers) if review else None,
         "review": review,
         "company": current_settings().company_name,
     }
 
 
+def never_asked(cancellation: Cancellation) -> bool:
+    """The customer had opted out of our email before the invitation went, so there is no answer to wait for."""
+    from feedback.mail.suppression import suppression_for
+
+    invitation = cancellation.invitation
+    if invitation is None or invitation.sent_at is not None or invitation.answered_at is not None:
+        return False
+    return suppression_for(cancellation.customer_email) is not None
+
+
 def is_ready(cancellation: Cancellation) -> bool:
-    """Both sides are in, or the review is in and the customer's link lapsed unanswered."""
+    """Both sides are in, or the review is in and the customer's link lapsed unanswered or was never sent."""
     invitation = cancellation.invitation
     if cancellation.review is None or cancellation.summary is not None or cancellation.needs_contact:
         return False
-    return invitation is None or invitation.answered_at is not None or invitation.expired_at is not None
+    if invitation is None or invitation.answered_at is not None or invitation.expired_at is not None:
+        return True
+    return never_asked(cancellation)
 
 
 def compose_summary_if_ready(cancellation: Cancellation) -> Summary | None:
