@@ -160,3 +160,19 @@ def test_an_owner_logging_for_a_colleague_is_not_sent_to_a_forbidden_page(app, c
                            "customer_email": "kimc@client.test", "owner_email": other_owner["email"]})  # fmt: skip
     assert response.status_code == 302 and response.headers["Location"] == "/cancellations/"
     assert "Oscar Other owns it" in client.get("/cancellations/").text
+
+
+def test_logging_for_an_address_that_opted_out_says_no_survey_goes(app, client, logged_in_owner):
+    from feedback.mail.suppression import suppress
+
+    with app.app_context():
+        suppress("quiet@client.test", source="link")
+    page = client.get("/cancellations/new")
+    response = client.post(
+        "/cancellations/new",
+        data={"csrf_token": csrf_token(page.text), "customer_name": "Quinn Quiet",
+              "customer_email": "quiet@client.test", "owner_email": logged_in_owner["email"]},
+        follow_redirects=True,
+    )  # fmt: skip
+    assert "Quinn Quiet asked us not to email them, so no survey goes out." in response.text
+    assert "will get the exit survey" not in response.text

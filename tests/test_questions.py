@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import csrf_token, deliver, link_in, log, submit_form
+from conftest import csrf_token, deliver, link_in, log, submit_form, text_part
 from sqlalchemy import func, select
 
 from feedback.extensions import db
@@ -424,3 +424,14 @@ def test_an_admin_translates_a_question_in_the_editor(app, client, smtp, owner, 
     assert answered.status_code == 303
     with app.app_context():
         assert db.session.scalars(select(SurveyResponse)).one().answers[key] == "Starter"  # stored as the English value
+
+
+def test_the_invitation_says_only_the_first_is_needed_only_when_that_is_so(app, smtp, owner):
+    log(app, owner["email"], customer_email="default@client.test")
+    with app.app_context():
+        publish_checked("exit-survey", [q("first", required=True), q("second", required=True)])
+    log(app, owner["email"], customer_email="two@client.test")
+    deliver(app)
+    assert "only the first needs an answer" in text_part(smtp.one("default@client.test"))
+    two = text_part(smtp.one("two@client.test"))
+    assert "only the first needs an answer" not in two and "There are a few short questions, and" in two

@@ -5,6 +5,7 @@ from urllib.parse import urlsplit
 
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
+from werkzeug.security import check_password_hash, generate_password_hash
 from werkzeug.wrappers import Response
 
 from feedback.auth.forms import LoginForm
@@ -15,6 +16,9 @@ from feedback.db import utcnow
 from feedback.extensions import db
 
 blueprint = Blueprint("auth", __name__)
+
+#: Checked against when no account has the address, so that the answer takes as long as for a wrong password.
+UNKNOWN_USER_HASH = generate_password_hash("no account has this address")
 
 
 def load_user(user_id: str) -> User | None:
@@ -52,7 +56,9 @@ def login() -> str | Response | tuple[str, int]:
             ]
             return render_template("auth/login.html", form=form), 429
         user = find_staff(email)
-        if user is not None and user.active and user.check_password(form.password.data or ""):
+        if user is None:
+            check_password_hash(UNKNOWN_USER_HASH, form.password.data or "")  # as slow as a wrong password
+        elif user.check_password(form.password.data or "") and user.active:
             destination = safe_next(request.args.get("next"))
             session.clear()  # a fresh session on every login: nothing an attacker planted survives it
             login_user(user)

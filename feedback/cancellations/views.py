@@ -63,7 +63,12 @@ def new() -> str | Response | tuple[str, int]:
             for name, message in invalid.errors.items():
                 form[name].errors = [*form[name].errors, message]
         else:
-            flash(f"Logged. {cancellation.customer_name} will get the exit survey by email.", "success")
+            if suppression_for(cancellation.customer_email) is not None:
+                flash(
+                    f"Logged. {cancellation.customer_name} asked us not to email them, so no survey goes out.", "info"
+                )
+            else:
+                flash(f"Logged. {cancellation.customer_name} will get the exit survey by email.", "success")
             if not may_see(current_user, cancellation):  # logged for a colleague: it is theirs to follow
                 flash(f"{cancellation.owner.name} owns it and has been asked for the review.", "info")
                 return redirect(url_for("cancellations.index"))

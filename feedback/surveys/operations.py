@@ -132,6 +132,7 @@ def queue_invitation(invitation: Invitation, renewed: bool = False) -> None:
             survey_url=survey_url(invitation),
             first_question=first_question,
             choice_links=choice_links,
+            only_first_required=[q.position for q in invitation.version.questions if q.required] == [1],
             first_name=name,
             owner=cancellation.owner,
             company=company,
