@@ -134,13 +134,13 @@ def test_errors_are_problem_json(app: Flask, client: FlaskClient, token: str) ->
     check(client.get("/api/v1/cancellations?page=²", headers=bearer(token)), 400)  # a digit to isdigit, not to int
 
     bad = body(owner_email="nobody@acme.test", cancelled_at="yesterday", feedback="bored")
-    bad["customer"].update(email="not-an-address", mrr=-3, surprise=1)
+    bad["customer"].update(email="not-an-address", mrr=-3, surprise=1, locale="not a tag!")
     invalid = check(client.post("/api/v1/cancellations", json=bad, headers=bearer(token)), 422)
     assert {e["field"] for e in invalid["errors"]} >= {"cancelled_at", "feedback", "customer.surprise"}
     bad["customer"].pop("surprise")
     bad.update(cancelled_at="2026-01-01T00:00:00Z", feedback="other")
     invalid = check(client.post("/api/v1/cancellations", json=bad, headers=bearer(token)), 422)
-    assert {e["field"] for e in invalid["errors"]} == {"customer.email", "customer.mrr"}
+    assert {e["field"] for e in invalid["errors"]} == {"customer.email", "customer.mrr", "customer.locale"}
     invalid = check(
         client.post("/api/v1/cancellations", json=body(owner_email="nobody@acme.test"), headers=bearer(token)), 422
     )

@@ -28,7 +28,12 @@ CUSTOMER_FIELDS: dict[str, Any] = {
     },
     "customer_since": _nullable(DAY),
     "owner_email": {"type": "string", "format": "email", "maxLength": 254},
-    "locale": {"type": "string", "maxLength": 35, "description": "A BCP 47 tag, e.g. en or de-CH."},
+    "locale": {
+        "type": "string",
+        "maxLength": 35,
+        "pattern": "^([A-Za-z]{2,3}([-_][A-Za-z0-9]{1,8})*)?$",
+        "description": "A BCP 47 tag, e.g. en or de-CH; empty for none.",
+    },
 }
 
 CUSTOMER_INPUT = {"type": "object", "properties": CUSTOMER_FIELDS, "additionalProperties": False}

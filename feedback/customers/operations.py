@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
@@ -16,6 +17,8 @@ from feedback.db import utcnow
 from feedback.extensions import db
 
 #: The fields, in the order CSV files and JSON documents list them.
+#: A BCP 47 language tag's shape: a language, then any subtags (de, de-CH, zh-Hant-TW; de_DE is read as de-DE).
+LANGUAGE_TAG = re.compile(r"^[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{1,8})*$")
 FIELDS = ("external_id", "name", "email", "company", "plan", "mrr", "customer_since", "owner_email", "locale")
 LIMITS = {"external_id": 255, "name": 200, "email": 254, "company": 200, "plan": 120, "owner_email": 254, "locale": 35}
 MAX_MRR = Decimal("1e10")
@@ -87,6 +90,8 @@ def clean_customer(values: Mapping[str, Any]) -> dict[str, Any]:
                 cleaned[name] = clean_text(values[name], LIMITS[name])
                 if name in ("email", "owner_email") and cleaned[name]:
                     cleaned[name] = normalize_email(cleaned[name])
+                if name == "locale" and cleaned[name] and not LANGUAGE_TAG.match(cleaned[name]):
+                    raise ValueError("Must be a language tag, e.g. en, de or de-CH.")
         except ValueError as error:
             errors[name] = str(error)
     if "external_id" in cleaned and not cleaned["external_id"]:
