@@ -106,6 +106,11 @@ def test_cli_import_all_or_nothing_dry_run_and_only_valid(app: Flask, runner: An
     assert refused.exit_code == 1 and "line 3: email:" in refused.output and "Nothing was imported" in refused.output
     dry = runner.invoke(args=["cancellations", "import", str(path), "--dry-run"])
     assert dry.exit_code == 1 and "2 of 3 rows are valid" in dry.output
+    unknown = tmp_path / "unknown.csv"
+    unknown.write_text("customer_name,customer_email\nAda,ada@x.test\n")
+    unreadable = runner.invoke(args=["cancellations", "import", str(unknown), "--dry-run"])
+    assert unreadable.exit_code == 1 and "Unknown columns: customer_name, customer_email" in unreadable.output
+    assert "the file itself can't be imported" in unreadable.output and "rows are valid" not in unreadable.output
     assert count(app) == 0
     partial = runner.invoke(args=["cancellations", "import", str(path), "--only-valid"])
     assert partial.exit_code == 0 and "Imported 2 cancellations; skipped 1 bad row(s)." in partial.output

@@ -74,7 +74,10 @@ def import_(file: Any, kind: str, dry_run: bool, only_valid: bool) -> None:
         click.echo(f"line {line}: {name}: {message}", err=True)
     valid = result.valid_rows
     if dry_run:
-        click.echo(f"Dry run: {len(valid)} of {len(result.rows)} rows are valid; nothing was written.")
+        if result.file_problem:
+            click.echo("Dry run: the file itself can't be imported (see above); nothing was written.")
+        else:
+            click.echo(f"Dry run: {len(valid)} of {len(result.rows)} rows are valid; nothing was written.")
         if result.problems:
             raise SystemExit(1)
         return
