@@ -82,6 +82,24 @@ def test_every_customer_page_passes_axe(live, page, smtp, owner):
     assert_local_only(page, live.base_url)
 
 
+def test_unsubscribe_pages_pass_axe_and_opt_the_address_out(live, page, smtp, owner):
+    from feedback.mail.suppression import suppression_for
+
+    survey_link(live, smtp, owner, "leave-me@client.test", locale="fr")
+    unsubscribe = smtp.one("leave-me@client.test")["List-Unsubscribe"].strip("<>")
+    page.goto(unsubscribe)
+    assert page.get_attribute("html", "lang") == "fr"  # in the customer's language, like the email
+    assert_accessible(page, "the unsubscribe page")
+    assert_fits(page)
+    screenshot(page, "fr-unsubscribe-phone")
+    page.get_by_role("button", name="Se désinscrire").click()
+    assert "Désinscription confirmée." in page.inner_text("h1")
+    assert_accessible(page, "the unsubscribed page")
+    assert_local_only(page, live.base_url)
+    with live.app_context():
+        assert suppression_for("leave-me@client.test") is not None
+
+
 def test_staff_login_and_review_pages_pass_axe(live, page, smtp, owner):
     cancellation_id = log(live, owner["email"], customer_email="r@client.test")
     page.goto(f"{live.base_url}/login")
