@@ -25,7 +25,7 @@ from feedback.extensions import db
 from feedback.mail.models import OutboxMessage
 from feedback.mail.rendering import as_sent, sender_address
 from feedback.mail.signals import message_sent
-from feedback.mail.transport import open_sender
+from feedback.mail.transport import Sender, open_sender
 
 log = logging.getLogger(__name__)
 
@@ -253,24 +253,31 @@ def _send_claimed(
     try:
         with open_sender() as sender, ThreadPoolExecutor(max_workers=1, thread_name_prefix="smtp-announce") as smtp:
 
-            def announce_next() -> tuple[OutboxMessage, bytes, Future[None]] | None:
-                """The next message that may still go, announced in the background; those that may not are skipped."""
+            def announce_next() -> tuple[OutboxMessage, bytes, Future[None], Future[None]] | None:
+                """The next message that may still go, announced in the background; those that may not are skipped.
+
+                The SMTP thread runs one step at a time, in order: the envelope goes out while this thread checks
+                the suppression list, and DATA only once the check passed (else RSET drops the envelope).
+                """
                 while may_start_another():
                     row = pending.pop(0)
+                    raw = as_sent(row, utcnow())
+                    envelope = smtp.submit(sender.envelope, envelope_from, [row.recipient], raw)
                     if reason := reason_not_to_send(connection, row):
+                        smtp.submit(sender.abandon)
                         _skip(connection, row, reason, report)
                         continue
-                    raw = as_sent(row, utcnow())
-                    return row, raw, smtp.submit(sender.announce, envelope_from, [row.recipient], raw)
+                    return row, raw, envelope, smtp.submit(_open_data, sender, envelope)
                 return None
 
             upcoming = announce_next()
             connection.commit()
             while upcoming is not None:
-                row, raw, announced = upcoming
+                row, raw, envelope, data = upcoming
                 refused: Exception | None = None
                 try:
-                    announced.result()
+                    envelope.result()
+                    data.result()
                     sender.transmit(raw)
                 except smtplib.SMTPServerDisconnected:
                     pending.insert(0, row)
@@ -298,6 +305,12 @@ def _send_claimed(
         table = OutboxMessage.__table__
         connection.execute(update(table).where(table.c.id.in_([row.id for row in pending])).values(**_RELEASED))
     connection.commit()
+
+
+def _open_data(sender: Sender, envelope: Future[None]) -> None:
+    """DATA, unless the server refused the envelope (that refusal is what the worker then reports)."""
+    if envelope.exception() is None:
+        sender.open_data()
 
 
 def _skip(connection: Connection, row: OutboxMessage, reason: str, report: DeliveryReport) -> None:

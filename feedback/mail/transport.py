@@ -42,9 +42,13 @@ class TimeoutMail(Mail):
 
 
 class Sender(Protocol):
-    """Sends one message in two steps, so the worker can announce the next message while it records the last."""
+    """Sends one message in steps, so the worker can announce the next message while it records the last."""
 
-    def announce(self, envelope_from: str, recipients: list[str], raw: bytes) -> None: ...
+    def envelope(self, envelope_from: str, recipients: list[str], raw: bytes) -> None: ...
+
+    def open_data(self) -> None: ...
+
+    def abandon(self) -> None: ...
 
     def transmit(self, raw: bytes) -> None: ...
 
@@ -52,7 +56,13 @@ class Sender(Protocol):
 class _LocalSender:
     """Development without SMTP: the message is already stored whole, so delivering it means nothing more."""
 
-    def announce(self, envelope_from: str, recipients: list[str], raw: bytes) -> None:
+    def envelope(self, envelope_from: str, recipients: list[str], raw: bytes) -> None:
+        return None
+
+    def open_data(self) -> None:
+        return None
+
+    def abandon(self) -> None:
         return None
 
     def transmit(self, raw: bytes) -> None:
@@ -65,9 +75,9 @@ _LEADING_DOT = re.compile(rb"^\.", re.MULTILINE)
 class _SMTPSender:
     """Sends messages that were built when queued, as they are, over one open connection.
 
-    `smtplib.SMTP.sendmail` cut in two: `announce` (MAIL FROM, RCPT TO and DATA, up to the server's 354, which
-    commit it to nothing) and `transmit` (the message, its final dot, and the server's acceptance). Errors are
-    those `sendmail` raises.
+    `smtplib.SMTP.sendmail` cut in steps: `envelope` (MAIL FROM, RCPT TO) and `open_data` (DATA, up to the
+    server's 354), which commit the server to nothing and can be dropped with `abandon` (RSET) before the 354; then
+    `transmit` (the message, its final dot, and the server's acceptance). Errors are those `sendmail` raises.
     """
 
     def __init__(self, connection: Connection) -> None:
@@ -81,7 +91,7 @@ class _SMTPSender:
             raise smtplib.SMTPServerDisconnected("the SMTP connection is not open")
         return self.connection.host
 
-    def announce(self, envelope_from: str, recipients: list[str], raw: bytes) -> None:
+    def envelope(self, envelope_from: str, recipients: list[str], raw: bytes) -> None:
         host = self.host
         host.ehlo_or_helo_if_needed()
         options = [f"size={len(raw)}"] if host.does_esmtp and host.has_extn("size") else []
@@ -100,11 +110,18 @@ class _SMTPSender:
         if len(refused) == len(recipients):
             self._reset()
             raise smtplib.SMTPRecipientsRefused(refused)
+
+    def open_data(self) -> None:
+        host = self.host
         code, response = host.docmd("data")
         if code != 354:
             self._give_up(code)
             raise smtplib.SMTPDataError(code, response)
         self.inside_data = True
+
+    def abandon(self) -> None:
+        """Drops the announced message: it turned out not to be wanted after all."""
+        self._reset()
 
     def transmit(self, raw: bytes) -> None:
         host = self.host
