@@ -222,9 +222,9 @@ def batch_connection() -> Iterator[Connection]:
             yield connection
         finally:
             connection.rollback()
-        if postgresql:  # the connection goes back to the pool as it came
-            connection.exec_driver_sql("RESET synchronous_commit")
-            connection.commit()
+            if postgresql:  # the connection goes back to the pool as it came, whatever happened
+                connection.exec_driver_sql("RESET synchronous_commit")
+                connection.commit()
 
 
 def _send_claimed(
