@@ -8,7 +8,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import Select, func, insert, select, update
+from sqlalchemy import Connection, Insert, Select, Update, bindparam, func, insert, select, update
 from sqlalchemy.orm import selectinload
 
 from feedback.auth.models import User
@@ -241,39 +241,49 @@ def lock_cancellation(cancellation_id: int) -> Cancellation:
     return cancellation
 
 
-def on_message_sent(sender: Any, message: OutboxMessage) -> None:
+def on_message_sent(sender: Any, message: OutboxMessage, connection: Connection | None = None) -> None:
     """Keeps the timeline (and the 'invited' state) in step with what actually left the outbox.
 
-    Plain UPDATEs and an INSERT, without loading the cancellation: the worker runs this once per message sent.
-    Only sending the invitation moves the state, and only out of 'logged' (nothing else can have happened yet),
-    which is exactly what `current_state` would conclude.
+    Plain UPDATEs and an INSERT, without loading the cancellation, on the worker's connection (in the transaction
+    that marks the message sent): the worker runs this once per message sent. Only sending the invitation moves
+    the state, and only out of 'logged' (nothing else can have happened yet), which is exactly what
+    `current_state` would conclude.
     """
+    if message.cancellation_id is None:
+        return
+    connection = connection or db.session.connection()
+    at, cancellation_id = message.sent_at, message.cancellation_id
+    if message.kind == "survey_invitation":
+        connection.execute(_INVITATION_SENT, {"about": cancellation_id, "at": at})
+        connection.execute(_INVITED, {"about": cancellation_id})
+    label = EMAIL_LABELS.get(message.kind, "Email")
+    detail = f"{label} sent to {message.recipient}."
+    connection.execute(_EMAIL_SENT_EVENT, {"about": cancellation_id, "detail": detail, "at": at})
+
+
+def _sent_statements() -> tuple[Update, Update, Insert]:
+    """Built once, as Core statements on the tables: compiled once, then only their parameters change."""
     from feedback.cancellations.models import CancellationEvent
     from feedback.surveys.models import Invitation
 
-    if message.cancellation_id is None:
-        return
-    connection = db.session.connection()  # plain statements, straight to the worker's transaction
-    if message.kind == "survey_invitation":
-        connection.execute(
-            update(Invitation)
-            .where(Invitation.cancellation_id == message.cancellation_id, Invitation.sent_at.is_(None))
-            .values(sent_at=message.sent_at)
-        )
-        connection.execute(
-            update(Cancellation)
-            .where(Cancellation.id == message.cancellation_id, Cancellation.state == "logged")
-            .values(state="invited")
-        )
-    label = EMAIL_LABELS.get(message.kind, "Email")
-    connection.execute(
-        insert(CancellationEvent).values(
-            cancellation_id=message.cancellation_id,
+    invitations, cancellations, events = Invitation.__table__, Cancellation.__table__, CancellationEvent.__table__
+    return (
+        update(invitations)
+        .where(invitations.c.cancellation_id == bindparam("about"), invitations.c.sent_at.is_(None))
+        .values(sent_at=bindparam("at")),
+        update(cancellations)
+        .where(cancellations.c.id == bindparam("about"), cancellations.c.state == "logged")
+        .values(state="invited"),
+        insert(events).values(
+            cancellation_id=bindparam("about"),
             kind="email_sent",
-            detail=f"{label} sent to {message.recipient}.",
-            at=message.sent_at,
-        )
+            detail=bindparam("detail"),
+            at=bindparam("at"),
+        ),
     )
+
+
+_INVITATION_SENT, _INVITED, _EMAIL_SENT_EVENT = _sent_statements()
 
 
 def listed_with() -> tuple[Any, ...]:

@@ -9,14 +9,15 @@ import secrets
 import smtplib
 import socket
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import ColumnElement, Connection, and_, bindparam, event, or_, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, Connection, and_, bindparam, or_, select, update
+from sqlalchemy.orm import defer
 from sqlalchemy.orm.attributes import set_committed_value
 
 from feedback.db import utcnow
@@ -24,7 +25,7 @@ from feedback.extensions import db
 from feedback.mail.models import OutboxMessage
 from feedback.mail.rendering import as_sent, sender_address
 from feedback.mail.signals import message_sent
-from feedback.mail.transport import open_sender
+from feedback.mail.transport import Sender, open_sender
 
 log = logging.getLogger(__name__)
 
@@ -61,19 +62,19 @@ def is_permanent(error: Exception) -> bool:
     return False
 
 
-def record_failure(row: OutboxMessage, error: Exception, now: datetime) -> bool:
+def record_failure(connection: Connection, row: OutboxMessage, error: Exception, now: datetime) -> bool:
     """Returns True if the message will be retried, False if it is now failed for good."""
-    release(row)
-    row.attempts += 1
-    row.last_error = f"{type(error).__name__}: {error}"[:2000]
-    if is_permanent(error) or row.attempts >= current_app.config["OUTBOX_MAX_ATTEMPTS"]:
-        row.status = "failed"
-        row.failed_at = now
-        return False
-    base = current_app.config["OUTBOX_BACKOFF_SECONDS"]
-    delay = base * 2 ** (row.attempts - 1) * random.uniform(0.5, 1.5)
-    row.due_at = now + timedelta(seconds=delay)
-    return True
+    attempts = row.attempts + 1
+    last_error = f"{type(error).__name__}: {error}"[:2000]
+    changes: dict[str, Any] = {**_RELEASED, "attempts": attempts, "last_error": last_error}
+    retrying = not (is_permanent(error) or attempts >= current_app.config["OUTBOX_MAX_ATTEMPTS"])
+    if retrying:
+        base = current_app.config["OUTBOX_BACKOFF_SECONDS"]
+        changes["due_at"] = now + timedelta(seconds=base * 2 ** (attempts - 1) * random.uniform(0.5, 1.5))
+    else:
+        changes.update(status="failed", failed_at=now)
+    _change(connection, row, changes)
+    return retrying
 
 
 def worker_name() -> str:
@@ -119,16 +120,18 @@ def claim_batch(limit: int, now: datetime) -> list[OutboxMessage]:
         .execution_options(synchronize_session=False)
     )
     db.session.commit()
-    mine = select(OutboxMessage).where(OutboxMessage.claimed_by == claim)
+    # The stored MIME message is what goes; the bodies it was built from load only if it is missing.
+    mine = (
+        select(OutboxMessage)
+        .where(OutboxMessage.claimed_by == claim)
+        .options(defer(OutboxMessage.body_text), defer(OutboxMessage.body_html))
+    )
     return list(db.session.scalars(mine.order_by(OutboxMessage.due_at, OutboxMessage.id)))
 
 
-def release(row: OutboxMessage) -> None:
-    row.claimed_by = None
-    row.lease_expires_at = None
+_RELEASED: dict[str, Any] = {"claimed_by": None, "lease_expires_at": None}
 
-
-#: Built once: the statements the worker runs between two sends go straight to the connection.
+#: Built once: the statement the worker runs between two sends.
 _MARK_SENT = (
     update(OutboxMessage.__table__)
     .where(OutboxMessage.__table__.c.id == bindparam("row_id"))
@@ -136,24 +139,30 @@ _MARK_SENT = (
 )
 
 
-def mark_sent(row: OutboxMessage, at: datetime) -> None:
+def mark_sent(connection: Connection, row: OutboxMessage, at: datetime) -> None:
     """One UPDATE by primary key, without the unit of work: this runs once per message, between two sends."""
-    db.session.connection().execute(_MARK_SENT, {"row_id": row.id, "at": at})
-    for name, value in {"status": "sent", "sent_at": at, "claimed_by": None, "lease_expires_at": None}.items():
+    connection.execute(_MARK_SENT, {"row_id": row.id, "at": at})
+    for name, value in {"status": "sent", "sent_at": at, **_RELEASED}.items():
         set_committed_value(row, name, value)  # what listeners of message_sent read, without making the row dirty
 
 
-def reason_not_to_send(row: OutboxMessage) -> str:
+def _change(connection: Connection, row: OutboxMessage, changes: dict[str, Any]) -> None:
+    """The rarer outcomes (a failure, a skip), also as one UPDATE on the batch's connection."""
+    table = OutboxMessage.__table__
+    connection.execute(update(table).where(table.c.id == row.id).values(**changes))
+    for name, value in changes.items():
+        set_committed_value(row, name, value)
+
+
+def reason_not_to_send(connection: Connection, row: OutboxMessage) -> str:
     """Checked again just before sending: the customer may have opted out (or answered) since it was queued."""
-    from feedback.mail.suppression import is_suppressed_now, skip_reason, suppression_for
+    from feedback.mail.suppression import skip_reason, suppressed_now
     from feedback.surveys.operations import reminder_obsolete
 
-    if row.unsubscribe_url is not None and is_suppressed_now(row.recipient):
-        suppression = suppression_for(row.recipient)
-        assert suppression is not None
+    if row.unsubscribe_url is not None and (suppression := suppressed_now(row.recipient, connection)) is not None:
         return skip_reason(suppression)
     if row.kind == "survey_reminder":
-        return reminder_obsolete(row)
+        return reminder_obsolete(row, connection)
     return ""
 
 
@@ -173,19 +182,25 @@ def deliver_due(
     pending = claim_batch(limit, now)
     if not pending:
         return report
-    with sending_session():
-        _send_claimed(pending, report, should_stop)
+    try:
+        with batch_connection() as connection:
+            _send_claimed(connection, pending, report, should_stop)
+    finally:
+        db.session.expire_all()  # the rows changed on the batch's connection: read them afresh when next used
     return report
 
 
 @contextmanager
-def sending_session() -> Iterator[None]:
-    """The worker's session while it sends: one cheap commit per message, still one commit per message.
+def batch_connection() -> Iterator[Connection]:
+    """The batch's own database connection, held from its first message to its last, like its SMTP connection.
 
-    Objects are not expired at each commit (the batch's rows would otherwise be read again, one SELECT each).
-    On PostgreSQL the worker's transactions run with `synchronous_commit = off`: the commit that marks a message
-    sent does not wait for the disk. (SQLite runs in WAL mode with `synchronous = NORMAL`, which is the same
-    trade-off, for every connection: see feedback.db.) Why that keeps the promise:
+    Each message is still its own transaction, committed right after the server accepted it; holding the
+    connection only saves the pool's check-out (and, on PostgreSQL, its ping) before every message. The worker
+    writes with Core statements by primary key: no unit of work, no expiry, no reloading between two sends.
+
+    On PostgreSQL these commits run with `synchronous_commit = off`: the commit that marks a message sent does not
+    wait for the disk. (SQLite runs in WAL mode with `synchronous = NORMAL`, which is the same trade-off, for
+    every connection: see feedback.db.) Why that keeps the promise:
 
     - The worker dying (SIGKILL, OOM, a deploy) is the crash the lease design is about. A commit that returned
       is already in the database server's memory, visible to every other worker, and reaches the disk within
@@ -198,64 +213,109 @@ def sending_session() -> Iterator[None]:
     - Committing a whole batch of "sent" marks at once would be cheaper still, but a worker killed mid-batch
       would then re-send every message of the batch sent so far: that is more than the lease design allows.
     """
-    session = db.session()
-    postgresql = session.get_bind().dialect.name == "postgresql"
-
-    def without_waiting_for_disk(session: Session, transaction: Any, connection: Connection) -> None:
-        connection.exec_driver_sql("SET LOCAL synchronous_commit TO OFF")
-
-    if postgresql:
-        event.listen(session, "after_begin", without_waiting_for_disk)
-    session.expire_on_commit = False
-    try:
-        yield
-    finally:
-        session.expire_on_commit = True
+    with db.engine.connect() as connection:
+        postgresql = connection.dialect.name == "postgresql"
         if postgresql:
-            event.remove(session, "after_begin", without_waiting_for_disk)
-        session.rollback()
-        session.expire_all()
+            connection.exec_driver_sql("SET synchronous_commit TO OFF")
+            connection.commit()
+        try:
+            yield connection
+        finally:
+            connection.rollback()
+            if postgresql:  # the connection goes back to the pool as it came, whatever happened
+                connection.exec_driver_sql("RESET synchronous_commit")
+                connection.commit()
 
 
-def _send_claimed(pending: list[OutboxMessage], report: DeliveryReport, should_stop: Callable[[], bool] | None) -> None:
+def _send_claimed(
+    connection: Connection,
+    pending: list[OutboxMessage],
+    report: DeliveryReport,
+    should_stop: Callable[[], bool] | None,
+) -> None:
+    """Sends the claimed rows in order, one commit per message, announcing each message while the last is recorded.
+
+    SMTP takes a message in steps: MAIL FROM, RCPT TO and DATA commit the server to nothing; only the end of the
+    message, after DATA, makes it accept it. So while this thread marks message k sent and commits, a second
+    thread already announces message k+1 (once this thread has checked that k+1 may still go). Message k+1 itself
+    is sent only after k's commit returned: at any moment at most one message can have been accepted by the server
+    without being marked sent, exactly as when each message is sent from start to end before the next begins.
+    """
     lease_ends = pending[0].lease_expires_at
     assert lease_ends is not None
     margin = timedelta(seconds=4 * current_app.config["MAIL_TIMEOUT"])
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     envelope_from = sender_address()[1]
+
+    def may_start_another() -> bool:
+        return bool(pending) and not (should_stop is not None and should_stop()) and utcnow() + margin < lease_ends
+
     try:
-        with open_sender() as sender:
-            while pending:
-                if (should_stop is not None and should_stop()) or utcnow() + margin >= lease_ends:
-                    break
-                row = pending.pop(0)
-                if reason := reason_not_to_send(row):
-                    row.status, row.last_error = "skipped", reason
-                    release(row)
-                    report.skipped += 1
-                    db.session.commit()
-                    continue
+        with open_sender() as sender, ThreadPoolExecutor(max_workers=1, thread_name_prefix="smtp-announce") as smtp:
+
+            def announce_next() -> tuple[OutboxMessage, bytes, Future[None], Future[None]] | None:
+                """The next message that may still go, announced in the background; those that may not are skipped.
+
+                The SMTP thread runs one step at a time, in order: the envelope goes out while this thread checks
+                the suppression list, and DATA only once the check passed (else RSET drops the envelope).
+                """
+                while may_start_another():
+                    row = pending.pop(0)
+                    raw = as_sent(row, utcnow())
+                    envelope = smtp.submit(sender.envelope, envelope_from, [row.recipient], raw)
+                    if reason := reason_not_to_send(connection, row):
+                        smtp.submit(sender.abandon)
+                        _skip(connection, row, reason, report)
+                        continue
+                    return row, raw, envelope, smtp.submit(_open_data, sender, envelope)
+                return None
+
+            upcoming = announce_next()
+            connection.commit()
+            while upcoming is not None:
+                row, raw, envelope, data = upcoming
+                refused: Exception | None = None
                 try:
-                    sender.send_raw(envelope_from, [row.recipient], as_sent(row, utcnow()))
+                    envelope.result()
+                    data.result()
+                    sender.transmit(raw)
                 except smtplib.SMTPServerDisconnected:
                     pending.insert(0, row)
                     raise  # the connection is gone: the rest of the batch fails with it
-                except (smtplib.SMTPException, ValueError) as error:
-                    _count(report, record_failure(row, error, utcnow()))
-                else:
-                    mark_sent(row, utcnow())
-                    message_sent.send(app, message=row)
+                except (smtplib.SMTPException, ValueError) as error:  # SMTPException is an OSError: before the next
+                    refused = error
+                except OSError:
+                    pending.insert(0, row)
+                    raise  # the socket failed or timed out: likewise
+                upcoming = announce_next()  # the server answers it while this message's outcome is recorded
+                if refused is None:
+                    mark_sent(connection, row, utcnow())
+                    message_sent.send(app, message=row, connection=connection)
                     report.sent += 1
-                db.session.commit()
+                else:
+                    _count(report, record_failure(connection, row, refused, utcnow()))
+                connection.commit()  # before the next message is sent: only its end could make it accepted
     except (OSError, smtplib.SMTPException) as error:
         log.warning("SMTP unavailable, %d message(s) will be retried: %s", len(pending), error)
+        connection.rollback()  # whatever the message in flight had written: it was not sent
         for row in pending:
-            _count(report, record_failure(row, error, utcnow()))
-        pending = []
-        db.session.commit()
-    for row in pending:  # stopped early: give the rest back now rather than when the lease ends
-        release(row)
-    db.session.commit()
+            _count(report, record_failure(connection, row, error, utcnow()))
+        pending.clear()
+    if pending:  # stopped early: give the rest back now rather than when the lease ends
+        table = OutboxMessage.__table__
+        connection.execute(update(table).where(table.c.id.in_([row.id for row in pending])).values(**_RELEASED))
+    connection.commit()
+
+
+def _open_data(sender: Sender, envelope: Future[None]) -> None:
+    """DATA, unless the server refused the envelope (that refusal is what the worker then reports)."""
+    if envelope.exception() is None:
+        sender.open_data()
+
+
+def _skip(connection: Connection, row: OutboxMessage, reason: str, report: DeliveryReport) -> None:
+    _change(connection, row, {"status": "skipped", "last_error": reason, **_RELEASED})
+    report.skipped += 1
 
 
 def _count(report: DeliveryReport, retrying: bool) -> None:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import Connection, Row, bindparam, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from feedback.db import utcnow
@@ -41,12 +41,17 @@ def suppression_for(address: str) -> Suppression | None:
     return db.session.scalar(select(Suppression).where(Suppression.address == address.strip().lower()))
 
 
-_SUPPRESSED = select(Suppression.__table__.c.id).where(Suppression.__table__.c.address == bindparam("address"))
+_SUPPRESSED = select(
+    Suppression.__table__.c.address, Suppression.__table__.c.source, Suppression.__table__.c.created_at
+).where(Suppression.__table__.c.address == bindparam("address"))
 
 
-def is_suppressed_now(address: str) -> bool:
-    """The check just before each send: a plain indexed lookup on the worker's connection, no ORM objects."""
-    return db.session.connection().execute(_SUPPRESSED, {"address": address.strip().lower()}).first() is not None
+def suppressed_now(address: str, connection: Connection) -> Row[Any] | None:
+    """The check just before each send: a plain indexed lookup on the worker's connection, no ORM objects.
+
+    The row found has what `skip_reason` reads (address, source, created_at).
+    """
+    return connection.execute(_SUPPRESSED, {"address": address.strip().lower()}).first()
 
 
 def suppress(address: str, source: str, reason: str = "", cancellation_id: int | None = None) -> Suppression:
@@ -87,11 +92,11 @@ def suppress(address: str, source: str, reason: str = "", cancellation_id: int |
     return suppression
 
 
-def opted_out(suppression: Suppression) -> str:
+def opted_out(suppression: Suppression | Row[Any]) -> str:
     """Who opted out, when and how, as the email log and the cancellation page say it."""
     how = SOURCE_LABELS.get(suppression.source, suppression.source)
     return f"{suppression.address} opted out on {suppression.created_at.strftime('%-d %b %Y')} with {how}."
 
 
-def skip_reason(suppression: Suppression) -> str:
+def skip_reason(suppression: Suppression | Row[Any]) -> str:
     return f"Not sent: {opted_out(suppression)}"

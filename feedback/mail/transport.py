@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import re
 import smtplib
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from typing import Protocol
 
 from flask import current_app
@@ -41,26 +42,113 @@ class TimeoutMail(Mail):
 
 
 class Sender(Protocol):
-    def send_raw(self, envelope_from: str, recipients: list[str], raw: bytes) -> None: ...
+    """Sends one message in steps, so the worker can announce the next message while it records the last."""
+
+    def envelope(self, envelope_from: str, recipients: list[str], raw: bytes) -> None: ...
+
+    def open_data(self) -> None: ...
+
+    def abandon(self) -> None: ...
+
+    def transmit(self, raw: bytes) -> None: ...
 
 
 class _LocalSender:
     """Development without SMTP: the message is already stored whole, so delivering it means nothing more."""
 
-    def send_raw(self, envelope_from: str, recipients: list[str], raw: bytes) -> None:
+    def envelope(self, envelope_from: str, recipients: list[str], raw: bytes) -> None:
+        return None
+
+    def open_data(self) -> None:
+        return None
+
+    def abandon(self) -> None:
+        return None
+
+    def transmit(self, raw: bytes) -> None:
         return None
 
 
+_LEADING_DOT = re.compile(rb"^\.", re.MULTILINE)
+
+
 class _SMTPSender:
-    """Sends messages that were built when queued, as they are, over one open connection."""
+    """Sends messages that were built when queued, as they are, over one open connection.
+
+    `smtplib.SMTP.sendmail` cut in steps: `envelope` (MAIL FROM, RCPT TO) and `open_data` (DATA, up to the
+    server's 354), which commit the server to nothing and can be dropped with `abandon` (RSET) before the 354; then
+    `transmit` (the message, its final dot, and the server's acceptance). Errors are those `sendmail` raises.
+    """
 
     def __init__(self, connection: Connection) -> None:
         self.connection = connection
+        #: Between the 354 and the final dot, the server reads everything as the message: no QUIT, only hanging up.
+        self.inside_data = False
 
-    def send_raw(self, envelope_from: str, recipients: list[str], raw: bytes) -> None:
+    @property
+    def host(self) -> smtplib.SMTP:
         if self.connection.host is None:
             raise smtplib.SMTPServerDisconnected("the SMTP connection is not open")
-        self.connection.host.sendmail(envelope_from, recipients, raw)
+        return self.connection.host
+
+    def envelope(self, envelope_from: str, recipients: list[str], raw: bytes) -> None:
+        host = self.host
+        host.ehlo_or_helo_if_needed()
+        options = [f"size={len(raw)}"] if host.does_esmtp and host.has_extn("size") else []
+        code, response = host.mail(envelope_from, options)
+        if code != 250:
+            self._give_up(code)
+            raise smtplib.SMTPSenderRefused(code, response, envelope_from)
+        refused = {}
+        for recipient in recipients:
+            code, response = host.rcpt(recipient)
+            if code not in (250, 251):
+                refused[recipient] = (code, response)
+            if code == 421:
+                host.close()
+                raise smtplib.SMTPRecipientsRefused(refused)
+        if len(refused) == len(recipients):
+            self._reset()
+            raise smtplib.SMTPRecipientsRefused(refused)
+
+    def open_data(self) -> None:
+        host = self.host
+        code, response = host.docmd("data")
+        if code != 354:
+            self._give_up(code)
+            raise smtplib.SMTPDataError(code, response)
+        self.inside_data = True
+
+    def abandon(self) -> None:
+        """Drops the announced message: it turned out not to be wanted after all."""
+        self._reset()
+
+    def transmit(self, raw: bytes) -> None:
+        host = self.host
+        quoted = _LEADING_DOT.sub(b"..", raw)  # what smtplib.SMTP.data sends
+        host.send(quoted + (b"" if quoted.endswith(b"\r\n") else b"\r\n") + b".\r\n")
+        self.inside_data = False
+        code, response = host.getreply()
+        if code != 250:
+            self._give_up(code)
+            raise smtplib.SMTPDataError(code, response)
+
+    def hang_up_if_inside_data(self) -> None:
+        """Leaving in the middle of DATA (the worker failed between announcing and sending): the message never ends."""
+        if self.inside_data and self.connection.host is not None:
+            self.connection.host.close()
+            self.connection.host = None
+
+    def _give_up(self, code: int) -> None:
+        if code == 421:
+            self.host.close()
+        else:
+            self._reset()
+
+    def _reset(self) -> None:
+        """RSET after a refusal, as `sendmail` does; a server that hung up is reported by the next command."""
+        with suppress(smtplib.SMTPServerDisconnected):
+            self.host.rset()
 
 
 @contextmanager
@@ -72,4 +160,8 @@ def open_sender() -> Iterator[Sender]:
     from feedback.extensions import mail
 
     with mail.connect() as connection:
-        yield _SMTPSender(connection)
+        sender = _SMTPSender(connection)
+        try:
+            yield sender
+        finally:
+            sender.hang_up_if_inside_data()

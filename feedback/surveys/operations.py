@@ -12,7 +12,7 @@ from urllib.parse import urlencode
 
 from flask import current_app, render_template
 from flask_babel import gettext
-from sqlalchemy import select, update
+from sqlalchemy import Connection, select, update
 from sqlalchemy.exc import IntegrityError
 
 from feedback.cancellations.models import Cancellation
@@ -208,9 +208,18 @@ def queue_reminder(invitation: Invitation, now: datetime) -> bool:
     return True
 
 
-def reminder_obsolete(message: OutboxMessage) -> str:
-    """Why a queued reminder must not go after all (the customer answered, or the link lapsed), or ''."""
-    invitation = message.cancellation.invitation if message.cancellation else None
+def reminder_obsolete(message: OutboxMessage, connection: Connection) -> str:
+    """Why a queued reminder must not go after all (the customer answered, or the link lapsed), or ''.
+
+    Read on the worker's connection, as it stands just before the send.
+    """
+    if message.cancellation_id is None:
+        return ""
+    invitation = connection.execute(
+        select(Invitation.answered_at, Invitation.expired_at).where(
+            Invitation.cancellation_id == message.cancellation_id
+        )
+    ).first()
     if invitation is None:
         return ""
     if invitation.answered_at is not None:
