@@ -391,6 +391,11 @@ def test_translations_travel_with_the_flag_and_are_checked_on_import(app, runner
         question = next(q for q in published.questions if q.key == "main_reason")
         assert published.number == 2 and question.translations["de"]["prompt"] == "Was war der Hauptgrund?"
 
+    main_reason["translations"]["de"]["prompt"] = "x" * 501
+    path.write_text(json.dumps(data))
+    too_long = runner.invoke(args=["questions", "import", str(path)])
+    assert too_long.exit_code != 0 and "de: the prompt must be at most 500 characters." in too_long.output
+    main_reason["translations"]["de"]["prompt"] = "Was war der Hauptgrund?"
     main_reason["translations"]["de"]["choices"] = ["Nur eine"]
     main_reason["translations"]["xx"] = {"prompt": "?"}
     path.write_text(json.dumps(data))

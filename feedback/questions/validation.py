@@ -80,9 +80,23 @@ def question_problems(spec: dict[str, Any], earlier: list[dict[str, Any]]) -> di
     show_if_problem = _show_if_problem(spec.get("show_if"), earlier)
     if show_if_problem:
         problems["show_if"] = show_if_problem
-    translation_problem = translation_problems(spec.get("translations"), spec.get("choices", []))
+    translation_problem = translation_problems(spec.get("translations"), spec.get("choices", [])) or _too_long(
+        spec.get("translations")
+    )
     if translation_problem:
         problems["translations"] = " ".join(translation_problem)
+    return problems
+
+
+def _too_long(translations: Any) -> list[str]:
+    """Translations are bounded like the wording they translate (called once their shape is known to be right)."""
+    problems = []
+    for code, wording in (translations or {}).items():
+        for part, limit in (("prompt", LIMITS["prompt"]), ("help", LIMITS["help"])):
+            if len(wording.get(part, "")) > limit:
+                problems.append(f"{code}: the {part} must be at most {limit} characters.")
+        if any(len(label) > LIMITS["choice"] for label in wording.get("choices") or []):
+            problems.append(f"{code}: each choice must be at most {LIMITS['choice']} characters.")
     return problems
 
 
