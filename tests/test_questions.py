@@ -134,6 +134,9 @@ def test_editing_changes_only_the_draft_until_publish(app, client, logged_in_adm
     # Move it to the top, one step at a time; remove another question.
     for step in range(position, 1, -1):
         assert post(client, f"{EDITOR}{step}/move", {"direction": "up"}).status_code == 302
+    stuck = client.post(f"{EDITOR}1/move", data={"csrf_token": csrf_token(client.get(EDITOR).text),
+                                                  "direction": "up"}, follow_redirects=True)  # fmt: skip
+    assert "move further that way" in stuck.text and "Moved." not in stuck.text
     assert post(client, f"{EDITOR}{position}/remove").status_code == 302
 
     assert post(client, EDITOR + "publish").status_code == 302

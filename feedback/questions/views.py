@@ -113,7 +113,11 @@ def edit(questionnaire: str, position: int) -> str | Response | tuple[str, int]:
 def reorder(questionnaire: str, position: int) -> Response:
     questions = draft_questions(questionnaire)
     offset = -1 if request.form.get("direction") == "up" else 1
-    _save_or_flash(questionnaire, move(questions, position - 1, offset), "Moved.")
+    moved = move(questions, position - 1, offset)
+    if moved is questions:  # the first can't go up, the last can't go down, a stale page may name neither
+        flash("That question can't move further that way.", "info")
+        return redirect(url_for("questions.editor", questionnaire=questionnaire))
+    _save_or_flash(questionnaire, moved, "Moved.")
     return redirect(url_for("questions.editor", questionnaire=questionnaire, _anchor=f"q{position + offset}"))
 
 
