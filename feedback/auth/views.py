@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import math
+from functools import cache
 from urllib.parse import urlsplit
 
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
@@ -17,8 +18,14 @@ from feedback.extensions import db
 
 blueprint = Blueprint("auth", __name__)
 
-#: Checked against when no account has the address, so that the answer takes as long as for a wrong password.
-UNKNOWN_USER_HASH = generate_password_hash("no account has this address")
+
+@cache
+def unknown_user_hash() -> str:
+    """Checked against when no account has the address, so that the answer takes as long as for a wrong password.
+
+    Made at the first such login rather than at import: every process (the worker, each command) imports this.
+    """
+    return generate_password_hash("no account has this address")
 
 
 def load_user(user_id: str) -> User | None:
@@ -57,7 +64,7 @@ def login() -> str | Response | tuple[str, int]:
             return render_template("auth/login.html", form=form), 429
         user = find_staff(email)
         if user is None:
-            check_password_hash(UNKNOWN_USER_HASH, form.password.data or "")  # as slow as a wrong password
+            check_password_hash(unknown_user_hash(), form.password.data or "")  # as slow as a wrong password
         elif user.check_password(form.password.data or "") and user.active:
             destination = safe_next(request.args.get("next"))
             session.clear()  # a fresh session on every login: nothing an attacker planted survives it
