@@ -23,7 +23,7 @@ from feedback.mail.models import OutboxMessage
 from feedback.mail.outbox import enqueue
 from feedback.questions.models import QuestionnaireVersion
 from feedback.questions.translations import LocalizedQuestion, localize
-from feedback.settings.operations import current_settings
+from feedback.settings.operations import Settings, current_settings
 from feedback.signing import check, sign
 from feedback.summaries.operations import record_step
 from feedback.surveys.models import Invitation, LinkRenewal, SurveyResponse
@@ -100,9 +100,9 @@ def first_name(full_name: str) -> str:
     return full_name.split()[0] if full_name.split() else full_name
 
 
-def reply_address(cancellation: Cancellation) -> str:
+def reply_address(cancellation: Cancellation, settings: Settings | None = None) -> str:
     """Where a customer's reply goes: the team's address from the settings page, else the account owner."""
-    return current_settings().reply_to or cancellation.owner.email
+    return (settings or current_settings()).reply_to or cancellation.owner.email
 
 
 def queue_invitation(invitation: Invitation, renewed: bool = False) -> None:
@@ -125,7 +125,7 @@ def queue_invitation(invitation: Invitation, renewed: bool = False) -> None:
             subject=subject,
             template="survey_invitation",
             about=cancellation,
-            reply_to=reply_address(cancellation),
+            reply_to=reply_address(cancellation, settings),
             reply_to_owner=not settings.reply_to,
             due_at=utcnow() + delay if renewed else invitation.created_at + delay,
             to_customer=True,
@@ -191,7 +191,7 @@ def queue_reminder(invitation: Invitation, now: datetime) -> bool:
             subject=render_template("emails/survey_reminder_subject.txt", company=company).strip(),
             template="survey_reminder",
             about=cancellation,
-            reply_to=reply_address(cancellation),
+            reply_to=reply_address(cancellation, settings),
             reply_to_owner=not settings.reply_to,
             due_at=now,
             to_customer=True,
