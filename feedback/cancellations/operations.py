@@ -12,7 +12,7 @@ from sqlalchemy import Connection, Insert, Select, Update, bindparam, func, inse
 from sqlalchemy.orm import selectinload
 
 from feedback.auth.models import User
-from feedback.cancellations.models import Cancellation
+from feedback.cancellations.models import STATES, Cancellation
 from feedback.customers.models import Customer
 from feedback.db import utcnow
 from feedback.extensions import db
@@ -297,8 +297,6 @@ def listed_with() -> tuple[Any, ...]:
 
 def visible_cancellations(user: Any, state: str = "", mine: bool = False) -> Select[tuple[Cancellation]]:
     """The staff list and its CSV export: owners see their own cancellations only, admins all; newest first."""
-    from feedback.cancellations.models import STATES
-
     query = (
         select(Cancellation).options(*listed_with()).order_by(Cancellation.cancelled_at.desc(), Cancellation.id.desc())
     )
