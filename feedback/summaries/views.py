@@ -34,6 +34,6 @@ def index() -> str:
         .order_by(Summary.created_at.desc(), Summary.id.desc())
     )
     if request.args.get("owner") == "me":
-        query = query.join(Summary.cancellation).where(Cancellation.owner_id == current_user.id)
+        query = query.where(Summary.cancellation.has(Cancellation.owner_id == current_user.id))
     page = db.paginate(query, per_page=PER_PAGE, error_out=False)
     return render_template("summaries/index.html", page=page, mine=request.args.get("owner") == "me")
