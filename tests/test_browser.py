@@ -212,12 +212,17 @@ def test_screenshot_folder_is_named_in_the_readme():
     assert "test-artifacts/screenshots" in readme
 
 
-def test_admin_adds_reorders_previews_and_publishes_a_question(live, page, smtp, admin, owner):
+def open_admin(page, live, admin) -> None:
+    """Logs the admin in and follows the navigation's Admin link, as a person would."""
     page.goto(f"{live.base_url}/login")
     page.get_by_label("Email").fill(admin["email"])
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Log in").click()
     page.get_by_role("link", name="Admin").click()
+
+
+def test_admin_adds_reorders_previews_and_publishes_a_question(live, page, smtp, admin, owner):
+    open_admin(page, live, admin)
     page.get_by_role("link", name="Edit the exit survey").click()
     page.get_by_role("link", name="Add a question").click()
     page.get_by_label("Prompt", exact=True).fill("Did our reports answer your questions?")
@@ -303,11 +308,7 @@ def test_admin_reads_the_email_log(live, chromium, smtp, owner, admin):
     for viewport, suffix in ((PHONE, "phone"), (DESKTOP, "desktop")):
         context = chromium.new_context(viewport=viewport)
         page = context.new_page()
-        page.goto(f"{live.base_url}/login")
-        page.get_by_label("Email").fill(admin["email"])
-        page.get_by_label("Password").fill(PASSWORD)
-        page.get_by_role("button", name="Log in").click()
-        page.get_by_role("link", name="Admin").click()
+        open_admin(page, live, admin)
         page.get_by_role("link", name="Email log").click()
         assert "bounce@client.test" in page.inner_text("main")
         assert_fits(page)
