@@ -21,11 +21,18 @@ def _secrets(setting: str) -> list[str]:
     return [part for part in setting.replace(",", " ").split() if part]
 
 
+def _timestamp(value: str) -> int:
+    """Seconds since the epoch in plain ASCII digits, for both kinds of webhook.
+
+    int() alone would take "+1", " 1" and other scripts' digits, and str.isdigit() takes "²", which int() refuses.
+    """
+    if not (value.isascii() and value.isdigit()):
+        raise BadSignature("The signature's timestamp is not a number.")
+    return int(value)
+
+
 def _check_time(timestamp: str, now: float | None) -> int:
-    try:
-        moment = int(timestamp)
-    except ValueError:
-        raise BadSignature("The signature's timestamp is not a number.") from None
+    moment = _timestamp(timestamp)
     if abs((now if now is not None else time.time()) - moment) > TOLERANCE_SECONDS:
         raise BadSignature("The signature's timestamp is more than five minutes away from ours.")
     return moment
@@ -46,10 +53,7 @@ def verify_stripe(body: bytes, header: str, setting: str, now: float | None = No
             signatures.append(value)
     if len(timestamps) != 1 or not signatures:
         raise BadSignature("Stripe-Signature needs one t= and at least one v1= signature.")
-    moment = int(timestamps[0]) if timestamps[0].isascii() and timestamps[0].isdigit() else None
-    if moment is None:
-        raise BadSignature("The signature's timestamp is not a number.")
-    expected = [stripe_signature(secret, moment, body) for secret in _secrets(setting)]
+    expected = [stripe_signature(secret, _timestamp(timestamps[0]), body) for secret in _secrets(setting)]
     if not any(hmac.compare_digest(mine.encode(), theirs.encode()) for mine in expected for theirs in signatures):
         raise BadSignature("No v1 signature matches the webhook secret.")
     _check_time(timestamps[0], now)
