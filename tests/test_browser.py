@@ -320,3 +320,12 @@ def test_admin_reads_the_email_log(live, chromium, smtp, owner, admin):
         assert_fits(page)
         screenshot(page, f"email-preview-{suffix}")
         context.close()
+
+
+def test_customer_emails_fit_a_phone(live, page, smtp, owner):
+    """The emails as they arrive, opened at 375 px: the long links in the footer wrap instead of widening it."""
+    log(live, owner["email"], customer_name="Kim Weber", customer_email="fit@client.test", locale="de")
+    deliver(live)
+    page.set_content(smtp.one("fit@client.test").get_body(("html",)).get_content())
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    screenshot(page, "de-invitation-email-phone")
