@@ -36,11 +36,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
 def register_extensions(app: Flask) -> None:
     from feedback.auth.views import load_user
-    from feedback.cancellations.operations import on_message_sent
     from feedback.db import enable_sqlite_tuning
     from feedback.extensions import babel, csrf, db, login_manager, mail, migrate
     from feedback.i18n import TRANSLATIONS, select_locale
-    from feedback.mail.signals import message_sent
 
     enable_sqlite_tuning()
     db.init_app(app)
@@ -52,7 +50,6 @@ def register_extensions(app: Flask) -> None:
     login_manager.login_message = "Please log in to see that page."
     login_manager.login_message_category = "info"
     login_manager.user_loader(load_user)
-    message_sent.connect(on_message_sent)
     babel.init_app(app, locale_selector=select_locale, default_translation_directories=str(TRANSLATIONS))
 
 

@@ -7,7 +7,6 @@ from decimal import Decimal
 from typing import Any
 
 import click
-from flask import current_app
 from flask.cli import with_appcontext
 from sqlalchemy import select
 
@@ -17,7 +16,6 @@ from feedback.cancellations.operations import NewCancellation, find_staff, log_c
 from feedback.db import utcnow
 from feedback.extensions import db
 from feedback.mail.models import OutboxMessage
-from feedback.mail.signals import message_sent
 from feedback.reviews.operations import review_version, submit_review
 from feedback.surveys.operations import expire_overdue_invitations, submit_survey
 
@@ -197,7 +195,6 @@ def _mark_delivered(cancellation: Cancellation) -> None:
     for row in rows:
         row.status = "sent"
         row.sent_at = min(row.due_at + timedelta(minutes=5), utcnow())
-        message_sent.send(current_app._get_current_object(), message=row)
     db.session.commit()
 
 

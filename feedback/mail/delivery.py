@@ -17,14 +17,13 @@ from typing import Any
 
 from flask import current_app
 from sqlalchemy import ColumnElement, Connection, and_, bindparam, or_, select, update
-from sqlalchemy.orm import defer
+from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from feedback.db import utcnow
 from feedback.extensions import db
-from feedback.mail.models import OutboxMessage
+from feedback.mail.models import OutboxContent, OutboxMessage
 from feedback.mail.rendering import as_sent, sender_address
-from feedback.mail.signals import message_sent
 from feedback.mail.transport import Sender, open_sender
 
 log = logging.getLogger(__name__)
@@ -124,7 +123,7 @@ def claim_batch(limit: int, now: datetime) -> list[OutboxMessage]:
     mine = (
         select(OutboxMessage)
         .where(OutboxMessage.claimed_by == claim)
-        .options(defer(OutboxMessage.body_text), defer(OutboxMessage.body_html))
+        .options(joinedload(OutboxMessage.content).load_only(OutboxContent.mime))
     )
     return list(db.session.scalars(mine.order_by(OutboxMessage.due_at, OutboxMessage.id)))
 
@@ -140,10 +139,13 @@ _MARK_SENT = (
 
 
 def mark_sent(connection: Connection, row: OutboxMessage, at: datetime) -> None:
-    """One UPDATE by primary key, without the unit of work: this runs once per message, between two sends."""
+    """One UPDATE by primary key, without the unit of work: this runs once per message, between two sends.
+
+    It is the whole record of the send: the database's trigger writes the cancellation's timeline with it.
+    """
     connection.execute(_MARK_SENT, {"row_id": row.id, "at": at})
     for name, value in {"status": "sent", "sent_at": at, **_RELEASED}.items():
-        set_committed_value(row, name, value)  # what listeners of message_sent read, without making the row dirty
+        set_committed_value(row, name, value)  # the loaded row says what the database says, without being dirty
 
 
 def _change(connection: Connection, row: OutboxMessage, changes: dict[str, Any]) -> None:
@@ -169,7 +171,7 @@ def reason_not_to_send(connection: Connection, row: OutboxMessage) -> str:
 def deliver_due(
     limit: int = 100, now: datetime | None = None, should_stop: Callable[[], bool] | None = None
 ) -> DeliveryReport:
-    """Claims up to `limit` due messages and sends them over one connection, committing after each.
+    """Claims up to `limit` due messages and sends them over one connection, committing each as it goes.
 
     A commit per message is what keeps a crash from sending anything twice: a message is marked sent right after
     the server accepted it, so at most the one in flight when the process died is sent again. Claimed messages
@@ -194,9 +196,11 @@ def deliver_due(
 def batch_connection() -> Iterator[Connection]:
     """The batch's own database connection, held from its first message to its last, like its SMTP connection.
 
-    Each message is still its own transaction, committed right after the server accepted it; holding the
-    connection only saves the pool's check-out (and, on PostgreSQL, its ping) before every message. The worker
-    writes with Core statements by primary key: no unit of work, no expiry, no reloading between two sends.
+    It runs in autocommit mode: every write the worker makes is one statement by primary key (the sent mark, a
+    failure, a skip), so each is its own transaction, committed when it returns, right after the server accepted
+    the message. (The sent mark's trigger writes the timeline inside that same statement.) On PostgreSQL that is
+    one round trip per message instead of BEGIN, the UPDATE and COMMIT; holding the connection saves the pool's
+    check-out and ping before every message.
 
     On PostgreSQL these commits run with `synchronous_commit = off`: the commit that marks a message sent does not
     wait for the disk. (SQLite runs in WAL mode with `synchronous = NORMAL`, which is the same trade-off, for
@@ -213,18 +217,16 @@ def batch_connection() -> Iterator[Connection]:
     - Committing a whole batch of "sent" marks at once would be cheaper still, but a worker killed mid-batch
       would then re-send every message of the batch sent so far: that is more than the lease design allows.
     """
-    with db.engine.connect() as connection:
+    with db.engine.connect() as pooled:
+        connection = pooled.execution_options(isolation_level="AUTOCOMMIT")
         postgresql = connection.dialect.name == "postgresql"
         if postgresql:
             connection.exec_driver_sql("SET synchronous_commit TO OFF")
-            connection.commit()
         try:
             yield connection
         finally:
-            connection.rollback()
             if postgresql:  # the connection goes back to the pool as it came, whatever happened
                 connection.exec_driver_sql("RESET synchronous_commit")
-                connection.commit()
 
 
 def _send_claimed(
@@ -236,15 +238,15 @@ def _send_claimed(
     """Sends the claimed rows in order, one commit per message, announcing each message while the last is recorded.
 
     SMTP takes a message in steps: MAIL FROM, RCPT TO and DATA commit the server to nothing; only the end of the
-    message, after DATA, makes it accept it. So while this thread marks message k sent and commits, a second
-    thread already announces message k+1 (once this thread has checked that k+1 may still go). Message k+1 itself
-    is sent only after k's commit returned: at any moment at most one message can have been accepted by the server
-    without being marked sent, exactly as when each message is sent from start to end before the next begins.
+    message, after DATA, makes it accept it. So while this thread marks message k sent (a statement committed as
+    it returns), a second thread already announces message k+1 (once this thread has checked that k+1 may still
+    go). Message k+1 itself is sent only after k's sent mark was committed: at any moment at most one message can
+    have been accepted by the server without being marked sent, exactly as when each message is sent from start
+    to end before the next begins.
     """
     lease_ends = pending[0].lease_expires_at
     assert lease_ends is not None
     margin = timedelta(seconds=4 * current_app.config["MAIL_TIMEOUT"])
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
     envelope_from = sender_address()[1]
 
     def may_start_another() -> bool:
@@ -271,7 +273,6 @@ def _send_claimed(
                 return None
 
             upcoming = announce_next()
-            connection.commit()
             while upcoming is not None:
                 row, raw, envelope, data = upcoming
                 refused: Exception | None = None
@@ -288,23 +289,20 @@ def _send_claimed(
                     pending.insert(0, row)
                     raise  # the socket failed or timed out: likewise
                 upcoming = announce_next()  # the server answers it while this message's outcome is recorded
+                # Committed as it returns, before the next message is sent: only its end could make it accepted.
                 if refused is None:
                     mark_sent(connection, row, utcnow())
-                    message_sent.send(app, message=row, connection=connection)
                     report.sent += 1
                 else:
                     _count(report, record_failure(connection, row, refused, utcnow()))
-                connection.commit()  # before the next message is sent: only its end could make it accepted
     except (OSError, smtplib.SMTPException) as error:
         log.warning("SMTP unavailable, %d message(s) will be retried: %s", len(pending), error)
-        connection.rollback()  # whatever the message in flight had written: it was not sent
         for row in pending:
             _count(report, record_failure(connection, row, error, utcnow()))
         pending.clear()
     if pending:  # stopped early: give the rest back now rather than when the lease ends
         table = OutboxMessage.__table__
         connection.execute(update(table).where(table.c.id.in_([row.id for row in pending])).values(**_RELEASED))
-    connection.commit()
 
 
 def _open_data(sender: Sender, envelope: Future[None]) -> None:

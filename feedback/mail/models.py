@@ -17,7 +17,12 @@ STATUSES = ("queued", "sent", "failed", "skipped")
 
 
 class OutboxMessage(db.Model):
-    """An email, stored whole in the same transaction as what caused it; the worker delivers it later."""
+    """An email, stored whole in the same transaction as what caused it; the worker delivers it later.
+
+    Marking a message sent also writes its cancellation's timeline (and, for the invitation, the 'invited'
+    state), in the database itself: a trigger (migration 0006) does it in the UPDATE's own transaction, whoever
+    runs the UPDATE. The worker then needs one statement per message sent.
+    """
 
     __tablename__ = "outbox_messages"
     __table_args__ = (
@@ -35,8 +40,6 @@ class OutboxMessage(db.Model):
     recipient_name: Mapped[str] = mapped_column(String(200), default="")
     reply_to: Mapped[str | None] = mapped_column(String(254))
     subject: Mapped[str] = mapped_column(String(300))
-    body_text: Mapped[str] = mapped_column(Text)
-    body_html: Mapped[str] = mapped_column(Text)
     #: Fixed when queued, so that a retry is recognisably the same message.
     message_id: Mapped[str] = mapped_column(String(255), unique=True)
     cancellation_id: Mapped[int | None] = mapped_column(ForeignKey("cancellations.id", ondelete="SET NULL"), index=True)
@@ -54,10 +57,28 @@ class OutboxMessage(db.Model):
     lease_expires_at: Mapped[datetime | None]
     #: Set on email to a customer: the signed one-click link for the List-Unsubscribe header.
     unsubscribe_url: Mapped[str | None] = mapped_column(Text)
+
+    content: Mapped[OutboxContent] = relationship(back_populates="message", cascade="all, delete-orphan")
+    cancellation: Mapped[Cancellation | None] = relationship("Cancellation")
+
+
+class OutboxContent(db.Model):
+    """What an outbox message says, kept apart from its delivery state, which changes several times per message.
+
+    A message's row is rewritten when it is claimed, sent or retried; its 20-odd kilobytes of content never
+    change after it was queued. Kept in the same row, they would be copied at every one of those writes (SQLite
+    rewrites a whole row to change one column), and the worker does one per message sent.
+    """
+
+    __tablename__ = "outbox_contents"
+
+    message_id: Mapped[int] = mapped_column(ForeignKey("outbox_messages.id", ondelete="CASCADE"), primary_key=True)
+    body_text: Mapped[str] = mapped_column(Text)
+    body_html: Mapped[str] = mapped_column(Text)
     #: The whole MIME message, built when queued; only its Date header changes when it is sent.
     mime: Mapped[bytes | None] = mapped_column(LargeBinary)
 
-    cancellation: Mapped[Cancellation | None] = relationship("Cancellation")
+    message: Mapped[OutboxMessage] = relationship(back_populates="content")
 
 
 class Suppression(db.Model):

@@ -12,7 +12,7 @@ from flask import current_app
 
 from feedback.db import utcnow
 from feedback.extensions import db
-from feedback.mail.models import OutboxMessage
+from feedback.mail.models import OutboxContent, OutboxMessage
 from feedback.mail.rendering import mime_bytes, render_email
 
 if TYPE_CHECKING:
@@ -63,15 +63,14 @@ def enqueue(
         recipient_name=header_safe(to_name),
         reply_to=header_address(reply_to) if reply_to else None,
         subject=subject,
-        body_text=text,
-        body_html=html,
+        content=OutboxContent(body_text=text, body_html=html),
         message_id=make_msgid(idstring=kind.replace("_", "-"), domain=domain),
         cancellation=about,
         due_at=due_at or utcnow(),
         unsubscribe_url=context["unsubscribe_url"],
         created_at=utcnow(),
     )
-    message.mime = mime_bytes(message)
+    message.content.mime = mime_bytes(message)
     suppression = suppression_for(to) if to_customer else None
     if suppression is not None:
         message.status = "skipped"

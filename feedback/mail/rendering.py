@@ -41,8 +41,8 @@ def build_message(row: OutboxMessage) -> Message:
     message = Message(
         subject=row.subject,
         recipients=[formataddr((row.recipient_name, row.recipient)) if row.recipient_name else row.recipient],
-        body=row.body_text,
-        html=row.body_html,
+        body=row.content.body_text,
+        html=row.content.body_html,
         sender=sender_address(),
         reply_to=row.reply_to,
     )
@@ -70,7 +70,7 @@ _DATE_HEADER = re.compile(rb"^Date: [^\r\n]*", re.MULTILINE)
 
 def as_sent(row: OutboxMessage, now: datetime) -> bytes:
     """The stored message, dated when it actually leaves (a retry or a delay may come hours after queueing)."""
-    raw = row.mime or mime_bytes(row)
+    raw = row.content.mime or mime_bytes(row)
     head, separator, body = raw.partition(b"\r\n\r\n") if b"\r\n\r\n" in raw else raw.partition(b"\n\n")
     dated = _DATE_HEADER.sub(b"Date: " + format_datetime(now).encode(), head, count=1)
     return dated + separator + body
