@@ -184,3 +184,57 @@ def test_outbox_work_runs_as_the_readme_says_and_stops_cleanly_on_sigterm(app, d
     assert "Outbox: sent 2" in output
     assert "Outbox worker stopped." in output
     assert len(smtp.to("worker@client.test")) == 1
+
+
+def test_marking_a_message_sent_writes_its_timeline_in_the_database(app, smtp, owner):
+    """The worker's sent mark is one UPDATE; the database's trigger adds the timeline line, with the same labels."""
+    from feedback.cancellations.models import Cancellation
+    from feedback.cancellations.operations import EMAIL_LABELS
+    from feedback.mail.models import OutboxContent
+
+    cancellation_id = log(app, owner["email"], customer_email="casey@client.test")
+    with app.app_context():
+        cancellation = db.session.get(Cancellation, cancellation_id)
+        assert (cancellation.state, cancellation.invitation.sent_at) == ("logged", None)
+    assert deliver(app).sent == 2  # the invitation, and the owner's review request
+
+    with app.app_context():
+        cancellation = db.session.get(Cancellation, cancellation_id)
+        invitation_sent = next(row.sent_at for row in outbox(app) if row.kind == "survey_invitation")
+        assert cancellation.state == "invited"
+        assert cancellation.invitation.sent_at == invitation_sent
+        sent_lines = [event.detail for event in cancellation.events if event.kind == "email_sent"]
+        assert sorted(sent_lines) == sorted(
+            ["Exit survey invitation sent to casey@client.test.", f"Review request sent to {owner['email']}."]
+        )
+
+        # Every kind of email the app knows keeps its label; one it does not know yet says "Email".
+        kinds = [*EMAIL_LABELS, "something_new"]
+        for n, kind in enumerate(kinds):
+            db.session.add(
+                OutboxMessage(
+                    kind=kind,
+                    recipient=f"reader{n}@client.test",
+                    subject="Hello",
+                    message_id=f"<kind-{n}@farewell.test>",
+                    cancellation_id=cancellation_id,
+                    status="failed",
+                    failed_at=utcnow(),
+                    content=OutboxContent(body_text="Hello", body_html="<p>Hello</p>"),
+                )
+            )
+        db.session.commit()
+        before = len(cancellation.events)
+        for row in db.session.scalars(select(OutboxMessage).where(OutboxMessage.status == "failed")):
+            row.status, row.sent_at, row.failed_at = "sent", utcnow(), None  # as a resend that went through
+        db.session.commit()
+        # Writing 'sent' over 'sent' adds nothing: only the change to 'sent' is recorded.
+        db.session.execute(db.update(OutboxMessage).where(OutboxMessage.status == "sent").values(status="sent"))
+        db.session.commit()
+        db.session.expire_all()
+        new_lines = [event.detail for event in cancellation.events[before:]]
+        labels = {**EMAIL_LABELS, "something_new": "Email"}
+        assert sorted(new_lines) == sorted(
+            f"{labels[kind]} sent to reader{n}@client.test." for n, kind in enumerate(kinds)
+        )
+        assert cancellation.invitation.sent_at == invitation_sent  # a later email does not move the invitation
