@@ -237,12 +237,12 @@ def _send_claimed(
 ) -> None:
     """Sends the claimed rows in order, one commit per message, announcing each message while the last is recorded.
 
-    SMTP takes a message in steps: MAIL FROM, RCPT TO and DATA commit the server to nothing; only the end of the
-    message, after DATA, makes it accept it. So while this thread marks message k sent (a statement committed as
-    it returns), a second thread already announces message k+1 (once this thread has checked that k+1 may still
-    go). Message k+1 itself is sent only after k's sent mark was committed: at any moment at most one message can
-    have been accepted by the server without being marked sent, exactly as when each message is sent from start
-    to end before the next begins.
+    SMTP takes a message in steps: MAIL FROM, RCPT TO, DATA and the message itself commit the server to nothing;
+    only the final dot that ends the message makes it accept it. So while this thread marks message k sent (a
+    statement committed as it returns), a second thread already sends message k+1 up to that dot (once this
+    thread has checked that k+1 may still go). The dot follows only after k's sent mark was committed: at any
+    moment at most one message can have been accepted by the server without being marked sent, exactly as when
+    each message is sent from start to end before the next begins.
     """
     lease_ends = pending[0].lease_expires_at
     assert lease_ends is not None
@@ -255,11 +255,13 @@ def _send_claimed(
     try:
         with open_sender() as sender, ThreadPoolExecutor(max_workers=1, thread_name_prefix="smtp-announce") as smtp:
 
-            def announce_next() -> tuple[OutboxMessage, bytes, Future[None], Future[None]] | None:
-                """The next message that may still go, announced in the background; those that may not are skipped.
+            def announce_next() -> tuple[OutboxMessage, Future[None], Future[None]] | None:
+                """The next message that may still go, sent but for its final dot in the background; those that may
+                not go are skipped.
 
                 The SMTP thread runs one step at a time, in order: the envelope goes out while this thread checks
-                the suppression list, and DATA only once the check passed (else RSET drops the envelope).
+                the suppression list, and DATA and the message only once the check passed (else RSET drops the
+                envelope).
                 """
                 while may_start_another():
                     row = pending.pop(0)
@@ -269,17 +271,17 @@ def _send_claimed(
                         smtp.submit(sender.abandon)
                         _skip(connection, row, reason, report)
                         continue
-                    return row, raw, envelope, smtp.submit(_open_data, sender, envelope)
+                    return row, envelope, smtp.submit(_send_all_but_the_dot, sender, envelope, raw)
                 return None
 
             upcoming = announce_next()
             while upcoming is not None:
-                row, raw, envelope, data = upcoming
+                row, envelope, data = upcoming
                 refused: Exception | None = None
                 try:
                     envelope.result()
                     data.result()
-                    sender.transmit(raw)
+                    sender.finish()
                 except smtplib.SMTPServerDisconnected:
                     pending.insert(0, row)
                     raise  # the connection is gone: the rest of the batch fails with it
@@ -305,10 +307,11 @@ def _send_claimed(
         connection.execute(update(table).where(table.c.id.in_([row.id for row in pending])).values(**_RELEASED))
 
 
-def _open_data(sender: Sender, envelope: Future[None]) -> None:
-    """DATA, unless the server refused the envelope (that refusal is what the worker then reports)."""
+def _send_all_but_the_dot(sender: Sender, envelope: Future[None], raw: bytes) -> None:
+    """DATA and the message, unless the server refused the envelope (that refusal is what the worker reports)."""
     if envelope.exception() is None:
         sender.open_data()
+        sender.send_body(raw)
 
 
 def _skip(connection: Connection, row: OutboxMessage, reason: str, report: DeliveryReport) -> None:

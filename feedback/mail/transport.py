@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import smtplib
+import socket
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from typing import Protocol
@@ -24,6 +25,9 @@ class TimeoutConnection(Connection):
         else:
             host = smtplib.SMTP(mail.server, mail.port, timeout=timeout)
         try:
+            # The worker ends each message with a separate small write (its final dot, see _SMTPSender), which
+            # Nagle's algorithm would hold back until the server acknowledged the body: up to 40 ms per message.
+            host.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             host.set_debuglevel(int(mail.debug))
             if mail.use_tls:
                 host.starttls()
@@ -50,7 +54,9 @@ class Sender(Protocol):
 
     def abandon(self) -> None: ...
 
-    def transmit(self, raw: bytes) -> None: ...
+    def send_body(self, raw: bytes) -> None: ...
+
+    def finish(self) -> None: ...
 
 
 class _LocalSender:
@@ -65,7 +71,10 @@ class _LocalSender:
     def abandon(self) -> None:
         return None
 
-    def transmit(self, raw: bytes) -> None:
+    def send_body(self, raw: bytes) -> None:
+        return None
+
+    def finish(self) -> None:
         return None
 
 
@@ -76,8 +85,10 @@ class _SMTPSender:
     """Sends messages that were built when queued, as they are, over one open connection.
 
     `smtplib.SMTP.sendmail` cut in steps: `envelope` (MAIL FROM, RCPT TO) and `open_data` (DATA, up to the
-    server's 354), which commit the server to nothing and can be dropped with `abandon` (RSET) before the 354; then
-    `transmit` (the message, its final dot, and the server's acceptance). Errors are those `sendmail` raises.
+    server's 354), which commit the server to nothing and can be dropped with `abandon` (RSET) before the 354;
+    `send_body` (the message without its final dot), which still commits it to nothing (a client that hangs up
+    now leaves no message); then `finish` (the final dot, and the server's acceptance). Errors are those
+    `sendmail` raises.
     """
 
     def __init__(self, connection: Connection) -> None:
@@ -123,10 +134,15 @@ class _SMTPSender:
         """Drops the announced message: it turned out not to be wanted after all."""
         self._reset()
 
-    def transmit(self, raw: bytes) -> None:
-        host = self.host
+    def send_body(self, raw: bytes) -> None:
+        """The message itself, all but its final dot: until that dot the server may not accept it."""
         quoted = _LEADING_DOT.sub(b"..", raw)  # what smtplib.SMTP.data sends
-        host.send(quoted + (b"" if quoted.endswith(b"\r\n") else b"\r\n") + b".\r\n")
+        self.host.send(quoted if quoted.endswith(b"\r\n") else quoted + b"\r\n")
+
+    def finish(self) -> None:
+        """The final dot: the server accepts the message (250) or refuses it."""
+        host = self.host
+        host.send(b".\r\n")
         self.inside_data = False
         code, response = host.getreply()
         if code != 250:
