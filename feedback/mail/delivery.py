@@ -9,7 +9,6 @@ import secrets
 import smtplib
 import socket
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -24,7 +23,7 @@ from feedback.db import utcnow
 from feedback.extensions import db
 from feedback.mail.models import OutboxContent, OutboxMessage
 from feedback.mail.rendering import as_sent, sender_address
-from feedback.mail.transport import Sender, open_sender
+from feedback.mail.transport import open_sender
 
 log = logging.getLogger(__name__)
 
@@ -235,83 +234,71 @@ def _send_claimed(
     report: DeliveryReport,
     should_stop: Callable[[], bool] | None,
 ) -> None:
-    """Sends the claimed rows in order, one commit per message, announcing each message while the last is recorded.
+    """Sends the claimed rows in order, one commit per message, doing the database's work while the server works.
 
     SMTP takes a message in steps: MAIL FROM, RCPT TO, DATA and the message itself commit the server to nothing;
-    only the final dot that ends the message makes it accept it. So while this thread marks message k sent (a
-    statement committed as it returns), a second thread already sends message k+1 up to that dot (once this
-    thread has checked that k+1 may still go). The dot follows only after k's sent mark was committed: at any
-    moment at most one message can have been accepted by the server without being marked sent, exactly as when
-    each message is sent from start to end before the next begins.
+    only the final dot that ends the message makes it accept it. So the suppression check of message k+1 runs
+    while the server reads its MAIL FROM, and message k is marked sent (a statement committed as it returns) while
+    the server reads k+1's RCPT TO: that is before k+1's final dot. At any moment at most one message can have
+    been accepted by the server without being marked sent, exactly as when each message is recorded before the
+    next begins, and the worker seldom waits for the database.
     """
     lease_ends = pending[0].lease_expires_at
     assert lease_ends is not None
     margin = timedelta(seconds=4 * current_app.config["MAIL_TIMEOUT"])
     envelope_from = sender_address()[1]
+    #: The outcome of the last message, not yet recorded: (row, None) if the server accepted it, else the error.
+    unrecorded: list[tuple[OutboxMessage, Exception | None]] = []
 
     def may_start_another() -> bool:
         return bool(pending) and not (should_stop is not None and should_stop()) and utcnow() + margin < lease_ends
 
+    def record_last() -> None:
+        while unrecorded:
+            row, refused = unrecorded.pop()
+            if refused is None:
+                mark_sent(connection, row, utcnow())
+                report.sent += 1
+            else:
+                _count(report, record_failure(connection, row, refused, utcnow()))
+
     try:
-        with open_sender() as sender, ThreadPoolExecutor(max_workers=1, thread_name_prefix="smtp-announce") as smtp:
-
-            def announce_next() -> tuple[OutboxMessage, Future[None], Future[None]] | None:
-                """The next message that may still go, sent but for its final dot in the background; those that may
-                not go are skipped.
-
-                The SMTP thread runs one step at a time, in order: the envelope goes out while this thread checks
-                the suppression list, and DATA and the message only once the check passed (else RSET drops the
-                envelope).
-                """
-                while may_start_another():
-                    row = pending.pop(0)
-                    raw = as_sent(row, utcnow())
-                    envelope = smtp.submit(sender.envelope, envelope_from, [row.recipient], raw)
+        with open_sender() as sender:
+            while may_start_another():
+                row = pending.pop(0)
+                steps = sender.sending(envelope_from, row.recipient, as_sent(row, utcnow()))
+                try:
+                    next(steps)  # MAIL FROM is on its way
                     if reason := reason_not_to_send(connection, row):
-                        smtp.submit(sender.abandon)
+                        steps.close()  # RSET
                         _skip(connection, row, reason, report)
                         continue
-                    return row, envelope, smtp.submit(_send_all_but_the_dot, sender, envelope, raw)
-                return None
-
-            upcoming = announce_next()
-            while upcoming is not None:
-                row, envelope, data = upcoming
-                refused: Exception | None = None
-                try:
-                    envelope.result()
-                    data.result()
+                    next(steps)  # RCPT TO is on its way
+                    record_last()
+                    for _ in steps:  # DATA and the message, all but its final dot
+                        pass
                     sender.finish()
                 except smtplib.SMTPServerDisconnected:
                     pending.insert(0, row)
                     raise  # the connection is gone: the rest of the batch fails with it
                 except (smtplib.SMTPException, ValueError) as error:  # SMTPException is an OSError: before the next
-                    refused = error
+                    record_last()
+                    unrecorded.append((row, error))
                 except OSError:
                     pending.insert(0, row)
                     raise  # the socket failed or timed out: likewise
-                upcoming = announce_next()  # the server answers it while this message's outcome is recorded
-                # Committed as it returns, before the next message is sent: only its end could make it accepted.
-                if refused is None:
-                    mark_sent(connection, row, utcnow())
-                    report.sent += 1
                 else:
-                    _count(report, record_failure(connection, row, refused, utcnow()))
+                    unrecorded.append((row, None))
     except (OSError, smtplib.SMTPException) as error:
+        record_last()  # the message before the failure went through (or was refused) all the same
         log.warning("SMTP unavailable, %d message(s) will be retried: %s", len(pending), error)
         for row in pending:
             _count(report, record_failure(connection, row, error, utcnow()))
         pending.clear()
+    record_last()
     if pending:  # stopped early: give the rest back now rather than when the lease ends
         table = OutboxMessage.__table__
         connection.execute(update(table).where(table.c.id.in_([row.id for row in pending])).values(**_RELEASED))
-
-
-def _send_all_but_the_dot(sender: Sender, envelope: Future[None], raw: bytes) -> None:
-    """DATA and the message, unless the server refused the envelope (that refusal is what the worker reports)."""
-    if envelope.exception() is None:
-        sender.open_data()
-        sender.send_body(raw)
 
 
 def _skip(connection: Connection, row: OutboxMessage, reason: str, report: DeliveryReport) -> None:

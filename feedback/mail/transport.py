@@ -46,15 +46,15 @@ class TimeoutMail(Mail):
 
 
 class Sender(Protocol):
-    """Sends one message in steps, so the worker can announce the next message while it records the last."""
+    """Sends one message in steps, so that the worker can use the database while the server works.
 
-    def envelope(self, envelope_from: str, recipients: list[str], raw: bytes) -> None: ...
+    `sending` is a generator: it stops after writing MAIL FROM and again after writing RCPT TO, each time before
+    reading the server's reply, then goes on to DATA and the message itself, all but its final dot. Closing it
+    after the first stop drops the message (RSET). `finish` sends the final dot: only then may the server accept
+    the message.
+    """
 
-    def open_data(self) -> None: ...
-
-    def abandon(self) -> None: ...
-
-    def send_body(self, raw: bytes) -> None: ...
+    def sending(self, envelope_from: str, recipient: str, raw: bytes) -> Iterator[None]: ...
 
     def finish(self) -> None: ...
 
@@ -62,17 +62,9 @@ class Sender(Protocol):
 class _LocalSender:
     """Development without SMTP: the message is already stored whole, so delivering it means nothing more."""
 
-    def envelope(self, envelope_from: str, recipients: list[str], raw: bytes) -> None:
-        return None
-
-    def open_data(self) -> None:
-        return None
-
-    def abandon(self) -> None:
-        return None
-
-    def send_body(self, raw: bytes) -> None:
-        return None
+    def sending(self, envelope_from: str, recipient: str, raw: bytes) -> Iterator[None]:
+        yield
+        yield
 
     def finish(self) -> None:
         return None
@@ -84,11 +76,9 @@ _LEADING_DOT = re.compile(rb"^\.", re.MULTILINE)
 class _SMTPSender:
     """Sends messages that were built when queued, as they are, over one open connection.
 
-    `smtplib.SMTP.sendmail` cut in steps: `envelope` (MAIL FROM, RCPT TO) and `open_data` (DATA, up to the
-    server's 354), which commit the server to nothing and can be dropped with `abandon` (RSET) before the 354;
-    `send_body` (the message without its final dot), which still commits it to nothing (a client that hangs up
-    now leaves no message); then `finish` (the final dot, and the server's acceptance). Errors are those
-    `sendmail` raises.
+    `smtplib.SMTP.sendmail` cut in steps (see Sender), raising the errors `sendmail` raises. MAIL FROM, RCPT TO,
+    DATA and the message commit the server to nothing; a client that hangs up before the final dot leaves no
+    message behind.
     """
 
     def __init__(self, connection: Connection) -> None:
@@ -102,45 +92,36 @@ class _SMTPSender:
             raise smtplib.SMTPServerDisconnected("the SMTP connection is not open")
         return self.connection.host
 
-    def envelope(self, envelope_from: str, recipients: list[str], raw: bytes) -> None:
+    def sending(self, envelope_from: str, recipient: str, raw: bytes) -> Iterator[None]:
         host = self.host
         host.ehlo_or_helo_if_needed()
-        options = [f"size={len(raw)}"] if host.does_esmtp and host.has_extn("size") else []
-        code, response = host.mail(envelope_from, options)
+        size = f" size={len(raw)}" if host.does_esmtp and host.has_extn("size") else ""
+        host.putcmd("mail", f"FROM:{smtplib.quoteaddr(envelope_from)}{size}")
+        try:
+            yield  # the server reads MAIL FROM while the worker checks that this message may still go
+        except GeneratorExit:
+            host.getreply()
+            self._reset()  # the message is not wanted after all
+            raise
+        code, response = host.getreply()
         if code != 250:
             self._give_up(code)
             raise smtplib.SMTPSenderRefused(code, response, envelope_from)
-        refused = {}
-        for recipient in recipients:
-            code, response = host.rcpt(recipient)
-            if code not in (250, 251):
-                refused[recipient] = (code, response)
-            if code == 421:
-                host.close()
-                raise smtplib.SMTPRecipientsRefused(refused)
-        if len(refused) == len(recipients):
-            self._reset()
-            raise smtplib.SMTPRecipientsRefused(refused)
-
-    def open_data(self) -> None:
-        host = self.host
+        host.putcmd("rcpt", f"TO:{smtplib.quoteaddr(recipient)}")
+        yield  # the server reads RCPT TO while the worker records the previous message
+        code, response = host.getreply()
+        if code not in (250, 251):
+            self._give_up(code)
+            raise smtplib.SMTPRecipientsRefused({recipient: (code, response)})
         code, response = host.docmd("data")
         if code != 354:
             self._give_up(code)
             raise smtplib.SMTPDataError(code, response)
         self.inside_data = True
-
-    def abandon(self) -> None:
-        """Drops the announced message: it turned out not to be wanted after all."""
-        self._reset()
-
-    def send_body(self, raw: bytes) -> None:
-        """The message itself, all but its final dot: until that dot the server may not accept it."""
         quoted = _LEADING_DOT.sub(b"..", raw)  # what smtplib.SMTP.data sends
-        self.host.send(quoted if quoted.endswith(b"\r\n") else quoted + b"\r\n")
+        host.send(quoted if quoted.endswith(b"\r\n") else quoted + b"\r\n")
 
     def finish(self) -> None:
-        """The final dot: the server accepts the message (250) or refuses it."""
         host = self.host
         host.send(b".\r\n")
         self.inside_data = False
@@ -150,7 +131,7 @@ class _SMTPSender:
             raise smtplib.SMTPDataError(code, response)
 
     def hang_up_if_inside_data(self) -> None:
-        """Leaving in the middle of DATA (the worker failed between announcing and sending): the message never ends."""
+        """Leaving in the middle of DATA (the worker failed before the final dot): the message never ends."""
         if self.inside_data and self.connection.host is not None:
             self.connection.host.close()
             self.connection.host = None
