@@ -9,6 +9,7 @@ import secrets
 import smtplib
 import socket
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -238,8 +239,8 @@ def _send_claimed(
 
     SMTP takes a message in steps: MAIL FROM, RCPT TO, DATA and the message itself commit the server to nothing;
     only the final dot that ends the message makes it accept it. So the suppression check of message k+1 runs
-    while the server reads its MAIL FROM, and message k is marked sent (a statement committed as it returns) while
-    the server reads k+1's RCPT TO: that is before k+1's final dot. At any moment at most one message can have
+    while the server takes k's final dot, and k is marked sent (a statement committed as it returns) while k+1
+    goes out up to its own final dot, which waits for that commit. At any moment at most one message can have
     been accepted by the server without being marked sent, exactly as when each message is recorded before the
     next begins, and the worker seldom waits for the database.
     """
@@ -247,58 +248,110 @@ def _send_claimed(
     assert lease_ends is not None
     margin = timedelta(seconds=4 * current_app.config["MAIL_TIMEOUT"])
     envelope_from = sender_address()[1]
-    #: The outcome of the last message, not yet recorded: (row, None) if the server accepted it, else the error.
-    unrecorded: list[tuple[OutboxMessage, Exception | None]] = []
 
-    def may_start_another() -> bool:
-        return bool(pending) and not (should_stop is not None and should_stop()) and utcnow() + margin < lease_ends
+    def record(row: OutboxMessage, refused: Exception | None) -> None:
+        if refused is None:
+            mark_sent(connection, row, utcnow())
+            report.sent += 1
+        else:
+            _count(report, record_failure(connection, row, refused, utcnow()))
 
-    def record_last() -> None:
-        while unrecorded:
-            row, refused = unrecorded.pop()
-            if refused is None:
-                mark_sent(connection, row, utcnow())
-                report.sent += 1
-            else:
-                _count(report, record_failure(connection, row, refused, utcnow()))
+    with database_work(connection) as run:
+        recorded: Future[None] = run(lambda: None)  # the last outcome handed to the database, being written
+        #: The last message's outcome, known but not yet handed over: (row, None) if the server accepted it.
+        last: list[tuple[OutboxMessage, Exception | None]] = []
 
+        def hand_over_last() -> None:
+            nonlocal recorded
+            while last:
+                recorded = run(record, *last.pop())
+
+        #: Taken from `pending` and not yet sent, refused or skipped: they go back if the connection fails.
+        in_hand: list[OutboxMessage] = []
+
+        def take_next() -> tuple[OutboxMessage, Future[str]] | None:
+            """The next message, if it may still start, with its suppression check under way."""
+            if not pending or (should_stop is not None and should_stop()) or utcnow() + margin >= lease_ends:
+                return None
+            row = pending.pop(0)
+            in_hand.append(row)
+            return row, run(reason_not_to_send, connection, row)
+
+        upcoming = take_next()
+        try:
+            with open_sender() as sender:
+                while upcoming is not None:
+                    (row, check), upcoming = upcoming, None
+                    steps = sender.sending(envelope_from, row.recipient, as_sent(row, utcnow()))
+                    try:
+                        next(steps)  # MAIL FROM is on its way...
+                        hand_over_last()  # ...while the last message's outcome is written
+                        if reason := check.result():
+                            steps.close()  # RSET
+                            in_hand.remove(row)
+                            run(_skip, connection, row, reason, report).result()
+                            upcoming = take_next()
+                            continue
+                        next(steps)  # the message is out, all but its final dot
+                        recorded.result()  # the last message is marked sent before this one can be accepted
+                        next(steps)  # the final dot is on its way...
+                        upcoming = take_next()  # ...while the next message is checked
+                        for _ in steps:  # accepted
+                            pass
+                    except smtplib.SMTPServerDisconnected:
+                        raise  # the connection is gone: the rest of the batch fails with it
+                    except (smtplib.SMTPException, ValueError) as error:  # SMTPException is an OSError: first
+                        last.append((row, error))
+                    except OSError:
+                        raise  # the socket failed or timed out: likewise
+                    else:
+                        last.append((row, None))
+                    in_hand.remove(row)
+                    upcoming = upcoming or take_next()
+        except (OSError, smtplib.SMTPException) as unavailable:
+            hand_over_last()
+            pending[:0] = in_hand
+            log.warning("SMTP unavailable, %d message(s) will be retried: %s", len(pending), unavailable)
+            for row in pending:
+                run(_record_unavailable, connection, row, unavailable, report).result()
+            pending.clear()
+        finally:
+            hand_over_last()
+            recorded.result()
+        if pending:  # stopped early: give the rest back now rather than when the lease ends
+            table = OutboxMessage.__table__
+            ids = [row.id for row in pending]
+            run(connection.execute, update(table).where(table.c.id.in_(ids)).values(**_RELEASED)).result()
+
+
+@contextmanager
+def database_work(connection: Connection) -> Iterator[Callable[..., Future[Any]]]:
+    """Runs the batch's database statements, in order: on PostgreSQL in a thread of their own, else right away.
+
+    PostgreSQL answers over a socket, so a thread lets it and the SMTP server work at once; SQLite works in this
+    process, where a second thread would only wait for the first one's turn. Every statement on the batch's
+    connection goes through here, so that connection is only ever used from one thread.
+    """
+    if connection.dialect.name != "postgresql":
+        yield _run_now
+        return
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    # The thread's statements read the configuration (retry limits, backoff) as the worker's do.
+    with ThreadPoolExecutor(1, "outbox-db", initializer=lambda: app.app_context().push()) as executor:
+        yield executor.submit
+
+
+def _run_now(work: Callable[..., Any], *args: Any) -> Future[Any]:
+    done: Future[Any] = Future()
     try:
-        with open_sender() as sender:
-            while may_start_another():
-                row = pending.pop(0)
-                steps = sender.sending(envelope_from, row.recipient, as_sent(row, utcnow()))
-                try:
-                    next(steps)  # MAIL FROM is on its way
-                    if reason := reason_not_to_send(connection, row):
-                        steps.close()  # RSET
-                        _skip(connection, row, reason, report)
-                        continue
-                    next(steps)  # RCPT TO is on its way
-                    record_last()
-                    for _ in steps:  # DATA and the message, all but its final dot
-                        pass
-                    sender.finish()
-                except smtplib.SMTPServerDisconnected:
-                    pending.insert(0, row)
-                    raise  # the connection is gone: the rest of the batch fails with it
-                except (smtplib.SMTPException, ValueError) as error:  # SMTPException is an OSError: before the next
-                    record_last()
-                    unrecorded.append((row, error))
-                except OSError:
-                    pending.insert(0, row)
-                    raise  # the socket failed or timed out: likewise
-                else:
-                    unrecorded.append((row, None))
-    except (OSError, smtplib.SMTPException) as error:
-        record_last()  # the message before the failure went through (or was refused) all the same
-        log.warning("SMTP unavailable, %d message(s) will be retried: %s", len(pending), error)
-        for row in pending:
-            _count(report, record_failure(connection, row, error, utcnow()))
-        pending.clear()
-    record_last()
-    if pending:  # stopped early: give the rest back now rather than when the lease ends
-        table = OutboxMessage.__table__
-        connection.execute(update(table).where(table.c.id.in_([row.id for row in pending])).values(**_RELEASED))
+        done.set_result(work(*args))
+    except BaseException as error:  # handed over as a thread's would be, and raised by result()
+        done.set_exception(error)
+    return done
+
+
+def _record_unavailable(connection: Connection, row: OutboxMessage, error: Exception, report: DeliveryReport) -> None:
+    _count(report, record_failure(connection, row, error, utcnow()))
 
 
 def _skip(connection: Connection, row: OutboxMessage, reason: str, report: DeliveryReport) -> None:

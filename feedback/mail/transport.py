@@ -48,26 +48,19 @@ class TimeoutMail(Mail):
 class Sender(Protocol):
     """Sends one message in steps, so that the worker can use the database while the server works.
 
-    `sending` is a generator: it stops after writing MAIL FROM and again after writing RCPT TO, each time before
-    reading the server's reply, then goes on to DATA and the message itself, all but its final dot. Closing it
-    after the first stop drops the message (RSET). `finish` sends the final dot: only then may the server accept
-    the message.
+    `sending` is a generator that stops three times, each time with the server busy or waiting: after writing
+    MAIL FROM (closing it there drops the message with RSET), after writing the message all but its final dot,
+    and after writing that dot. It ends when the server accepted the message, or raises what `sendmail` raises.
     """
 
     def sending(self, envelope_from: str, recipient: str, raw: bytes) -> Iterator[None]: ...
-
-    def finish(self) -> None: ...
 
 
 class _LocalSender:
     """Development without SMTP: the message is already stored whole, so delivering it means nothing more."""
 
     def sending(self, envelope_from: str, recipient: str, raw: bytes) -> Iterator[None]:
-        yield
-        yield
-
-    def finish(self) -> None:
-        return None
+        yield from (None, None, None)
 
 
 _LEADING_DOT = re.compile(rb"^\.", re.MULTILINE)
@@ -98,7 +91,7 @@ class _SMTPSender:
         size = f" size={len(raw)}" if host.does_esmtp and host.has_extn("size") else ""
         host.putcmd("mail", f"FROM:{smtplib.quoteaddr(envelope_from)}{size}")
         try:
-            yield  # the server reads MAIL FROM while the worker checks that this message may still go
+            yield  # the server reads MAIL FROM
         except GeneratorExit:
             host.getreply()
             self._reset()  # the message is not wanted after all
@@ -107,9 +100,7 @@ class _SMTPSender:
         if code != 250:
             self._give_up(code)
             raise smtplib.SMTPSenderRefused(code, response, envelope_from)
-        host.putcmd("rcpt", f"TO:{smtplib.quoteaddr(recipient)}")
-        yield  # the server reads RCPT TO while the worker records the previous message
-        code, response = host.getreply()
+        code, response = host.docmd("rcpt", f"TO:{smtplib.quoteaddr(recipient)}")
         if code not in (250, 251):
             self._give_up(code)
             raise smtplib.SMTPRecipientsRefused({recipient: (code, response)})
@@ -120,11 +111,10 @@ class _SMTPSender:
         self.inside_data = True
         quoted = _LEADING_DOT.sub(b"..", raw)  # what smtplib.SMTP.data sends
         host.send(quoted if quoted.endswith(b"\r\n") else quoted + b"\r\n")
-
-    def finish(self) -> None:
-        host = self.host
+        yield  # all but the final dot: the server may not accept the message yet
         host.send(b".\r\n")
         self.inside_data = False
+        yield  # the server takes the message
         code, response = host.getreply()
         if code != 250:
             self._give_up(code)
