@@ -102,3 +102,5 @@ def test_an_opt_out_stops_mail_already_queued(app, smtp, owner):
     report = deliver(app)
     assert (report.sent, report.skipped) == (1, 1)
     assert smtp.to("early@client.test") == []
+    # The skipped invitation's envelope was dropped (RSET) on the connection the review request then used.
+    assert [envelope.rcpt_tos for envelope in smtp.envelopes] == [[owner["email"]]]
