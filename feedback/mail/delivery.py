@@ -299,11 +299,9 @@ def _send_claimed(
                         for _ in steps:  # accepted
                             pass
                     except smtplib.SMTPServerDisconnected:
-                        raise  # the connection is gone: the rest of the batch fails with it
-                    except (smtplib.SMTPException, ValueError) as error:  # SMTPException is an OSError: first
+                        raise  # the connection is gone (as when the socket fails): the rest of the batch fails
+                    except (smtplib.SMTPException, ValueError) as error:  # refused: this message only
                         last.append((row, error))
-                    except OSError:
-                        raise  # the socket failed or timed out: likewise
                     else:
                         last.append((row, None))
                     in_hand.remove(row)

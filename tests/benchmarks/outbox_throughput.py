@@ -7,11 +7,12 @@ Not a test (pytest ignores tests/benchmarks): run it by hand and compare the fig
         --database-url postgresql+psycopg://postgres@127.0.0.1:5432/bench --fresh-postgres
 
 The outbox figure covers what the worker really does per message: claim a batch under a lease, check the
-suppression list, date the stored MIME message and send it over one connection, mark it sent and update the
-cancellation's timeline, one commit per message. (The worker announces each message, MAIL FROM, RCPT TO and DATA,
-from a second thread while it commits the previous one's sent mark: that is part of what is measured.) The floor
-sends the very same messages (the same bytes) with plain smtplib over one connection. Both go to the same local
-aiosmtpd server, in a process of its own, which only counts what it receives.
+suppression list, date the stored MIME message and send it over one connection, mark it sent (the database's
+trigger writes the cancellation's timeline with it), one commit per message. (The worker does the database's work
+while the server reads its commands, and holds each message's final dot until the previous message's sent mark is
+committed: that is part of what is measured.) The floor sends the very same messages (the same bytes) with plain
+smtplib over one connection. Both go to the same local aiosmtpd server, in a process of its own, which only counts
+what it receives.
 
 It also prints the CPU time this process spent per message in each run (all its threads; not the SMTP server's
 nor PostgreSQL's): on a machine with few, shared CPUs that, more than the round trips, is what bounds the ratio.
