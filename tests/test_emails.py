@@ -33,6 +33,8 @@ def test_invitation_is_a_real_html_email_with_the_same_text(app, smtp, owner):
         assert words in unescape(html) and words in text
     for reason in MAIN_REASONS:
         assert reason in text and reason in unescape(html)
+    # The invitation shows reason links, not a button, and its footer says so.
+    assert "If a link doesn't work, copy this one" in unescape(html) and "If the button" not in unescape(html)
 
 
 def test_each_first_answer_link_opens_the_survey_with_it_selected(app, client, smtp, owner):
