@@ -224,3 +224,33 @@ def test_detail_carries_the_review_with_its_questions(app: Flask, client: FlaskC
     first = review["answers"][0]
     assert first["key"] == "this_week" and first["answer"] == "Budget froze"
     assert first["question"] == "What happened this week? What was the final straw?"
+
+
+def test_the_worker_forgets_idempotency_keys_after_a_day(app: Flask, client: FlaskClient, token: str) -> None:
+    from datetime import timedelta
+
+    from feedback.api.models import IdempotentRequest
+    from feedback.db import utcnow
+
+    for key in ("old-order", "new-order"):
+        headers = bearer(token, **{"Idempotency-Key": key})
+        assert client.post("/api/v1/cancellations", json=body(reason=key), headers=headers).status_code == 201
+    with app.app_context():
+        db.session.execute(
+            db.update(IdempotentRequest)
+            .where(IdempotentRequest.key == "old-order")
+            .values(created_at=utcnow() - timedelta(hours=25))
+        )
+        db.session.commit()
+    report = deliver(app)
+    assert report.forgotten == 1 and "1 old idempotency key(s) and webhook id(s) forgotten" in str(report)
+    with app.app_context():
+        assert db.session.scalars(db.select(IdempotentRequest.key)).all() == ["new-order"]
+    assert deliver(app).forgotten == 0  # at most once an hour
+    # The day-old key no longer replays: it logs anew, as Stripe's API does after 24 hours.
+    again = client.post(
+        "/api/v1/cancellations",
+        json=body(reason="old-order"),
+        headers=bearer(token, **{"Idempotency-Key": "old-order"}),
+    )
+    assert again.status_code == 201 and "Idempotent-Replayed" not in again.headers

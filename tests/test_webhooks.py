@@ -139,6 +139,22 @@ def test_redelivery_is_a_no_op(app: Flask, client: FlaskClient, admin: Any) -> N
     assert count(app) == 1
 
 
+def test_event_ids_are_remembered_for_30_days(app: Flask, client: FlaskClient, admin: Any) -> None:
+    from datetime import timedelta
+
+    from conftest import deliver
+
+    from feedback.db import utcnow
+    from feedback.webhooks.models import ProcessedWebhook
+
+    assert post_stripe(client, expanded_event()).status_code == 201
+    assert deliver(app, now=utcnow() + timedelta(days=29)).forgotten == 0
+    assert post_stripe(client, expanded_event()).json["duplicate"] is True  # still remembered
+    assert deliver(app, now=utcnow() + timedelta(days=31)).forgotten == 1
+    with app.app_context():
+        assert db.session.scalars(db.select(ProcessedWebhook)).all() == []
+
+
 def test_known_customer_supplies_contact_details(app: Flask, client: FlaskClient, admin: Any, owner: Any) -> None:
     with app.app_context():
         db.session.add(

@@ -5,9 +5,10 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
 from feedback.api.models import ApiToken, IdempotentRequest
@@ -15,6 +16,9 @@ from feedback.api.problems import Problem
 from feedback.extensions import db
 
 Result = tuple[int, dict[str, Any]]
+
+#: How long a key replays its first answer, as with Stripe's API; a retry comes within minutes, not days.
+KEYS_KEPT_FOR = timedelta(hours=24)
 
 
 def request_fingerprint(method: str, path: str, body: Any) -> str:
@@ -63,3 +67,9 @@ def run_once(token: ApiToken, key: str | None, fingerprint: str, write: Callable
             raise
         return _replay(stored, fingerprint)
     return status, body, False
+
+
+def forget_old_keys(now: datetime) -> int:
+    """Keys past KEYS_KEPT_FOR are deleted, or the table would grow with every request forever."""
+    result = db.session.execute(delete(IdempotentRequest).where(IdempotentRequest.created_at < now - KEYS_KEPT_FOR))
+    return result.rowcount or 0

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
 from feedback.cancellations.models import Cancellation
@@ -22,6 +23,15 @@ from feedback.webhooks.stripe import (
     stripe_reason,
     subscription_facts,
 )
+
+#: How long an event id is remembered: senders retry for a few days (Stripe for up to three), never for weeks.
+EVENT_IDS_KEPT_FOR = timedelta(days=30)
+
+
+def forget_old_event_ids(now: datetime) -> int:
+    """Ids past EVENT_IDS_KEPT_FOR are deleted, or the table would grow with every delivery forever."""
+    result = db.session.execute(delete(ProcessedWebhook).where(ProcessedWebhook.received_at < now - EVENT_IDS_KEPT_FOR))
+    return result.rowcount or 0
 
 
 class NoOwner(Exception):
