@@ -238,3 +238,92 @@ def test_marking_a_message_sent_writes_its_timeline_in_the_database(app, smtp, o
             f"{labels[kind]} sent to reader{n}@client.test." for n, kind in enumerate(kinds)
         )
         assert cancellation.invitation.sent_at == invitation_sent  # a later email does not move the invitation
+
+
+def queue_plain(app, *recipients: str) -> None:
+    """Messages queued in this order, without a cancellation: only the outbox is under test."""
+    from feedback.mail.models import OutboxContent
+
+    with app.app_context():
+        for n, recipient in enumerate(recipients):
+            message_id = f"<plain-{n}-{recipient.replace('@', '.')}@farewell.test>"
+            mime = f"Subject: Hello\r\nTo: {recipient}\r\nMessage-ID: {message_id}\r\n\r\nHello\r\n"
+            db.session.add(
+                OutboxMessage(
+                    kind="summary",
+                    recipient=recipient,
+                    subject="Hello",
+                    message_id=message_id,
+                    due_at=utcnow() - timedelta(minutes=len(recipients) - n),
+                    content=OutboxContent(body_text="Hello", body_html="<p>Hello</p>", mime=mime.encode()),
+                )
+            )
+        db.session.commit()
+
+
+def test_a_sent_mark_that_fails_stops_the_batch_before_another_message_is_accepted(app, smtp, monkeypatch):
+    """The mark of A fails while B is refused at RCPT: C must not be accepted with A's failure unseen."""
+    import pytest
+    from sqlalchemy.exc import OperationalError
+
+    from feedback.mail import delivery
+
+    queue_plain(app, "a@client.test", "b@client.test", "c@client.test")
+    smtp.rejected.add("b@client.test")
+    real_mark_sent, marked = delivery.mark_sent, []
+
+    def flaky_mark_sent(connection, row, at):
+        marked.append(row.recipient)
+        if len(marked) == 1:
+            raise OperationalError("UPDATE outbox_messages", {}, Exception("database is locked"))
+        real_mark_sent(connection, row, at)
+
+    monkeypatch.setattr(delivery, "mark_sent", flaky_mark_sent)
+    with app.app_context(), pytest.raises(delivery.DatabaseWorkFailed, match="database is locked"):
+        delivery.deliver_due()
+    assert len(smtp.to("a@client.test")) == 1 and smtp.to("c@client.test") == []
+    rows = {row.recipient: row for row in outbox(app)}
+    assert rows["a@client.test"].status == "queued"  # sent, not marked: taken again when its lease ends, at most once
+
+
+def test_a_stop_while_the_server_takes_a_message_sends_no_other(app, smtp, monkeypatch):
+    from feedback.mail import delivery
+
+    queue_plain(app, "a@client.test", "b@client.test")
+    stop, accept = threading.Event(), smtp.handle_DATA
+
+    async def accept_and_ask_to_stop(server, session, envelope):
+        stop.set()  # SIGTERM arrives while the server takes the first message's final dot
+        return await accept(server, session, envelope)
+
+    monkeypatch.setattr(smtp, "handle_DATA", accept_and_ask_to_stop)
+    with app.app_context():
+        assert delivery.deliver_due(should_stop=stop.is_set).sent == 1
+    rows = {row.recipient: row for row in outbox(app)}
+    assert rows["b@client.test"].status == "queued" and rows["b@client.test"].claimed_by is None  # given back
+
+
+def test_a_non_ascii_address_goes_with_smtputf8_and_fails_alone_without_it(database_url, app, smtp):
+    """RFC 6531: josé@… needs the server's SMTPUTF8; without it the address fails for good, the next one still goes."""
+    from aiosmtpd.controller import Controller
+    from conftest import SMTPSink
+
+    queue_plain(app, "josé@client.test")
+    assert deliver(app).sent == 1  # the test server offers SMTPUTF8, as most do
+    assert [envelope.rcpt_tos for envelope in smtp.envelopes] == [["josé@client.test"]]
+
+    ascii_only = SMTPSink()
+    ascii_only.controller = Controller(
+        ascii_only, hostname=ascii_only.host, port=ascii_only.port, enable_SMTPUTF8=False
+    )
+    ascii_only.start()
+    try:
+        strict = create_app(make_config(database_url, ascii_only))
+        queue_plain(strict, "zoë@client.test", "b@client.test")
+        report = deliver(strict)
+        assert (report.sent, report.failed, report.retrying) == (1, 1, 0)
+        assert [envelope.rcpt_tos for envelope in ascii_only.envelopes] == [["b@client.test"]]
+        failed = [row for row in outbox(strict) if row.status == "failed"]
+        assert [row.recipient for row in failed] == ["zoë@client.test"] and "SMTPUTF8" in failed[0].last_error
+    finally:
+        ascii_only.stop()

@@ -53,7 +53,9 @@ class DeliveryReport:
 
 
 def is_permanent(error: Exception) -> bool:
-    """A 5xx for the recipient will fail the same way tomorrow; anything else may pass on a retry."""
+    """A 5xx for the recipient, or an address the server cannot take, fails the same way tomorrow; not the rest."""
+    if isinstance(error, smtplib.SMTPNotSupportedError):
+        return True
     if isinstance(error, smtplib.SMTPRecipientsRefused):
         return all(code >= 500 for code, _ in error.recipients.values())
     if isinstance(error, smtplib.SMTPResponseException):
@@ -264,14 +266,18 @@ def _send_claimed(
         def hand_over_last() -> None:
             nonlocal recorded
             while last:
+                _settled(recorded)  # every outcome is written, or its failure stops the batch: none is lost
                 recorded = run(record, *last.pop())
 
-        #: Taken from `pending` and not yet sent, refused or skipped: they go back if the connection fails.
+        #: Taken from `pending` and not yet sent, refused or skipped: they go back if the batch ends early.
         in_hand: list[OutboxMessage] = []
+
+        def may_go_on() -> bool:
+            return not (should_stop is not None and should_stop()) and utcnow() + margin < lease_ends
 
         def take_next() -> tuple[OutboxMessage, Future[str]] | None:
             """The next message, if it may still start, with its suppression check under way."""
-            if not pending or (should_stop is not None and should_stop()) or utcnow() + margin >= lease_ends:
+            if not pending or not may_go_on():
                 return None
             row = pending.pop(0)
             in_hand.append(row)
@@ -280,20 +286,22 @@ def _send_claimed(
         upcoming = take_next()
         try:
             with open_sender() as sender:
-                while upcoming is not None:
+                # Asked again before each message: a stop may come while the server takes the last one's dot.
+                while upcoming is not None and may_go_on():
                     (row, check), upcoming = upcoming, None
-                    steps = sender.sending(envelope_from, row.recipient, as_sent(row, utcnow()))
+                    steps: Iterator[None] | None = None
                     try:
+                        steps = sender.sending(envelope_from, row.recipient, as_sent(row, utcnow()))
                         next(steps)  # MAIL FROM is on its way...
                         hand_over_last()  # ...while the last message's outcome is written
-                        if reason := check.result():
+                        if reason := _settled(check):
                             steps.close()  # RSET
                             in_hand.remove(row)
-                            run(_skip, connection, row, reason, report).result()
+                            _settled(run(_skip, connection, row, reason, report))
                             upcoming = take_next()
                             continue
                         next(steps)  # the message is out, all but its final dot
-                        recorded.result()  # the last message is marked sent before this one can be accepted
+                        _settled(recorded)  # the last message is marked sent before this one can be accepted
                         next(steps)  # the final dot is on its way...
                         upcoming = take_next()  # ...while the next message is checked
                         for _ in steps:  # accepted
@@ -304,18 +312,23 @@ def _send_claimed(
                         last.append((row, error))
                     else:
                         last.append((row, None))
+                    finally:
+                        if steps is not None:
+                            steps.close()  # left half-way when the batch fails: closed now, not by the collector
                     in_hand.remove(row)
                     upcoming = upcoming or take_next()
         except (OSError, smtplib.SMTPException) as unavailable:
             hand_over_last()
             pending[:0] = in_hand
+            in_hand.clear()
             log.warning("SMTP unavailable, %d message(s) will be retried: %s", len(pending), unavailable)
             for row in pending:
-                run(_record_unavailable, connection, row, unavailable, report).result()
+                _settled(run(_record_unavailable, connection, row, unavailable, report))
             pending.clear()
         finally:
             hand_over_last()
-            recorded.result()
+            _settled(recorded)
+        pending[:0] = in_hand  # taken, then the worker was asked to stop: never started
         if pending:  # stopped early: give the rest back now rather than when the lease ends
             table = OutboxMessage.__table__
             ids = [row.id for row in pending]
@@ -337,6 +350,18 @@ def database_work(connection: Connection) -> Iterator[Callable[..., Future[Any]]
     # The thread's statements read the configuration (retry limits, backoff) as the worker's do.
     with ThreadPoolExecutor(1, "outbox-db", initializer=lambda: app.app_context().push()) as executor:
         yield executor.submit
+
+
+class DatabaseWorkFailed(Exception):
+    """A statement of the batch failed: the batch stops, and what it holds is taken again when its lease ends."""
+
+
+def _settled(work: Future[Any]) -> Any:
+    """The statement's result; its failure is the database's, never counted as this message's refusal."""
+    try:
+        return work.result()
+    except Exception as error:
+        raise DatabaseWorkFailed(str(error)) from error
 
 
 def _run_now(work: Callable[..., Any], *args: Any) -> Future[Any]:

@@ -88,13 +88,20 @@ class _SMTPSender:
     def sending(self, envelope_from: str, recipient: str, raw: bytes) -> Iterator[None]:
         host = self.host
         host.ehlo_or_helo_if_needed()
-        size = f" size={len(raw)}" if host.does_esmtp and host.has_extn("size") else ""
-        host.putcmd("mail", f"FROM:{smtplib.quoteaddr(envelope_from)}{size}")
+        options = f" size={len(raw)}" if host.does_esmtp and host.has_extn("size") else ""
+        if not (envelope_from.isascii() and recipient.isascii()):  # e.g. josé@…: RFC 6531, as sendmail does it
+            if not host.has_extn("smtputf8"):
+                raise smtplib.SMTPNotSupportedError("the address is not ASCII and the server does not offer SMTPUTF8")
+            options += " SMTPUTF8"
+            host.command_encoding = "utf-8"
+        host.putcmd("mail", f"FROM:{smtplib.quoteaddr(envelope_from)}{options}")
         try:
             yield  # the server reads MAIL FROM
         except GeneratorExit:
-            host.getreply()
-            self._reset()  # the message is not wanted after all
+            # The message is not wanted after all; a connection that broke meanwhile is the next command's news.
+            with suppress(smtplib.SMTPException, OSError):
+                host.getreply()
+                self._reset()
             raise
         code, response = host.getreply()
         if code != 250:
