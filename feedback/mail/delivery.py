@@ -323,7 +323,7 @@ def _send_claimed(
             in_hand.clear()
             log.warning("SMTP unavailable, %d message(s) will be retried: %s", len(pending), unavailable)
             for row in pending:
-                _settled(run(_record_unavailable, connection, row, unavailable, report))
+                _settled(run(record, row, unavailable))
             pending.clear()
         finally:
             hand_over_last()
@@ -371,10 +371,6 @@ def _run_now(work: Callable[..., Any], *args: Any) -> Future[Any]:
     except BaseException as error:  # handed over as a thread's would be, and raised by result()
         done.set_exception(error)
     return done
-
-
-def _record_unavailable(connection: Connection, row: OutboxMessage, error: Exception, report: DeliveryReport) -> None:
-    _count(report, record_failure(connection, row, error, utcnow()))
 
 
 def _skip(connection: Connection, row: OutboxMessage, reason: str, report: DeliveryReport) -> None:
