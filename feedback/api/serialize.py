@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from feedback.cancellations.models import Cancellation
-from feedback.customers.operations import customer_json, iso
+from feedback.customers.operations import customer_json, iso, mrr_and_since
 from feedback.summaries.operations import answered_questions
 from feedback.urls import external_url
 
@@ -29,8 +29,7 @@ def cancellation_json(cancellation: Cancellation, full: bool = False) -> dict[st
         "customer_email": cancellation.customer_email,
         "company": cancellation.company,
         "plan": cancellation.plan,
-        "mrr": float(cancellation.mrr) if cancellation.mrr is not None else None,
-        "customer_since": cancellation.customer_since.isoformat() if cancellation.customer_since else None,
+        **mrr_and_since(cancellation),
         "owner_email": cancellation.owner.email,
         "reason": cancellation.reason,
         "complaint": cancellation.complaint,

@@ -137,12 +137,19 @@ def customer_json(customer: Customer) -> dict[str, Any]:
         "email": customer.email,
         "company": customer.company,
         "plan": customer.plan,
-        "mrr": float(customer.mrr) if customer.mrr is not None else None,
-        "customer_since": customer.customer_since.isoformat() if customer.customer_since else None,
+        **mrr_and_since(customer),
         "owner_email": customer.owner_email,
         "locale": customer.locale,
         "created_at": iso(customer.created_at),
         "updated_at": iso(customer.updated_at),
+    }
+
+
+def mrr_and_since(record: Any) -> dict[str, Any]:
+    """A customer's or a cancellation's `mrr` (a number in the currency's main unit) and `customer_since` (a date)."""
+    return {
+        "mrr": float(record.mrr) if record.mrr is not None else None,
+        "customer_since": record.customer_since.isoformat() if record.customer_since else None,
     }
 
 
