@@ -6,6 +6,7 @@ import os
 import re
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -55,19 +56,27 @@ def chromium() -> Iterator[Any]:
         browser.close()
 
 
-@pytest.fixture
-def live(database_url, smtp) -> Iterator[Any]:
+@contextmanager
+def served(database_url, smtp, **config: Any) -> Iterator[Any]:
     """The app served over real HTTP on loopback, with BASE_URL pointing at it so email links work."""
     port = free_port()
     base_url = f"http://127.0.0.1:{port}"
-    app = create_app(make_config(database_url, smtp, BASE_URL=base_url))
+    app = create_app(make_config(database_url, smtp, BASE_URL=base_url, **config))
     server = make_server("127.0.0.1", port, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     app.base_url = base_url  # type: ignore[attr-defined]
-    yield app
-    server.shutdown()
-    thread.join()
+    try:
+        yield app
+    finally:
+        server.shutdown()
+        thread.join()
+
+
+@pytest.fixture
+def live(database_url, smtp) -> Iterator[Any]:
+    with served(database_url, smtp) as app:
+        yield app
 
 
 @pytest.fixture
@@ -219,6 +228,21 @@ def open_admin(page, live, admin) -> None:
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Log in").click()
     page.get_by_role("link", name="Admin").click()
+
+
+def test_in_development_the_sent_mail_link_still_fits_a_phone(database_url, smtp, page, admin, owner):
+    """Without SMTP (make run) admins get a fourth link, Sent mail: the navigation wraps instead of overflowing."""
+    with served(database_url, smtp, MAIL_BACKEND="local") as app:
+        log(app, owner["email"], customer_email="casey@client.test")
+        deliver(app)
+        open_admin(page, app, admin)
+        for path in ("/admin/staff/", "/admin/email/", "/dev/mail/"):
+            page.goto(f"{app.base_url}{path}")
+            assert page.get_by_role("navigation", name="Main").get_by_role("link", name="Sent mail").is_visible()
+            assert_fits(page)
+        page.locator("a.row-link").first.click()  # one email as it was sent
+        assert_fits(page)
+        screenshot(page, "sent-mail-phone")
 
 
 def test_admin_adds_reorders_previews_and_publishes_a_question(live, page, smtp, admin, owner):
