@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conftest import csrf_token, log, submit_form
+from conftest import csrf_token, deliver, log, submit_form
 from sqlalchemy import func, select
 
 from feedback.cancellations.models import Cancellation
@@ -176,3 +176,21 @@ def test_logging_for_an_address_that_opted_out_says_no_survey_goes(app, client, 
     )  # fmt: skip
     assert "Quinn Quiet asked us not to email them, so no survey goes out." in response.text
     assert "will get the exit survey" not in response.text
+
+
+def test_an_address_no_email_header_can_carry_is_refused_and_an_international_domain_kept_in_ascii(
+    app, client, smtp, logged_in_owner
+):
+    """zoë@… would need SMTPUTF8 end to end: a clear error that keeps what was typed, never a 500 when queued."""
+    form = {"customer_name": "Zoë Quinn", "customer_email": "zoë@client.test", "owner_email": logged_in_owner["email"]}
+    response = submit_form(client, "/cancellations/new", form)
+    assert response.status_code == 422
+    assert "Internationalized characters before the @-sign are not supported" in response.text
+    assert 'value="zoë@client.test"' in response.text
+    assert counts(app) == (0, 0, 0)
+
+    form["customer_email"] = "Zoe@Bücher.example"
+    assert submit_form(client, "/cancellations/new", form).status_code in (302, 303)
+    deliver(app)
+    invitation = smtp.one("zoe@xn--bcher-kva.example")
+    assert "Zoë Quinn" in invitation["To"]

@@ -55,11 +55,19 @@ class NewCancellation:
 
 
 def normalize_email(address: str) -> str:
-    """Raises ValueError with a readable message for anything that is not a mailbox."""
+    """Raises ValueError with a readable message for anything that is not a mailbox Farewell can write to.
+
+    The address is kept in its ASCII form (an international domain in punycode), the form every mail header and
+    SMTP server takes; one with letters beyond ASCII before the @ would need SMTPUTF8 end to end, which the email
+    headers Farewell builds cannot carry, so it is refused here rather than failing when its email is queued.
+    """
     try:
-        return validate_email(address.strip(), check_deliverability=False, test_environment=True).normalized.lower()
+        checked = validate_email(
+            address.strip(), check_deliverability=False, test_environment=True, allow_smtputf8=False
+        )
     except EmailNotValidError as error:
         raise ValueError(str(error)) from None
+    return checked.ascii_email.lower()
 
 
 def find_staff(email: str) -> User | None:
