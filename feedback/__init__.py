@@ -99,6 +99,7 @@ def register_commands(app: Flask) -> None:
     from feedback.auth.cli import users
     from feedback.cancellations.cli import cancellations
     from feedback.demo import demo
+    from feedback.jobs import models as job_models  # noqa: F401 - the scheduler's table, until its CLI lands
     from feedback.mail.cli import outbox
 
     for group in (users, cancellations, outbox, demo, tokens):

@@ -1,0 +1,1 @@
+"""Periodic work: each job lives in its feature, registered with its interval; the worker runs what is due."""
