@@ -27,6 +27,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         [FileSystemLoader(str(ROOT / "templates")), PrefixLoader({"emails": FileSystemLoader(str(ROOT / "emails"))})]
     )
     register_extensions(app)
+    register_hooks(app)
     register_blueprints(app)
     register_errorhandlers(app)
     register_commands(app)
@@ -53,16 +54,29 @@ def register_extensions(app: Flask) -> None:
     babel.init_app(app, locale_selector=select_locale, default_translation_directories=str(TRANSLATIONS))
 
 
+def register_hooks(app: Flask) -> None:
+    """What the postmortem and mail must have features do, handed down at start-up instead of imported."""
+    from feedback.mail import hooks as mail_hooks
+    from feedback.postmortem.workflow import when_summary_due
+    from feedback.settings.operations import sender_name
+    from feedback.summaries.operations import compose_summary
+    from feedback.surveys.operations import reminder_obsolete
+
+    when_summary_due(app, compose_summary)
+    mail_hooks.check_before_sending(app, "survey_reminder", reminder_obsolete)
+    mail_hooks.sender_name_from(app, sender_name)
+
+
 def register_blueprints(app: Flask) -> None:
     from feedback.auth.views import blueprint as auth
     from feedback.cancellations.views import blueprint as cancellations
+    from feedback.email_log.mailbox import blueprint as mailbox
+    from feedback.email_log.views import blueprint as email_log
     from feedback.health import blueprint as health
-    from feedback.mail.admin import blueprint as email_log
-    from feedback.mail.unsubscribe import blueprint as unsubscribe
-    from feedback.mail.views import blueprint as mailbox
     from feedback.reviews.views import blueprint as reviews
     from feedback.summaries.views import blueprint as summaries
     from feedback.surveys.views import blueprint as surveys
+    from feedback.unsubscribe.views import blueprint as unsubscribe
 
     for blueprint in (auth, cancellations, health, mailbox, reviews, summaries, surveys, email_log, unsubscribe):
         app.register_blueprint(blueprint)
@@ -99,9 +113,11 @@ def register_commands(app: Flask) -> None:
     from feedback.auth.cli import users
     from feedback.cancellations.cli import cancellations
     from feedback.demo import demo
+    from feedback.imports.cli import import_
     from feedback.jobs import models as job_models  # noqa: F401 - the scheduler's table, until its CLI lands
     from feedback.mail.cli import outbox
 
+    cancellations.add_command(import_)
     for group in (users, cancellations, outbox, demo, tokens):
         app.cli.add_command(group)
 

@@ -11,11 +11,12 @@ from flask.cli import with_appcontext
 from sqlalchemy import select
 
 from feedback.auth.models import User
-from feedback.cancellations.models import Cancellation
-from feedback.cancellations.operations import NewCancellation, find_staff, log_cancellation
+from feedback.auth.operations import find_staff
+from feedback.cancellations.operations import NewCancellation, log_cancellation
 from feedback.db import utcnow
 from feedback.extensions import db
 from feedback.mail.models import OutboxMessage
+from feedback.postmortem.models import Cancellation
 from feedback.reviews.operations import review_version, submit_review
 from feedback.surveys.operations import expire_overdue_invitations, submit_survey
 
@@ -282,6 +283,7 @@ def demo() -> None:
             submit_review(cancellation, owner, story["review"], review_version(cancellation).id)
         if story["days_ago"] > 2:
             _settle(cancellation, started)
+        db.session.commit()
     expire_overdue_invitations()  # the oldest unanswered link has lapsed: its summary goes with the review alone
     for cancellation in history:
         _mark_delivered(cancellation)

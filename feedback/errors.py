@@ -1,16 +1,23 @@
-"""Kind pages instead of stack traces, for customers and staff alike."""
+"""Kind pages instead of stack traces for people, RFC 9457 problem+json for machines (the API and webhooks).
+
+{"type": "about:blank", "title": "...", "status": 422, "detail": "...",
+ "errors": [{"field": "customer.email", "message": "..."}]}
+"""
 
 from __future__ import annotations
 
-from flask import Flask, render_template
+from typing import Any
+
+from flask import Flask, Response, current_app, json, render_template, request
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
-from werkzeug.wrappers import Response
 
-from feedback.api.problems import problem_response, wants_problem
 from feedback.i18n import DEFAULT_LOCALE
+
+PROBLEM_TYPE = "application/problem+json"
+MACHINE_PATHS = ("/api/", "/webhooks/")
 
 TITLES = {
     400: _l("That request didn't make sense to us"),
@@ -25,6 +32,45 @@ TITLES = {
 }
 
 SERVER_ERROR = _l("We have logged the problem. Please try again in a moment.")
+
+
+class Problem(HTTPException):
+    """Raised anywhere in the API; rendered by `problem_response`."""
+
+    def __init__(
+        self, status: int, detail: str, errors: dict[str, str] | None = None, headers: dict[str, str] | None = None
+    ):
+        super().__init__(detail)
+        self.code = status
+        self.errors = errors or {}
+        self.extra_headers = headers or {}
+
+
+def wants_problem() -> bool:
+    return request.path.startswith(MACHINE_PATHS)
+
+
+def problem_response(error: HTTPException) -> Response:
+    status = error.code or 500
+    body: dict[str, Any] = {
+        "type": "about:blank",
+        "title": TITLES.get(status, error.name) if status != 422 else "The request has invalid fields",
+        "status": status,
+        "detail": error.description if status != 500 else "Something went wrong on our side; it has been logged.",
+    }
+    errors = getattr(error, "errors", None)
+    if errors:
+        body["errors"] = [{"field": field, "message": message} for field, message in errors.items()]
+    response = Response(json.dumps(body), status=status, mimetype=PROBLEM_TYPE)
+    response.headers.update(getattr(error, "extra_headers", {}))
+    if status == 405 and hasattr(error, "valid_methods") and error.valid_methods:
+        response.headers["Allow"] = ", ".join(error.valid_methods)
+    return response
+
+
+def limit_body() -> None:
+    """A machine's body larger than API_MAX_BODY_BYTES is a 413 before anything reads it."""
+    request.max_content_length = current_app.config["API_MAX_BODY_BYTES"]
 
 
 def register(app: Flask) -> None:

@@ -3,32 +3,17 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from decimal import Decimal
 from typing import Any
 
 from flask import Flask, current_app
 from flask_babel import get_locale
 
-from feedback.cancellations.models import STATE_LABELS
 from feedback.customers.operations import tenure
+from feedback.formatting import format_date, format_datetime, format_money
+from feedback.postmortem.models import STATE_LABELS
 from feedback.settings.operations import current_settings
 from feedback.summaries.operations import answered_questions
 from feedback.surveys.operations import STRIPE_MAIN_REASONS
-
-
-def format_datetime(value: datetime | None, with_time: bool = True) -> str:
-    if value is None:
-        return ""
-    value = value.astimezone(UTC)
-    return value.strftime("%-d %b %Y, %H:%M UTC") if with_time else value.strftime("%-d %b %Y")
-
-
-def format_date(value: Any) -> str:
-    return value.strftime("%-d %b %Y") if value else ""
-
-
-def format_money(value: Decimal | None) -> str:
-    return "" if value is None else f"{value:,.2f}"
 
 
 def register(app: Flask) -> None:

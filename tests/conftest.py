@@ -247,6 +247,7 @@ def runner(app: Flask) -> Any:
 def owner(app: Flask) -> dict[str, Any]:
     with app.app_context():
         user = create_user("olivia@acme.test", "Olivia Owner", "owner", PASSWORD)
+        db.session.commit()
         return {"id": user.id, "email": user.email, "name": user.name, "password": PASSWORD}
 
 
@@ -254,6 +255,7 @@ def owner(app: Flask) -> dict[str, Any]:
 def other_owner(app: Flask) -> dict[str, Any]:
     with app.app_context():
         user = create_user("oscar@acme.test", "Oscar Other", "owner", PASSWORD)
+        db.session.commit()
         return {"id": user.id, "email": user.email, "name": user.name, "password": PASSWORD}
 
 
@@ -261,6 +263,7 @@ def other_owner(app: Flask) -> dict[str, Any]:
 def admin(app: Flask) -> dict[str, Any]:
     with app.app_context():
         user = create_user("ada@acme.test", "Ada Admin", "admin", PASSWORD)
+        db.session.commit()
         return {"id": user.id, "email": user.email, "name": user.name, "password": PASSWORD}
 
 
@@ -307,7 +310,9 @@ def log(app: Flask, owner_email: str, **fields: Any) -> int:
     values = {"customer_name": "Casey Customer", "customer_email": "casey@client.test", "company": "Client Co"}
     values.update(fields)
     with app.app_context():
-        return log_cancellation(NewCancellation(owner_email=owner_email, **values)).id
+        cancellation_id = log_cancellation(NewCancellation(owner_email=owner_email, **values)).id
+        db.session.commit()
+        return cancellation_id
 
 
 def deliver(app: Flask, now: Any = None) -> Any:

@@ -12,8 +12,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from feedback.api.tokens import create_token
-from feedback.cancellations.models import Cancellation
 from feedback.extensions import db
+from feedback.postmortem.models import Cancellation
 
 PROBLEM = "application/problem+json"
 
@@ -21,7 +21,9 @@ PROBLEM = "application/problem+json"
 @pytest.fixture
 def token(app: Flask, owner: dict[str, Any]) -> str:
     with app.app_context():
-        return create_token("Billing")[1]
+        token = create_token("Billing")[1]
+        db.session.commit()
+        return token
 
 
 def bearer(token: str, **headers: str) -> dict[str, str]:
@@ -219,6 +221,7 @@ def test_detail_carries_the_review_with_its_questions(app: Flask, client: FlaskC
         cancellation = db.session.get(Cancellation, created["id"])
         version = review_version(cancellation)
         submit_review(cancellation, db.session.get(User, owner["id"]), answers, version.id)
+        db.session.commit()
     review = client.get(f"/api/v1/cancellations/{created['id']}", headers=bearer(token)).json["review"]
     assert review["author"] == "Olivia Owner"
     first = review["answers"][0]

@@ -5,9 +5,9 @@ from __future__ import annotations
 from conftest import csrf_token, deliver, log, submit_form
 from sqlalchemy import func, select
 
-from feedback.cancellations.models import Cancellation
 from feedback.extensions import db
 from feedback.mail.models import OutboxMessage
+from feedback.postmortem.models import Cancellation
 from feedback.surveys.models import Invitation
 
 
@@ -167,6 +167,7 @@ def test_logging_for_an_address_that_opted_out_says_no_survey_goes(app, client, 
 
     with app.app_context():
         suppress("quiet@client.test", source="link")
+        db.session.commit()
     page = client.get("/cancellations/new")
     response = client.post(
         "/cancellations/new",

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from feedback.cancellations.models import Cancellation
 from feedback.extensions import db
+from feedback.postmortem.models import Cancellation
 
 
 def test_demo_loads_every_state_once(app, runner, smtp, auth, client):

@@ -97,6 +97,7 @@ def test_resend_is_refused_for_an_address_that_opted_out(app, client, auth, smtp
     deliver(app)
     with app.app_context():
         suppress("gone@client.test", source="link")
+        db.session.commit()
     (failed_id,) = message_ids(app, status="failed")
     auth.login(admin["email"])
     page = client.get(f"/admin/email/{failed_id}")
@@ -111,6 +112,7 @@ def test_suppression_list_is_visible_to_admins(app, client, auth, owner, admin):
     log(app, owner["email"])
     with app.app_context():
         suppress("casey@client.test", source="one-click", reason="Asked by the mail app's unsubscribe button.")
+        db.session.commit()
     auth.login(admin["email"])
     assert "Suppression list (1)" in client.get("/admin/email/").text
     page = client.get("/admin/email/suppressed").text

@@ -116,13 +116,14 @@ def test_a_made_up_link_cannot_ask(client):
 
 def test_no_fresh_link_once_the_summary_has_gone(app, client, smtp, owner, expired_path):
     from feedback.auth.models import User
-    from feedback.cancellations.models import Cancellation
+    from feedback.postmortem.models import Cancellation
     from feedback.reviews.operations import review_version, submit_review
 
     with app.app_context():
         cancellation = db.session.scalars(select(Cancellation)).one()
         author = db.session.get(User, owner["id"])
         submit_review(cancellation, author, {"this_week": "Quiet churn."}, review_version(cancellation).id)
+        db.session.commit()
     deliver(app, now=utcnow() + timedelta(minutes=5))  # expires the link: the summary goes with the review alone
     assert smtp.one(owner["email"], "Summary")
     smtp.clear()

@@ -12,11 +12,10 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
-from feedback.cancellations.models import Cancellation
-from feedback.customers.models import Customer
 from feedback.extensions import db
 from feedback.imports.csvfiles import neutralise, write_csv
 from feedback.imports.operations import SAMPLE_HEADERS
+from feedback.postmortem.models import Cancellation, Customer
 
 HEADER = SAMPLE_HEADERS["cancellations"]
 GOOD = (

@@ -123,7 +123,7 @@ def test_the_owners_summary_stays_in_english_when_a_german_customer_answers_last
     from conftest import html_part
 
     from feedback.auth.models import User
-    from feedback.cancellations.models import Cancellation
+    from feedback.postmortem.models import Cancellation
     from feedback.reviews.operations import review_version, submit_review
 
     path = survey_path(app, smtp, owner, locale="de")
@@ -132,6 +132,7 @@ def test_the_owners_summary_stays_in_english_when_a_german_customer_answers_last
     with app.app_context():
         cancellation = db.session.scalar(select(Cancellation))
         submit_review(cancellation, db.session.get(User, owner["id"]), review, review_version(cancellation).id)
+        db.session.commit()
     response = submit_form(client, path, {"main_reason": "Something else"})
     assert response.status_code == 303
     deliver(app)
@@ -162,7 +163,7 @@ def test_locale_from_the_staff_form_and_the_cli(app, client, runner, logged_in_o
               "--owner-email", logged_in_owner["email"], "--locale", "tlh"],
     )  # fmt: skip
     assert bad.exit_code != 0 and "--locale" in bad.output
-    from feedback.cancellations.models import Cancellation
+    from feedback.postmortem.models import Cancellation
 
     with app.app_context():
         locales = dict(db.session.execute(select(Cancellation.customer_name, Cancellation.locale)).all())

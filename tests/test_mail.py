@@ -188,9 +188,9 @@ def test_outbox_work_runs_as_the_readme_says_and_stops_cleanly_on_sigterm(app, d
 
 def test_marking_a_message_sent_writes_its_timeline_in_the_database(app, smtp, owner):
     """The worker's sent mark is one UPDATE; the database's trigger adds the timeline line, with the same labels."""
-    from feedback.cancellations.models import Cancellation
-    from feedback.cancellations.operations import EMAIL_LABELS
     from feedback.mail.models import OutboxContent
+    from feedback.postmortem.models import Cancellation
+    from feedback.postmortem.timeline import EMAIL_LABELS, email_label
 
     cancellation_id = log(app, owner["email"], customer_email="casey@client.test")
     with app.app_context():
@@ -218,6 +218,7 @@ def test_marking_a_message_sent_writes_its_timeline_in_the_database(app, smtp, o
                     subject="Hello",
                     message_id=f"<kind-{n}@farewell.test>",
                     cancellation_id=cancellation_id,
+                    timeline_label=email_label(kind),  # as email_about queues it
                     status="failed",
                     failed_at=utcnow(),
                     content=OutboxContent(body_text="Hello", body_html="<p>Hello</p>"),

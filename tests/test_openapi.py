@@ -19,6 +19,7 @@ from schemathesis.checks import (
 
 from feedback.api.openapi import openapi_document
 from feedback.api.tokens import create_token
+from feedback.extensions import db
 
 CHECKS = [
     not_a_server_error,
@@ -40,7 +41,9 @@ def api_app(app: Flask, owner: dict[str, Any]) -> Flask:
 @pytest.fixture
 def token(api_app: Flask) -> str:
     with api_app.app_context():
-        return create_token("schemathesis")[1]
+        token = create_token("schemathesis")[1]
+        db.session.commit()
+        return token
 
 
 def test_the_served_document_is_the_one_checked(api_app: Flask) -> None:

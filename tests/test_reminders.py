@@ -8,10 +8,10 @@ from conftest import deliver, link_in, log, make_config, submit_form
 from sqlalchemy import select
 
 from feedback import create_app
-from feedback.cancellations.models import Cancellation
 from feedback.db import utcnow
 from feedback.extensions import db
 from feedback.mail.models import OutboxMessage
+from feedback.postmortem.models import Cancellation
 
 
 def reminders(smtp, address="casey@client.test"):
@@ -77,6 +77,7 @@ def test_no_reminder_after_an_opt_out(app, smtp, owner):
     invite(app, smtp, owner)
     with app.app_context():
         suppress("casey@client.test", source="link")
+        db.session.commit()
     deliver(app, now=utcnow() + timedelta(days=5))
     assert reminders(smtp) == []
 

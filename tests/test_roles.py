@@ -9,6 +9,7 @@ import pytest
 from conftest import AuthActions, csrf_token, log
 
 from feedback.api.tokens import create_token
+from feedback.extensions import db
 
 #: public: no login at all; staff: any logged-in staff member; own: the cancellation's owner or an admin;
 #: admin: admins only; logout: any staff member, checked last as it ends the session;
@@ -108,6 +109,7 @@ def test_role_checks_on_every_staff_route(app, owner, other_owner, admin):
     other_id = log(app, other_owner["email"], customer_email="theirs@client.test")
     with app.app_context():
         token_id = create_token("roles")[0].id
+        db.session.commit()
     base = {"questionnaire": "exit-survey", "position": 1, "user_id": other_owner["id"], "message_id": 1, "number": 1,
             "token_id": token_id}  # fmt: skip
     own = requests_for(app, {**base, "cancellation_id": own_id})

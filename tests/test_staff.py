@@ -10,9 +10,9 @@ from sqlalchemy import select
 
 from feedback.auth.models import User
 from feedback.auth.throttle import MAX_FAILURES, locked_until
-from feedback.cancellations.models import Cancellation
 from feedback.db import utcnow
 from feedback.extensions import db
+from feedback.postmortem.models import Cancellation
 
 STAFF = "/admin/staff/"
 
@@ -186,6 +186,7 @@ def test_reassigning_a_case_that_waits_for_contact_asks_for_one_review_once(app,
         from_user.active = False
         assert reassign_open_cancellations(from_user, to_user, acting) == 1
         complete_contact(waiting, "Wanda Waiting", "wanda@client.test", acting)
+        db.session.commit()
     deliver(app)
     requests = [m for m in smtp.to(other_owner["email"]) if "your review, please" in str(m["Subject"])]
     assert len(requests) == 1  # asked once, when the customer could be reached, not also at reassignment

@@ -9,9 +9,9 @@ from conftest import deliver, html_part, log, text_part
 from sqlalchemy import func, select
 
 from feedback.auth.models import User
-from feedback.cancellations.models import Cancellation
 from feedback.db import utcnow
 from feedback.extensions import db
+from feedback.postmortem.models import Cancellation
 from feedback.reviews.operations import review_version, submit_review
 from feedback.summaries.models import Summary
 from feedback.surveys.models import Invitation
@@ -31,12 +31,14 @@ def review(app, cancellation_id: int, owner_id: int, answers=REVIEW) -> None:
         cancellation = db.session.get(Cancellation, cancellation_id)
         author = db.session.get(User, owner_id)
         submit_review(cancellation, author, answers, review_version(cancellation).id)
+        db.session.commit()
 
 
 def answer(app, cancellation_id: int, answers) -> None:
     with app.app_context():
         invitation = db.session.scalars(select(Invitation).where(Invitation.cancellation_id == cancellation_id)).one()
         submit_survey(invitation, answers)
+        db.session.commit()
 
 
 def summaries(app) -> int:
@@ -150,6 +152,7 @@ def test_a_customer_who_opted_out_is_not_waited_for(app, smtp, owner):
 
     with app.app_context():
         suppress("gone@client.test", source="link")
+        db.session.commit()
     cancellation_id = log(app, owner["email"], customer_email="gone@client.test")
     review(app, cancellation_id, owner["id"])
     deliver(app)

@@ -168,6 +168,7 @@ def test_concurrent_submissions_record_exactly_one(app, survey_path):
             barrier.wait()
             try:
                 submit_survey(invitation, {"main_reason": "Something else", "valued": f"submission {n}"})
+                db.session.commit()
                 outcomes.append("ok")
             except AlreadyAnswered:
                 outcomes.append("refused")

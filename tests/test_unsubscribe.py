@@ -96,6 +96,7 @@ def test_an_opt_out_stops_mail_already_queued(app, smtp, owner):
     log(app, owner["email"], customer_email="early@client.test")
     with app.app_context():
         suppress("early@client.test", source="admin", reason="Asked by phone.")
+        db.session.commit()
         # Put it back as if the opt-out had landed between the worker's claim and its send.
         db.session.execute(db.update(OutboxMessage).values(status="queued", last_error=""))
         db.session.commit()

@@ -17,9 +17,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
-from feedback.cancellations.models import Cancellation
-from feedback.customers.models import Customer
 from feedback.extensions import db
+from feedback.postmortem.models import Cancellation, Customer
 from feedback.webhooks.signatures import standard_signature, stripe_signature
 
 FIXTURES = Path(__file__).parent / "fixtures" / "stripe"

@@ -11,6 +11,7 @@ from wtforms.validators import InputRequired, Length
 
 from feedback.api.tokens import create_token, list_tokens, revoke_token
 from feedback.auth.access import admin_required
+from feedback.extensions import db
 
 blueprint = Blueprint("tokens", __name__, url_prefix="/admin/tokens")
 
@@ -28,6 +29,7 @@ def index() -> str | tuple[str, int]:
     new_token = None
     if form.validate_on_submit():
         _, new_token = create_token(form.name.data or "", created_by=current_user._get_current_object())
+        db.session.commit()
         form.name.data = ""
     status = 422 if form.errors else 200
     return render_template("api/tokens.html", form=form, tokens=list_tokens(), new_token=new_token), status
@@ -39,5 +41,6 @@ def revoke(token_id: int) -> Response:
     row = revoke_token(token_id)  # CSRFProtect has checked the form's token
     if row is None:
         abort(404)
+    db.session.commit()
     flash(f"Revoked “{row.name}”. Requests with it now get a 401.", "success")
     return redirect(url_for("tokens.index"))

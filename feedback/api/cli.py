@@ -2,7 +2,8 @@ import click
 from flask.cli import AppGroup
 
 from feedback.api.tokens import create_token, list_tokens, revoke_token
-from feedback.templating import format_datetime
+from feedback.extensions import db
+from feedback.formatting import format_datetime
 
 tokens = AppGroup("tokens", help="Manage API tokens.")
 
@@ -15,6 +16,7 @@ def create(name: str) -> None:
         row, token = create_token(name)
     except ValueError as error:
         raise click.ClickException(str(error)) from None
+    db.session.commit()
     click.echo(f"Created API token {row.id} ({row.name}). Store it now: it is not shown again.")
     click.echo(token)
 
@@ -34,4 +36,5 @@ def revoke(token_id: int) -> None:
     """Revoke a token by its id: requests with it get a 401 from now on."""
     if revoke_token(token_id) is None:
         raise click.ClickException(f"No API token has the id {token_id}.")
+    db.session.commit()
     click.echo(f"Revoked API token {token_id}.")

@@ -12,7 +12,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
 from feedback.api.models import ApiToken, IdempotentRequest
-from feedback.api.problems import Problem
+from feedback.errors import Problem
 from feedback.extensions import db
 
 Result = tuple[int, dict[str, Any]]

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from feedback.cancellations.models import STATES
 from feedback.customers.intake import STRIPE_FEEDBACK
+from feedback.postmortem.models import STATES
 
 
 def _nullable(schema: dict[str, Any]) -> dict[str, Any]:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from feedback.cancellations.models import Cancellation
 from feedback.customers.operations import customer_json, iso, mrr_and_since
+from feedback.postmortem.models import Cancellation
 from feedback.summaries.operations import answered_questions
 from feedback.urls import external_url
 

@@ -27,7 +27,7 @@ def create_token(name: str, created_by: User | None = None) -> tuple[ApiToken, s
     token = PREFIX + secrets.token_urlsafe(32)
     row = ApiToken(name=name, token_hash=hash_token(token), prefix=token[:10], created_by=created_by)
     db.session.add(row)
-    db.session.commit()
+    db.session.flush()
     return row, token
 
 
@@ -37,7 +37,7 @@ def authenticate(token: str) -> ApiToken | None:
     if row is None or row.revoked_at is not None:
         return None
     row.last_used_at = utcnow()
-    db.session.commit()
+    db.session.flush()
     return row
 
 
@@ -45,7 +45,7 @@ def revoke_token(token_id: int) -> ApiToken | None:
     row = db.session.get(ApiToken, token_id)
     if row is not None and row.revoked_at is None:
         row.revoked_at = utcnow()
-        db.session.commit()
+        db.session.flush()
     return row
 
 

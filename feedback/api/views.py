@@ -6,20 +6,19 @@ import json
 from datetime import UTC, date, datetime, time
 from typing import Any
 
-from flask import Blueprint, Response, current_app, g, jsonify, request, url_for
+from flask import Blueprint, Response, g, jsonify, request, url_for
 from sqlalchemy import func, select
 
 from feedback.api.idempotency import Result, request_fingerprint, run_once
 from feedback.api.openapi import openapi_document
-from feedback.api.problems import Problem
 from feedback.api.serialize import cancellation_json
 from feedback.api.tokens import authenticate
-from feedback.cancellations.models import STATES, Cancellation
 from feedback.cancellations.operations import InvalidCancellation, listed_with
 from feedback.customers.intake import record_cancellation
-from feedback.customers.models import Customer
 from feedback.customers.operations import FIELDS, InvalidCustomer, customer_json, upsert_customer
+from feedback.errors import Problem, limit_body
 from feedback.extensions import csrf, db
+from feedback.postmortem.models import STATES, Cancellation, Customer
 
 blueprint = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(blueprint)  # bearer tokens, not cookies: there is no session to forge requests with
@@ -27,11 +26,6 @@ csrf.exempt(blueprint)  # bearer tokens, not cookies: there is no session to for
 MAX_ID = 2**31 - 1
 MAX_PAGE = 100_000
 UNAUTHORIZED = {"WWW-Authenticate": 'Bearer realm="Farewell API"'}
-
-
-def limit_body() -> None:
-    """A body larger than API_MAX_BODY_BYTES is a 413 before anything reads it."""
-    request.max_content_length = current_app.config["API_MAX_BODY_BYTES"]
 
 
 @blueprint.before_request
@@ -43,6 +37,7 @@ def authenticate_request() -> None:
     if scheme.lower() != "bearer" or not token.strip():
         raise Problem(401, "Send an API token: Authorization: Bearer TOKEN.", headers=UNAUTHORIZED)
     g.api_token = authenticate(token.strip())
+    db.session.commit()  # the token's last use, whatever the request goes on to do
     if g.api_token is None:
         headers = {"WWW-Authenticate": UNAUTHORIZED["WWW-Authenticate"] + ', error="invalid_token"'}
         raise Problem(401, "This API token is unknown or was revoked.", headers=headers)
@@ -86,7 +81,7 @@ def _idempotent(write: Any) -> tuple[int, Any, bool]:
 def create_cancellation() -> Response:
     def write(body: dict[str, Any]) -> Result:
         try:
-            cancellation = record_cancellation(body, source="api", commit=False)
+            cancellation = record_cancellation(body, source="api")
         except InvalidCancellation as invalid:
             raise Problem(422, "Nothing was logged; fix the fields listed in errors.", invalid.errors) from None
         return 201, cancellation_json(cancellation)

@@ -2,6 +2,7 @@ import click
 from flask.cli import AppGroup
 
 from feedback.auth.operations import InvalidUser, create_user
+from feedback.extensions import db
 
 users = AppGroup("users", help="Manage staff accounts.")
 
@@ -19,4 +20,5 @@ def create(email: str, name: str, role: str, password: str | None) -> None:
         user = create_user(email, name, role, password)
     except InvalidUser as error:
         raise click.ClickException(str(error)) from None
+    db.session.commit()
     click.echo(f"Created {user.role} {user.email} (id {user.id}).")

@@ -1,14 +1,21 @@
 from __future__ import annotations
 
+from sqlalchemy import func, select
+
 from feedback.auth.models import ROLES, User
-from feedback.cancellations.operations import find_staff, normalize_email
 from feedback.extensions import db
+from feedback.inputs.fields import normalize_email
 
 MIN_PASSWORD_LENGTH = 10
 
 
 class InvalidUser(ValueError):
     pass
+
+
+def find_staff(email: str) -> User | None:
+    """The staff member with this address, whatever its case."""
+    return db.session.scalar(select(User).where(func.lower(User.email) == email.strip().lower()))
 
 
 def password_problem(password: str, email: str) -> str | None:
@@ -20,8 +27,8 @@ def password_problem(password: str, email: str) -> str | None:
     return None
 
 
-def create_user(email: str, name: str, role: str, password: str | None, commit: bool = True) -> User:
-    """A staff account; `commit=False` lets a caller add more to the same transaction (an invitation email)."""
+def create_user(email: str, name: str, role: str, password: str | None) -> User:
+    """A staff account, with a password or (for an invitation) without one yet."""
     try:
         email = normalize_email(email)
     except ValueError as error:
@@ -40,8 +47,5 @@ def create_user(email: str, name: str, role: str, password: str | None, commit: 
             raise InvalidUser(problem)
         user.set_password(password)
     db.session.add(user)
-    if commit:
-        db.session.commit()
-    else:
-        db.session.flush()
+    db.session.flush()
     return user

@@ -11,8 +11,8 @@ from werkzeug.wrappers import Response
 
 from feedback.auth.forms import LoginForm
 from feedback.auth.models import User
+from feedback.auth.operations import find_staff
 from feedback.auth.throttle import clear_failures, locked_until, record_failure
-from feedback.cancellations.operations import find_staff
 from feedback.db import utcnow
 from feedback.extensions import db
 

@@ -5,21 +5,23 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import selectinload
 
 from feedback.auth.models import User
-from feedback.cancellations.models import STATES, Cancellation
-from feedback.customers.models import Customer
+from feedback.auth.operations import find_staff
 from feedback.db import utcnow
 from feedback.extensions import db
 from feedback.i18n import LANGUAGES, supported_locale
-
-if TYPE_CHECKING:
-    from feedback.questions.models import QuestionnaireVersion
+from feedback.inputs.fields import normalize_email
+from feedback.postmortem.models import STATES, Cancellation, Customer
+from feedback.postmortem.timeline import SOURCE_LABELS
+from feedback.questions.models import QuestionnaireVersion
+from feedback.questions.operations import live_version
+from feedback.reviews.operations import queue_review_request
+from feedback.surveys.operations import create_invitation, queue_invitation
 
 
 class InvalidCancellation(ValueError):
@@ -54,27 +56,8 @@ class NewCancellation:
     needs_contact: bool = False
 
 
-def normalize_email(address: str) -> str:
-    """Raises ValueError with a readable message for anything that is not a mailbox Farewell can write to.
-
-    The address is kept in its ASCII form (an international domain in punycode), the form every mail header and
-    SMTP server takes; one with letters beyond ASCII before the @ would need SMTPUTF8 end to end, which the email
-    headers Farewell builds cannot carry, so it is refused here rather than failing when its email is queued.
-    """
-    try:
-        checked = validate_email(
-            address.strip(), check_deliverability=False, test_environment=True, allow_smtputf8=False
-        )
-    except EmailNotValidError as error:
-        raise ValueError(str(error)) from None
-    return checked.ascii_email.lower()
-
-
-def find_staff(email: str) -> User | None:
-    return db.session.scalar(select(User).where(func.lower(User.email) == email.strip().lower()))
-
-
-def _clean(data: NewCancellation) -> tuple[NewCancellation, User]:
+def check_cancellation(data: NewCancellation) -> tuple[NewCancellation, User]:
+    """Tidies `data` in place and finds its owner; raises InvalidCancellation with every problem at once."""
     errors: dict[str, str] = {}
     data.customer_name = " ".join(data.customer_name.split())
     # Held for contact details: the name and address come later, from staff, and `complete_contact` checks them.
@@ -128,15 +111,12 @@ def _clean(data: NewCancellation) -> tuple[NewCancellation, User]:
     return data, owner
 
 
-def log_cancellation(data: NewCancellation, commit: bool = True) -> Cancellation:
-    """Records the cancellation, its invitation and both emails in one transaction, or nothing at all.
+def log_cancellation(data: NewCancellation) -> Cancellation:
+    """Records the cancellation, its invitation and both emails; the caller commits them together, or none.
 
-    With `commit=False` the caller adds its own rows (an idempotency record, a processed event id) and commits.
+    The caller's transaction may hold more of its own (an idempotency record, a processed event id).
     """
-    from feedback.questions.operations import live_version
-
-    data, owner = _clean(data)
-    questions = live_version("exit-survey")  # before our first write: see live_version
+    data, owner = check_cancellation(data)
     customer = data.customer or customer_for(data)
     cancellation = Cancellation(
         customer_name=data.customer_name,
@@ -160,15 +140,11 @@ def log_cancellation(data: NewCancellation, commit: bool = True) -> Cancellation
     db.session.add(cancellation)
     who = f" by {data.logged_by.name}" if data.logged_by else ""
     cancellation.record("logged", f"Logged from the {SOURCE_LABELS.get(data.source, data.source)}{who}.")
-    try:
-        if data.needs_contact:
-            cancellation.record("needs_contact", "No email address for the customer yet: the survey waits for one.")
-        else:
-            invite(cancellation, questions)
-        db.session.commit() if commit else db.session.flush()
-    except BaseException:
-        db.session.rollback()
-        raise
+    if data.needs_contact:
+        cancellation.record("needs_contact", "No email address for the customer yet: the survey waits for one.")
+    else:
+        invite(cancellation)
+    db.session.flush()
     return cancellation
 
 
@@ -192,62 +168,13 @@ def customer_for(data: NewCancellation) -> Customer:
     )
 
 
-def invite(cancellation: Cancellation, questions: QuestionnaireVersion) -> None:
-    """Queues the exit survey and the owner's review request: once the customer can be reached."""
-    from feedback.reviews.operations import queue_review_request
-    from feedback.surveys.operations import create_invitation, queue_invitation
-
-    invitation = create_invitation(cancellation, questions)
+def invite(cancellation: Cancellation, questions: QuestionnaireVersion | None = None) -> None:
+    """Queues the exit survey (today's questions unless given) and the owner's review request: once the customer
+    can be reached."""
+    invitation = create_invitation(cancellation, questions or live_version("exit-survey"))
     queue_invitation(invitation)
     if cancellation.review is None:  # staff may have reviewed while the contact details were missing
         queue_review_request(cancellation)
-
-
-SOURCE_LABELS = {
-    "web": "web form",
-    "cli": "command line",
-    "api": "API",
-    "webhook": "webhook",
-    "demo": "demo data",
-    "stripe": "Stripe webhook",
-    "csv": "CSV import",
-}
-
-#: Also in the database: the trigger that writes "<label> sent to <address>." when a message is marked sent
-#: (migration 0006) has its own copy; a new kind of email needs a migration that replaces it.
-EMAIL_LABELS = {
-    "survey_invitation": "Exit survey invitation",
-    "survey_reminder": "Survey reminder",
-    "review_request": "Review request",
-    "summary": "Summary",
-}
-
-
-def current_state(cancellation: Cancellation) -> str:
-    """The state follows from the facts; it is stored only so that lists can filter on it."""
-    invitation = cancellation.invitation
-    if cancellation.needs_contact:
-        return "needs_contact"
-    if cancellation.summary is not None:
-        return "summarized"
-    if cancellation.review is not None:
-        return "reviewed"
-    if invitation is not None and invitation.answered_at is not None:
-        return "answered"
-    if invitation is not None and invitation.sent_at is not None:
-        return "invited"
-    return "logged"
-
-
-def lock_cancellation(cancellation_id: int) -> Cancellation:
-    """Serialises the survey and the review of one cancellation, so that exactly one of them sees both."""
-    db.session.flush()
-    cancellation = db.session.scalars(
-        select(Cancellation).where(Cancellation.id == cancellation_id).with_for_update()
-    ).one()
-    # Whatever was read before the lock may predate the other side's commit: read it again.
-    db.session.expire_all()
-    return cancellation
 
 
 def listed_with() -> tuple[Any, ...]:

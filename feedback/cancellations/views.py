@@ -8,7 +8,6 @@ from wtforms import SelectChoice
 
 from feedback.auth.models import User
 from feedback.cancellations.forms import CancellationForm
-from feedback.cancellations.models import STATES, Cancellation
 from feedback.cancellations.operations import (
     InvalidCancellation,
     NewCancellation,
@@ -18,7 +17,8 @@ from feedback.cancellations.operations import (
 from feedback.extensions import db
 from feedback.i18n import LANGUAGES
 from feedback.mail.suppression import suppression_for
-from feedback.reviews.operations import may_review, may_see
+from feedback.postmortem.access import may_review, may_see
+from feedback.postmortem.models import STATES, Cancellation
 
 blueprint = Blueprint("cancellations", __name__, url_prefix="/cancellations")
 
@@ -63,6 +63,7 @@ def new() -> str | Response | tuple[str, int]:
             for name, message in invalid.errors.items():
                 form[name].errors = [*form[name].errors, message]
         else:
+            db.session.commit()
             if suppression_for(cancellation.customer_email) is not None:
                 flash(
                     f"Logged. {cancellation.customer_name} asked us not to email them, so no survey goes out.", "info"

@@ -3,16 +3,11 @@
 from __future__ import annotations
 
 from feedback.auth.models import User
-from feedback.cancellations.models import Cancellation
-from feedback.cancellations.operations import (
-    InvalidCancellation,
-    current_state,
-    invite,
-    lock_cancellation,
-    normalize_email,
-)
+from feedback.cancellations.operations import InvalidCancellation, invite
 from feedback.extensions import db
-from feedback.questions.operations import live_version
+from feedback.inputs.fields import normalize_email
+from feedback.postmortem.models import Cancellation
+from feedback.postmortem.workflow import current_state, lock_cancellation
 
 
 def complete_contact(cancellation_id: int, name: str, email: str, by: User) -> Cancellation:
@@ -27,22 +22,15 @@ def complete_contact(cancellation_id: int, name: str, email: str, by: User) -> C
         errors["customer_email"] = f"The customer's email address is not valid: {error}"
     if errors:
         raise InvalidCancellation(errors)
-    questions = live_version("exit-survey")  # before our first write: see live_version
-    try:
-        cancellation = lock_cancellation(cancellation_id)
-        if not cancellation.needs_contact:
-            db.session.rollback()
-            return cancellation  # someone completed it a moment ago; theirs stands
-        cancellation.customer_name, cancellation.customer_email = name, email
-        customer = cancellation.customer
-        if customer is not None and not customer.email:
-            customer.name, customer.email = customer.name or name, email
-        cancellation.record("contact_added", f"{by.name} added the customer's contact details.")
-        invite(cancellation, questions)
-        db.session.flush()
-        cancellation.state = current_state(cancellation)
-        db.session.commit()
-    except BaseException:
-        db.session.rollback()
-        raise
+    cancellation = lock_cancellation(cancellation_id)
+    if not cancellation.needs_contact:
+        return cancellation  # someone completed it a moment ago; theirs stands
+    cancellation.customer_name, cancellation.customer_email = name, email
+    customer = cancellation.customer
+    if customer is not None and not customer.email:
+        customer.name, customer.email = customer.name or name, email
+    cancellation.record("contact_added", f"{by.name} added the customer's contact details.")
+    invite(cancellation)
+    db.session.flush()
+    cancellation.state = current_state(cancellation)
     return cancellation

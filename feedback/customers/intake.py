@@ -6,12 +6,11 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from feedback.cancellations.models import Cancellation
 from feedback.cancellations.operations import InvalidCancellation, NewCancellation, log_cancellation
 from feedback.customers.operations import FIELDS, InvalidCustomer, clean_text, find_customer, upsert_customer
 from feedback.db import utcnow
 from feedback.extensions import db
-from feedback.questions.operations import live_version
+from feedback.postmortem.models import Cancellation
 
 #: Stripe's `cancellation_details.feedback` values; the API accepts the same.
 STRIPE_FEEDBACK = (
@@ -82,20 +81,16 @@ def check_fields(body: Mapping[str, Any]) -> tuple[dict[str, str], dict[str, Any
     return errors, values
 
 
-def record_cancellation(body: Mapping[str, Any], source: str, commit: bool = True) -> Cancellation:
+def record_cancellation(body: Mapping[str, Any], source: str) -> Cancellation:
     """Upserts the customer and logs the cancellation; raises InvalidCancellation keyed by the body's field names.
 
-    On an error nothing is kept: the session is rolled back.
+    On an error nothing of it is kept (a savepoint), and the caller's own work in the transaction stands.
     """
-    live_version("exit-survey")  # before our first write: see live_version
-    try:
-        return _record(body, source, commit)
-    except InvalidCancellation:
-        db.session.rollback()
-        raise
+    with db.session.begin_nested():
+        return _record(body, source)
 
 
-def _record(body: Mapping[str, Any], source: str, commit: bool) -> Cancellation:
+def _record(body: Mapping[str, Any], source: str) -> Cancellation:
     errors, values = check_fields(body)
     customer_body = body.get("customer")
     external_id = body.get("customer_external_id")
@@ -137,6 +132,6 @@ def _record(body: Mapping[str, Any], source: str, commit: bool) -> Cancellation:
         customer=customer,
     )
     try:
-        return log_cancellation(data, commit=commit)
+        return log_cancellation(data)
     except InvalidCancellation as invalid:
         raise InvalidCancellation({BODY_NAMES.get(k, k): v for k, v in invalid.errors.items()}) from None

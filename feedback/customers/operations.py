@@ -11,10 +11,11 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from feedback.cancellations.operations import InvalidCancellation, normalize_email
-from feedback.customers.models import Customer
+from feedback.cancellations.operations import InvalidCancellation
 from feedback.db import utcnow
 from feedback.extensions import db
+from feedback.inputs.fields import normalize_email
+from feedback.postmortem.models import Customer
 
 #: The fields, in the order CSV files and JSON documents list them.
 #: A BCP 47 language tag's shape: a language, then any subtags (de, de-CH, zh-Hant-TW; de_DE is read as de-DE).

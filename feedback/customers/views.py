@@ -9,11 +9,11 @@ from werkzeug.wrappers import Response
 from wtforms import EmailField, StringField
 from wtforms.validators import InputRequired
 
-from feedback.cancellations.models import Cancellation
 from feedback.cancellations.operations import InvalidCancellation
 from feedback.customers.contact import complete_contact
 from feedback.extensions import db
-from feedback.reviews.operations import may_see
+from feedback.postmortem.access import may_see
+from feedback.postmortem.models import Cancellation
 
 blueprint = Blueprint("customers", __name__, url_prefix="/cancellations")
 
@@ -43,6 +43,7 @@ def contact(cancellation_id: int) -> str | Response | tuple[str, int]:
             for name, message in invalid.errors.items():
                 form[name].errors = [*form[name].errors, message]
         else:
+            db.session.commit()
             flash("Saved. The customer will get the exit survey by email.", "success")
             return redirect(url_for("cancellations.detail", cancellation_id=cancellation_id))
     status = 422 if form.errors else 200

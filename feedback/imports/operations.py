@@ -5,12 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from feedback.cancellations.operations import InvalidCancellation, NewCancellation, _clean
+from feedback.cancellations.operations import InvalidCancellation, NewCancellation, check_cancellation
 from feedback.customers.intake import BODY_NAMES, check_fields, record_cancellation
 from feedback.customers.operations import FIELDS, InvalidCustomer, clean_customer, find_customer, upsert_customer
 from feedback.extensions import db
 from feedback.imports.csvfiles import read_csv
-from feedback.questions.operations import live_version
 
 KINDS = ("cancellations", "customers")
 CANCELLATION_COLUMNS = ("reason", "complaint", "cancelled_at", "feedback", "comment")
@@ -84,7 +83,7 @@ def _row_problems(kind: str, values: dict[str, str]) -> dict[str, str]:
         customer_since=merged.get("customer_since"),
     )
     try:
-        _clean(data)
+        check_cancellation(data)
     except InvalidCancellation as invalid:
         for name, message in invalid.errors.items():
             errors.setdefault(BODY_NAMES.get(name, name).removeprefix("customer."), message)
@@ -120,19 +119,14 @@ class ImportFailed(Exception):
 
 
 def import_rows(kind: str, rows: list[tuple[int, dict[str, str]]]) -> int:
-    """Writes every row in one transaction: all of them, or (on any error) none."""
-    live_version("exit-survey")  # before our first write: see live_version
-    try:
+    """Writes every row, all of them or (on any error) none: the caller commits them together."""
+    with db.session.begin_nested():
         for line, values in rows:
             try:
                 if kind == "customers":
                     upsert_customer({k: v for k, v in values.items() if v and k in FIELDS})
                 else:
-                    record_cancellation(cancellation_body(values), source="csv", commit=False)
+                    record_cancellation(cancellation_body(values), source="csv")
             except InvalidCancellation as invalid:
                 raise ImportFailed(line, invalid.errors) from None
-        db.session.commit()
-    except BaseException:
-        db.session.rollback()
-        raise
     return len(rows)

@@ -74,6 +74,7 @@ def confirm() -> Response:
     except ImportFailed as failed:
         flash(f"Nothing was imported: {failed}", "error")
         return redirect(url_for("imports.upload"))
+    db.session.commit()
     skipped = f" Skipped {len(result.bad_lines)} row(s) with problems." if result.problems else ""
     flash(f"Imported {imported} {result.kind}.{skipped}", "success")
     return redirect(url_for("cancellations.index"))

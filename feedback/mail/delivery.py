@@ -22,8 +22,10 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from feedback.db import utcnow
 from feedback.extensions import db
+from feedback.mail.hooks import send_check
 from feedback.mail.models import OutboxContent, OutboxMessage
 from feedback.mail.rendering import as_sent, sender_address
+from feedback.mail.suppression import skip_reason, suppressed_now
 from feedback.mail.transport import open_sender
 
 log = logging.getLogger(__name__)
@@ -159,15 +161,14 @@ def _change(connection: Connection, row: OutboxMessage, changes: dict[str, Any])
 
 
 def reason_not_to_send(connection: Connection, row: OutboxMessage) -> str:
-    """Checked again just before sending: the customer may have opted out (or answered) since it was queued."""
-    from feedback.mail.suppression import skip_reason, suppressed_now
-    from feedback.surveys.operations import reminder_obsolete
+    """Checked again just before sending: the customer may have opted out (or answered) since it was queued.
 
+    Beyond the suppression list, a feature may have registered a check for the message's kind (see `hooks`).
+    """
     if row.unsubscribe_url is not None and (suppression := suppressed_now(row.recipient, connection)) is not None:
         return skip_reason(suppression)
-    if row.kind == "survey_reminder":
-        return reminder_obsolete(row, connection)
-    return ""
+    check = send_check(row.kind)
+    return check(row, connection) if check is not None else ""
 
 
 def deliver_due(

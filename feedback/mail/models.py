@@ -10,7 +10,7 @@ from feedback.db import utcnow
 from feedback.extensions import db
 
 if TYPE_CHECKING:
-    from feedback.cancellations.models import Cancellation
+    from feedback.postmortem.models import Cancellation
 
 #: skipped: never sent, on purpose (the address opted out, or a reminder lost its reason to go).
 STATUSES = ("queued", "sent", "failed", "skipped")
@@ -20,8 +20,8 @@ class OutboxMessage(db.Model):
     """An email, stored whole in the same transaction as what caused it; the worker delivers it later.
 
     Marking a message sent also writes its cancellation's timeline (and, for the invitation, the 'invited'
-    state), in the database itself: a trigger (migration 0006) does it in the UPDATE's own transaction, whoever
-    runs the UPDATE. The worker then needs one statement per message sent.
+    state), in the database itself: a trigger (migrations 0006 and 0008) does it in the UPDATE's own transaction,
+    whoever runs the UPDATE. The worker then needs one statement per message sent.
     """
 
     __tablename__ = "outbox_messages"
@@ -55,6 +55,9 @@ class OutboxMessage(db.Model):
     claimed_by: Mapped[str | None] = mapped_column(String(100))
     #: When a claim lapses: a worker that died mid-batch gives its messages back by simply not renewing it.
     lease_expires_at: Mapped[datetime | None]
+    #: What the cancellation's timeline calls the message when it is sent ("Review request"): the postmortem's
+    #: label, carried here so that the database trigger that writes the line needs no copy of its own.
+    timeline_label: Mapped[str | None] = mapped_column(String(80))
     #: Set on email to a customer: the signed one-click link for the List-Unsubscribe header.
     unsubscribe_url: Mapped[str | None] = mapped_column(Text)
 

@@ -2,33 +2,19 @@
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
 from email.utils import make_msgid
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import urlsplit
 
 from flask import current_app
 
 from feedback.db import utcnow
 from feedback.extensions import db
+from feedback.mail.headers import header_address, header_safe
 from feedback.mail.models import OutboxContent, OutboxMessage
 from feedback.mail.rendering import mime_bytes, render_email
-
-if TYPE_CHECKING:
-    from feedback.cancellations.models import Cancellation
-
-
-def header_safe(value: str) -> str:
-    """Header values come from user data; a CR or LF in them would let it write headers of its own."""
-    return " ".join(part.strip() for part in re.split(r"[\r\n]+", value) if part.strip())
-
-
-def header_address(value: str) -> str:
-    """An address with a line break in it is an injection attempt, not a typo: refuse it rather than guess."""
-    if "\r" in value or "\n" in value:
-        raise ValueError(f"refusing an email address with a line break in it: {value!r}")
-    return value.strip()
+from feedback.mail.suppression import opted_out, skip_reason, suppression_for, unsubscribe_url
 
 
 def enqueue(
@@ -38,7 +24,8 @@ def enqueue(
     to_name: str = "",
     subject: str,
     template: str,
-    about: Cancellation | None = None,
+    cancellation_id: int | None = None,
+    timeline_label: str | None = None,
     reply_to: str | None = None,
     due_at: datetime | None = None,
     to_customer: bool = False,
@@ -48,13 +35,13 @@ def enqueue(
 
     Email `to_customer` carries an unsubscribe link (visible, and in the List-Unsubscribe headers); to an address
     on the suppression list it is stored as skipped, with the reason, and never sent.
-    """
-    from feedback.mail.suppression import opted_out, skip_reason, suppression_for, unsubscribe_url
 
+    `cancellation_id` and `timeline_label` are the postmortem's: the database writes "<label> sent to <address>."
+    on that cancellation's timeline when the message is marked sent. Flushes, never commits.
+    """
     subject = header_safe(subject)
     to = header_address(to)
-    context.setdefault("cancellation", about)
-    context["unsubscribe_url"] = unsubscribe_url(to, about) if to_customer else None
+    context["unsubscribe_url"] = unsubscribe_url(to, cancellation_id) if to_customer else None
     text, html = render_email(template, subject=subject, **context)
     domain = urlsplit(current_app.config["BASE_URL"]).hostname or "localhost"
     message = OutboxMessage(
@@ -65,7 +52,8 @@ def enqueue(
         subject=subject,
         content=OutboxContent(body_text=text, body_html=html),
         message_id=make_msgid(idstring=kind.replace("_", "-"), domain=domain),
-        cancellation=about,
+        cancellation_id=cancellation_id,
+        timeline_label=timeline_label,
         due_at=due_at or utcnow(),
         unsubscribe_url=context["unsubscribe_url"],
         created_at=utcnow(),
@@ -75,11 +63,8 @@ def enqueue(
     if suppression is not None:
         message.status = "skipped"
         message.last_error = skip_reason(suppression)
-        if about is not None:
-            from feedback.cancellations.operations import EMAIL_LABELS
-
-            about.record("email_skipped", f"{EMAIL_LABELS.get(kind, 'Email')} not sent: {opted_out(suppression)}")
     db.session.add(message)
+    db.session.flush()
     return message
 
 
@@ -89,8 +74,6 @@ class CannotResend(ValueError):
 
 def resend(message: OutboxMessage) -> None:
     """A failed message goes back in the queue whole: the same Message-ID, its attempts counted from zero."""
-    from feedback.mail.suppression import opted_out, suppression_for
-
     if message.status != "failed":
         raise CannotResend("Only failed messages can be resent.")
     if message.unsubscribe_url and (suppression := suppression_for(message.recipient)) is not None:
@@ -101,4 +84,4 @@ def resend(message: OutboxMessage) -> None:
     message.due_at = utcnow()
     message.claimed_by = None
     message.lease_expires_at = None
-    db.session.commit()
+    db.session.flush()

@@ -11,6 +11,9 @@ import css_inline
 from flask import current_app, render_template
 from flask_mail import BadHeaderError, Message
 
+from feedback.mail.headers import header_safe
+from feedback.mail.hooks import sender_name
+
 if TYPE_CHECKING:
     from feedback.mail.models import OutboxMessage
 
@@ -25,15 +28,13 @@ def render_email(template: str, **context: Any) -> tuple[str, str]:
 
 
 def sender_address() -> tuple[str, str]:
-    """The configured sender, with the company's name when the address came without one."""
-    from feedback.mail.outbox import header_safe
-    from feedback.settings.operations import current_settings, defaults
+    """The configured sender, with the company's name when the address came without one.
 
+    A name an admin chose on the settings page wins over the one in MAIL_DEFAULT_SENDER.
+    """
     name, address = parseaddr(current_app.config["MAIL_DEFAULT_SENDER"])
-    settings = current_settings()
-    if settings.sender_name != defaults().sender_name:  # an admin chose a sender name on the settings page
-        return (header_safe(settings.sender_name), address)
-    return (header_safe(name or settings.sender_name), address)
+    chosen, by_admin = sender_name()
+    return (header_safe(chosen if by_admin else name or chosen), address)
 
 
 def build_message(row: OutboxMessage) -> Message:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import Connection, Row, bindparam, func, select, update
 from sqlalchemy.exc import IntegrityError
@@ -13,9 +13,6 @@ from feedback.mail.models import OutboxMessage, Suppression
 from feedback.signing import TokenCheck, check, sign
 from feedback.urls import external_url
 
-if TYPE_CHECKING:
-    from feedback.cancellations.models import Cancellation
-
 UNSUBSCRIBE_SALT = "unsubscribe-link"
 #: An unsubscribe link must keep working long after the email: five years.
 UNSUBSCRIBE_MAX_AGE = 5 * 365 * 24 * 3600
@@ -23,9 +20,9 @@ UNSUBSCRIBE_MAX_AGE = 5 * 365 * 24 * 3600
 SOURCE_LABELS = {"link": "the unsubscribe link", "one-click": "one-click unsubscribe in their mail app"}
 
 
-def unsubscribe_url(address: str, cancellation: Cancellation | None) -> str:
-    db.session.flush()  # the link names the cancellation's id
-    data = {"a": address.strip().lower(), "c": cancellation.id if cancellation is not None else None}
+def unsubscribe_url(address: str, cancellation_id: int | None) -> str:
+    """The link names the cancellation whose email carried it, so that its timeline can say who opted out."""
+    data = {"a": address.strip().lower(), "c": cancellation_id}
     return external_url("unsubscribe.unsubscribe", token=sign(data, UNSUBSCRIBE_SALT))
 
 
@@ -54,14 +51,17 @@ def suppressed_now(address: str, connection: Connection) -> Row[Any] | None:
     return connection.execute(_SUPPRESSED, {"address": address.strip().lower()}).first()
 
 
-def suppress(address: str, source: str, reason: str = "", cancellation_id: int | None = None) -> Suppression:
-    """Adds the address (once; a second opt-out changes nothing) and skips its customer mail still queued."""
-    from feedback.cancellations.models import Cancellation
+def suppress(
+    address: str, source: str, reason: str = "", cancellation_id: int | None = None
+) -> tuple[Suppression, bool]:
+    """Adds the address (once; a second opt-out changes nothing) and skips its customer mail still queued.
 
+    Returns the suppression and whether this call added it. Flushes, never commits.
+    """
     address = address.strip().lower()
     existing = suppression_for(address)
     if existing is not None:
-        return existing
+        return existing, False
     now = utcnow()
     suppression = Suppression(
         address=address, source=source, reason=reason, cancellation_id=cancellation_id, created_at=now
@@ -73,7 +73,7 @@ def suppress(address: str, source: str, reason: str = "", cancellation_id: int |
         # The mail app's one-click POST and the person's click raced; the first one is the record.
         found = suppression_for(address)
         assert found is not None
-        return found
+        return found, False
     db.session.execute(
         update(OutboxMessage)
         .where(
@@ -84,17 +84,18 @@ def suppress(address: str, source: str, reason: str = "", cancellation_id: int |
         .values(status="skipped", last_error=skip_reason(suppression), claimed_by=None, lease_expires_at=None)
         .execution_options(synchronize_session=False)
     )
-    cancellation = db.session.get(Cancellation, cancellation_id) if cancellation_id else None
-    if cancellation is not None:
-        how = SOURCE_LABELS.get(source, source)
-        cancellation.record("unsubscribed", f"{address} opted out of Farewell email with {how}.", at=now)
-    db.session.commit()
-    return suppression
+    db.session.flush()
+    return suppression, True
+
+
+def opted_out_with(source: str) -> str:
+    """How an address opted out, in words: "the unsubscribe link"."""
+    return SOURCE_LABELS.get(source, source)
 
 
 def opted_out(suppression: Suppression | Row[Any]) -> str:
     """Who opted out, when and how, as the email log and the cancellation page say it."""
-    how = SOURCE_LABELS.get(suppression.source, suppression.source)
+    how = opted_out_with(suppression.source)
     return f"{suppression.address} opted out on {suppression.created_at.strftime('%-d %b %Y')} with {how}."
 
 

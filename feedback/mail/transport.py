@@ -151,9 +151,7 @@ def open_sender() -> Iterator[Sender]:
     if current_app.config["MAIL_BACKEND"] == "local":
         yield _LocalSender()
         return
-    from feedback.extensions import mail
-
-    with mail.connect() as connection:
+    with TimeoutConnection(current_app.extensions["mail"]) as connection:
         sender = _SMTPSender(connection)
         try:
             yield sender

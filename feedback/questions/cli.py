@@ -8,6 +8,7 @@ from typing import Any
 import click
 from flask.cli import AppGroup
 
+from feedback.extensions import db
 from feedback.questions.editing import InvalidQuestions, publish_checked
 from feedback.questions.models import QUESTIONNAIRES
 from feedback.questions.operations import live_version, question_spec
@@ -56,6 +57,7 @@ def import_(file: Any) -> None:
         except InvalidQuestions as invalid:
             problems = invalid.problems
         else:
+            db.session.commit()
             click.echo(version.number)
             return
     listing = "\n".join(f"  - {problem}" for problem in problems)

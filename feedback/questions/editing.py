@@ -45,14 +45,14 @@ def save_draft(questionnaire: str, questions: list[dict[str, Any]], user_id: int
         db.session.add(draft)
     draft.questions = questions
     draft.updated_by_id = user_id
-    db.session.commit()
+    db.session.flush()
 
 
 def discard_draft(questionnaire: str) -> None:
     draft = get_draft(questionnaire)
     if draft is not None:
         db.session.delete(draft)
-        db.session.commit()
+        db.session.flush()
 
 
 def move(questions: list[dict[str, Any]], index: int, offset: int) -> list[dict[str, Any]]:
@@ -76,10 +76,9 @@ def publish_checked(questionnaire: str, questions: Any, user_id: int | None = No
         raise InvalidQuestions(problems)
     live_version(questionnaire)  # the defaults become version 1 first, so that numbers follow history
     try:
-        version = publish(questionnaire, [normalized(q) for q in questions], published_by_id=user_id)
-        db.session.commit()
+        with db.session.begin_nested():
+            version = publish(questionnaire, [normalized(q) for q in questions], published_by_id=user_id)
     except IntegrityError:
-        db.session.rollback()
         raise InvalidQuestions(["Someone else published at the same moment; please try again."]) from None
     return version
 

@@ -31,17 +31,17 @@ def latest_version(questionnaire: str) -> QuestionnaireVersion | None:
 def live_version(questionnaire: str) -> QuestionnaireVersion:
     """The newest published version; the defaults become version 1 the first time one is needed.
 
-    Call it before the caller's transaction writes: the defaults are published in a transaction of their own,
-    which on SQLite must not wait for a write lock that the caller itself holds.
+    Version 1 is published inside the caller's transaction, in a savepoint: whatever the caller has written
+    already, nothing waits for a lock it holds itself. If another request published version 1 first, the unique
+    (questionnaire, number) pair refuses ours and theirs is read instead.
     """
     version = latest_version(questionnaire)
     if version is None:
-        with Session(db.engine) as session:
-            try:
-                publish(questionnaire, DEFAULTS[questionnaire], session=session)
-                session.commit()
-            except IntegrityError:
-                session.rollback()  # another request published version 1 first; theirs is as good
+        try:
+            with db.session.begin_nested():
+                publish(questionnaire, DEFAULTS[questionnaire])
+        except IntegrityError:
+            pass
         version = latest_version(questionnaire)
         assert version is not None
     return version

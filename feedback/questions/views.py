@@ -83,6 +83,7 @@ def _question_page(questionnaire: str, index: int | None) -> str | Response | tu
             field = form.field_for(name)
             field.errors = [*field.errors, message]
         if not problems:
+            db.session.commit()
             flash("Saved in the draft. Nothing changes for anyone until you publish.", "success")
             return redirect(url_for("questions.editor", questionnaire=questionnaire))
     status = 422 if form.errors else 200
@@ -143,6 +144,7 @@ def _save_or_flash(questionnaire: str, questions: list[dict[str, Any]], done: st
         db.session.rollback()
         flash("That would break the draft: " + " ".join(invalid.problems), "error")
     else:
+        db.session.commit()
         flash(done, "success")
 
 
@@ -155,6 +157,7 @@ def publish(questionnaire: str) -> Response | tuple[str, int]:
         for problem in invalid.problems:
             flash(problem, "error")
         return redirect(url_for("questions.editor", questionnaire=questionnaire))
+    db.session.commit()
     flash(
         f"Published version {version.number}. New {'invitations' if questionnaire == 'exit-survey' else 'reviews'} "
         "use it; everything already sent keeps the questions it was asked.",
@@ -167,6 +170,7 @@ def publish(questionnaire: str) -> Response | tuple[str, int]:
 @admin_required
 def discard(questionnaire: str) -> Response:
     discard_draft(questionnaire)
+    db.session.commit()
     flash("Draft discarded; the editor shows the live version again.", "success")
     return redirect(url_for("questions.editor", questionnaire=questionnaire))
 

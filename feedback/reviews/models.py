@@ -7,9 +7,9 @@ from sqlalchemy import JSON, ForeignKey
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from feedback.auth.models import User
-from feedback.cancellations.models import Cancellation
 from feedback.db import utcnow
 from feedback.extensions import db
+from feedback.postmortem.models import Cancellation
 from feedback.questions.models import QuestionnaireVersion
 
 

@@ -4,10 +4,11 @@ from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
-from feedback.cancellations.models import Cancellation
 from feedback.extensions import db
+from feedback.postmortem.access import may_review
+from feedback.postmortem.models import Cancellation
 from feedback.questions.forms import answers_from, questionnaire_form
-from feedback.reviews.operations import AlreadyReviewed, may_review, review_version, submit_review
+from feedback.reviews.operations import AlreadyReviewed, review_version, submit_review
 
 blueprint = Blueprint("reviews", __name__, url_prefix="/cancellations")
 
@@ -28,7 +29,7 @@ def review(cancellation_id: int) -> str | Response | tuple[str, int]:
             submit_review(cancellation, current_user, answers_from(form, version.questions), version.id)
         except AlreadyReviewed:
             return render_template("reviews/already.html", cancellation=cancellation), 409
-        db.session.refresh(cancellation)
+        db.session.commit()
         if cancellation.summary is not None:
             flash("Review submitted. The summary is on its way to your inbox.", "success")
             return redirect(url_for("summaries.summary", cancellation_id=cancellation.id))

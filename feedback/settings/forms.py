@@ -2,7 +2,7 @@ from flask_wtf import FlaskForm
 from wtforms import EmailField, IntegerField, StringField, TextAreaField
 from wtforms.validators import Length, NumberRange, Optional, ValidationError
 
-from feedback.cancellations.operations import normalize_email
+from feedback.inputs.fields import normalize_email
 from feedback.settings.operations import accent_problem, logo_problem
 
 

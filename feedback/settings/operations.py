@@ -74,6 +74,12 @@ def current_settings() -> Settings:
     return g.farewell_settings
 
 
+def sender_name() -> tuple[str, bool]:
+    """The From line's name for mail (registered with mail at start-up), and whether an admin chose it."""
+    settings = current_settings()
+    return settings.sender_name, settings.sender_name != defaults().sender_name
+
+
 def stored_settings() -> dict[str, Any]:
     """What the admin set, column by column (None where configuration decides), for the form."""
     stored = db.session.get(SiteSettings, 1)
@@ -89,7 +95,7 @@ def save_settings(values: dict[str, Any], updated_by_id: int | None = None) -> S
             setattr(stored, f.name, None if value in ("", None) else value)
     stored.updated_by_id = updated_by_id
     db.session.add(stored)
-    db.session.commit()
+    db.session.flush()
     if has_request_context():
         g.pop("farewell_settings", None)
     return current_settings()

@@ -5,6 +5,7 @@ from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from feedback.auth.access import admin_required
+from feedback.extensions import db
 from feedback.settings.forms import SettingsForm
 from feedback.settings.operations import defaults, save_settings, stored_settings
 
@@ -21,6 +22,7 @@ def edit() -> str | Response | tuple[str, int]:
             if isinstance(value, str):
                 values[name] = value.strip()
         save_settings(values, current_user.id)
+        db.session.commit()
         flash("Settings saved. New invitations and emails use them from now on.", "success")
         return redirect(url_for("settings.edit"))
     status = 422 if form.errors else 200

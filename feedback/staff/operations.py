@@ -9,9 +9,10 @@ from sqlalchemy import select
 
 from feedback.auth.models import User
 from feedback.auth.operations import InvalidUser, create_user, password_problem
-from feedback.cancellations.models import Cancellation
 from feedback.extensions import db
 from feedback.mail.outbox import enqueue
+from feedback.postmortem.models import Cancellation
+from feedback.reviews.operations import queue_review_request
 from feedback.settings.operations import current_settings
 from feedback.signing import check, sign
 from feedback.urls import external_url
@@ -27,13 +28,8 @@ def _fingerprint(user: User) -> str:
 
 def invite_staff(email: str, name: str, role: str, invited_by: User) -> User:
     """Creates the account without a password and queues the email with its set-password link."""
-    user = create_user(email, name, role, None, commit=False)
-    try:
-        queue_invitation(user, invited_by)
-        db.session.commit()  # the account and its email together, or neither
-    except BaseException:
-        db.session.rollback()
-        raise
+    user = create_user(email, name, role, None)
+    queue_invitation(user, invited_by)  # committed together with the account by the caller, or neither
     return user
 
 
@@ -83,7 +79,7 @@ def accept_invitation(user: User, password: str) -> None:
     if problem:
         raise InvalidUser(problem)
     user.set_password(password)
-    db.session.commit()
+    db.session.flush()
 
 
 def set_active(user: User, active: bool, acting: User) -> None:
@@ -91,7 +87,7 @@ def set_active(user: User, active: bool, acting: User) -> None:
     if user.id == acting.id and not active:
         raise InvalidUser("You cannot deactivate your own account; ask another admin.")
     user.active = active
-    db.session.commit()
+    db.session.flush()
 
 
 def open_cancellations(user: User) -> list[Cancellation]:
@@ -102,8 +98,6 @@ def open_cancellations(user: User) -> list[Cancellation]:
 
 def reassign_open_cancellations(from_user: User, to_user: User, acting: User) -> int:
     """Hands a deactivated owner's unfinished cancellations to an active colleague, who is asked for the review."""
-    from feedback.reviews.operations import queue_review_request
-
     if from_user.active:
         raise InvalidUser("Only a deactivated staff member's cancellations can be reassigned.")
     if not to_user.active or to_user.id == from_user.id:
@@ -114,5 +108,5 @@ def reassign_open_cancellations(from_user: User, to_user: User, acting: User) ->
         cancellation.record("reassigned", f"{acting.name} reassigned it from {from_user.name} to {to_user.name}.")
         if cancellation.review is None and not cancellation.needs_contact:  # else it goes once contact is added
             queue_review_request(cancellation)
-    db.session.commit()
+    db.session.flush()
     return len(moved)

@@ -11,8 +11,8 @@ from wtforms import SelectChoice
 from feedback.auth.access import admin_required
 from feedback.auth.models import User
 from feedback.auth.operations import InvalidUser
-from feedback.cancellations.models import Cancellation
 from feedback.extensions import db
+from feedback.postmortem.models import Cancellation
 from feedback.staff.forms import InviteForm, ReassignForm, SetPasswordForm
 from feedback.staff.operations import (
     accept_invitation,
@@ -39,6 +39,7 @@ def index() -> str | Response | tuple[str, int]:
         except InvalidUser as error:
             form.email.errors = [*form.email.errors, str(error)]
         else:
+            db.session.commit()
             flash(f"Invitation sent to {user.email}.", "success")
             return redirect(url_for("staff.index"))
     staff = db.session.scalars(select(User).order_by(User.active.desc(), User.name)).all()
@@ -72,6 +73,7 @@ def _set_active(user_id: int, active: bool) -> Response:
     except InvalidUser as error:
         flash(str(error), "error")
     else:
+        db.session.commit()
         flash(f"{user.name} is {'active again' if active else 'deactivated; their sessions have ended'}.", "success")
     return redirect(url_for("staff.index"))
 
@@ -101,6 +103,7 @@ def reassign(user_id: int) -> str | Response | tuple[str, int]:
         except InvalidUser as error:
             form.to_user.errors = [*form.to_user.errors, str(error)]
         else:
+            db.session.commit()
             flash(f"{moved} open cancellation{'s' if moved != 1 else ''} reassigned to {to_user.name}.", "success")
             return redirect(url_for("staff.index"))
     status = 422 if form.errors else 200
@@ -124,6 +127,7 @@ def accept(token: str) -> str | Response | tuple[str, int]:
         except InvalidUser as error:
             form.password.errors = [*form.password.errors, str(error)]
         else:
+            db.session.commit()
             session.clear()  # a fresh session, as on every login
             login_user(user)
             flash(f"Welcome, {user.name}. Your password is set.", "success")

@@ -5,9 +5,9 @@ from datetime import datetime
 from sqlalchemy import ForeignKey
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from feedback.cancellations.models import Cancellation
 from feedback.db import utcnow
 from feedback.extensions import db
+from feedback.postmortem.models import Cancellation
 
 
 class Summary(db.Model):

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 
-from feedback.cancellations.models import Cancellation
-from feedback.cancellations.operations import current_state, lock_cancellation
 from feedback.extensions import db
-from feedback.mail.outbox import enqueue
+from feedback.postmortem.emails import email_about
+from feedback.postmortem.models import Cancellation
+from feedback.postmortem.workflow import never_asked
 from feedback.questions.forms import display_answer
 from feedback.questions.models import QuestionnaireVersion
 from feedback.settings.operations import current_settings
@@ -47,30 +46,11 @@ def summary_context(cancellation: Cancellation) -> dict[str, Any]:
     }
 
 
-def never_asked(cancellation: Cancellation) -> bool:
-    """The customer had opted out of our email before the invitation went, so there is no answer to wait for."""
-    from feedback.mail.suppression import suppression_for
+def compose_summary(cancellation: Cancellation) -> Summary | None:
+    """Called by the postmortem, with the cancellation locked, once the summary is due (see `when_summary_due`).
 
-    invitation = cancellation.invitation
-    if invitation is None or invitation.sent_at is not None or invitation.answered_at is not None:
-        return False
-    return suppression_for(cancellation.customer_email) is not None
-
-
-def is_ready(cancellation: Cancellation) -> bool:
-    """Both sides are in, or the review is in and the customer's link lapsed unanswered or was never sent."""
-    invitation = cancellation.invitation
-    if cancellation.review is None or cancellation.summary is not None or cancellation.needs_contact:
-        return False
-    if invitation is None or invitation.answered_at is not None or invitation.expired_at is not None:
-        return True
-    return never_asked(cancellation)
-
-
-def compose_summary_if_ready(cancellation: Cancellation) -> Summary | None:
-    """Call with the cancellation locked; the unique key on summaries is what guarantees 'once'."""
-    if not is_ready(cancellation):
-        return None
+    The unique key on summaries is what guarantees 'once'.
+    """
     invitation = cancellation.invitation
     answered = invitation is not None and invitation.answered_at is not None
     try:
@@ -81,25 +61,16 @@ def compose_summary_if_ready(cancellation: Cancellation) -> Summary | None:
     except IntegrityError:
         return None
     context = summary_context(cancellation)
-    enqueue(
+    email_about(
+        cancellation,
         "summary",
         to=cancellation.owner.email,
         to_name=cancellation.owner.name,
         subject=f"Summary: why {cancellation.display_name} left",
         template="summary",
-        about=cancellation,
         summary_url=external_url("summaries.summary", cancellation_id=cancellation.id),
         **context,
     )
     detail = "Customer's answers and the review combined." if answered else "Review only: the customer did not answer."
     cancellation.record("summarized", detail)
     return summary
-
-
-def record_step(cancellation_id: int, kind: str, detail: str, at: datetime | None = None) -> Cancellation:
-    """After one side of the postmortem is written: lock, note it on the timeline, send the summary if now due."""
-    cancellation = lock_cancellation(cancellation_id)
-    cancellation.record(kind, detail, at=at)
-    compose_summary_if_ready(cancellation)
-    cancellation.state = current_state(cancellation)
-    return cancellation

@@ -3,9 +3,9 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
-from feedback.cancellations.models import Cancellation
 from feedback.extensions import db
-from feedback.reviews.operations import may_see
+from feedback.postmortem.access import may_see
+from feedback.postmortem.models import Cancellation
 from feedback.summaries.models import Summary
 from feedback.summaries.operations import summary_context
 

@@ -15,17 +15,17 @@ from flask_babel import gettext
 from sqlalchemy import Connection, select, update
 from sqlalchemy.exc import IntegrityError
 
-from feedback.cancellations.models import Cancellation
 from feedback.db import utcnow
 from feedback.extensions import db
 from feedback.i18n import customer_locale
 from feedback.mail.models import OutboxMessage
-from feedback.mail.outbox import enqueue
+from feedback.postmortem.emails import email_about
+from feedback.postmortem.models import Cancellation
+from feedback.postmortem.workflow import record_step
 from feedback.questions.models import QuestionnaireVersion
 from feedback.questions.translations import LocalizedQuestion, localize
 from feedback.settings.operations import Settings, current_settings
 from feedback.signing import check, sign
-from feedback.summaries.operations import record_step
 from feedback.surveys.models import Invitation, LinkRenewal, SurveyResponse
 from feedback.urls import external_url
 
@@ -118,13 +118,13 @@ def queue_invitation(invitation: Invitation, renewed: bool = False) -> None:
         else:
             subject = gettext("Thank you for your time with %(company)s, %(name)s", company=company, name=name)
         first_question, choice_links = answer_links(invitation)
-        enqueue(
+        email_about(
+            cancellation,
             "survey_invitation",
             to=cancellation.customer_email,
             to_name=cancellation.customer_name,
             subject=subject,
             template="survey_invitation",
-            about=cancellation,
             reply_to=reply_address(cancellation, settings),
             reply_to_owner=not settings.reply_to,
             due_at=utcnow() + delay if renewed else invitation.created_at + delay,
@@ -183,14 +183,14 @@ def queue_reminder(invitation: Invitation, now: datetime) -> bool:
     settings = current_settings()
     company = settings.company_name
     with customer_locale(cancellation.locale):
-        message = enqueue(
+        message = email_about(
+            cancellation,
             "survey_reminder",
             to=cancellation.customer_email,
             to_name=cancellation.customer_name,
             # The words customers read live in templates, so that they are translated with the rest.
             subject=render_template("emails/survey_reminder_subject.txt", company=company).strip(),
             template="survey_reminder",
-            about=cancellation,
             reply_to=reply_address(cancellation, settings),
             reply_to_owner=not settings.reply_to,
             due_at=now,
@@ -291,18 +291,12 @@ def renew_link(invitation: Invitation, now: datetime | None = None) -> bool:
         .execution_options(synchronize_session=False)
     )
     if renewed.rowcount != 1:
-        db.session.rollback()
         return False
-    try:
-        db.session.add(LinkRenewal(invitation_id=invitation.id, requested_at=now, replaced_nonce=old_nonce))
-        db.session.flush()
-        db.session.refresh(invitation)
-        invitation.cancellation.record("link_renewed", "The customer asked for a fresh survey link.", at=now)
-        queue_invitation(invitation, renewed=True)
-        db.session.commit()
-    except BaseException:
-        db.session.rollback()
-        raise
+    db.session.add(LinkRenewal(invitation_id=invitation.id, requested_at=now, replaced_nonce=old_nonce))
+    db.session.flush()
+    db.session.refresh(invitation)
+    invitation.cancellation.record("link_renewed", "The customer asked for a fresh survey link.", at=now)
+    queue_invitation(invitation, renewed=True)
     return True
 
 
@@ -316,21 +310,19 @@ def submit_survey(invitation: Invitation, answers: dict[str, Any], user_agent: s
         .execution_options(synchronize_session=False)
     )
     try:
-        if db.session.execute(spend).rowcount != 1:
-            raise AlreadyAnswered
-        response = SurveyResponse(
-            invitation_id=invitation.id, version_id=invitation.version_id, answers=answers, user_agent=user_agent[:255]
-        )
-        db.session.add(response)
-        db.session.flush()
-        record_step(invitation.cancellation_id, "answered", "The customer answered the exit survey.", at=now)
-        db.session.commit()
+        with db.session.begin_nested():
+            if db.session.execute(spend).rowcount != 1:
+                raise AlreadyAnswered
+            response = SurveyResponse(
+                invitation_id=invitation.id,
+                version_id=invitation.version_id,
+                answers=answers,
+                user_agent=user_agent[:255],
+            )
+            db.session.add(response)
     except IntegrityError:
-        db.session.rollback()
         raise AlreadyAnswered from None
-    except BaseException:
-        db.session.rollback()
-        raise
+    record_step(invitation.cancellation_id, "answered", "The customer answered the exit survey.", at=now)
     return response
 
 

@@ -8,7 +8,7 @@ from flask import Blueprint, redirect, render_template, request, url_for
 from flask_babel import force_locale
 from werkzeug.wrappers import Response
 
-from feedback.extensions import csrf
+from feedback.extensions import csrf, db
 from feedback.i18n import DEFAULT_LOCALE, use_customer_locale
 from feedback.questions.forms import answers_from, questionnaire_form
 from feedback.questions.translations import localize_all
@@ -74,6 +74,7 @@ def survey(token: str) -> str | Response | tuple[str, int]:
             # What the answer sets off (the owner's summary, when the review is in) is for staff: in English.
             with force_locale(DEFAULT_LOCALE):
                 submit_survey(invitation, answers_from(form, questions), request.headers.get("User-Agent", ""))
+                db.session.commit()
         except AlreadyAnswered:
             return render_template("surveys/answered.html", invitation=invitation, repeated=True), 409
         return redirect(url_for("surveys.thanks", token=token), 303)
@@ -110,5 +111,6 @@ def new_link(token: str) -> str | tuple[str, int] | Response:
         assert link.invitation is not None
         if link.state == "expired":
             renew_link(link.invitation)
+            db.session.commit()
         return redirect(url_for("surveys.new_link", token=token), 303)
     return render_template("surveys/new_link.html")

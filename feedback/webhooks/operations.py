@@ -9,12 +9,12 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
-from feedback.cancellations.models import Cancellation
-from feedback.cancellations.operations import NewCancellation, log_cancellation, normalize_email
+from feedback.cancellations.operations import NewCancellation, log_cancellation
 from feedback.customers.intake import STRIPE_FEEDBACK
 from feedback.customers.operations import upsert_customer
 from feedback.extensions import db
-from feedback.questions.operations import live_version
+from feedback.inputs.fields import normalize_email
+from feedback.postmortem.models import Cancellation
 from feedback.webhooks.models import ProcessedWebhook
 from feedback.webhooks.stripe import (
     contact_details,
@@ -49,7 +49,6 @@ def process_once(source: str, event_id: str, work: Callable[[], Cancellation]) -
 
     The processed row is inserted first: a concurrent duplicate waits on its unique key, then fails and replays.
     """
-    live_version("exit-survey")  # before our first write: see live_version
     earlier = processed(source, event_id)
     if earlier is None:
         try:
@@ -58,7 +57,7 @@ def process_once(source: str, event_id: str, work: Callable[[], Cancellation]) -
             db.session.flush()
             cancellation = work()
             row.cancellation_id = cancellation.id
-            db.session.commit()
+            db.session.commit()  # the event is answered only once this holds: see the docstring
             return cancellation, True
         except IntegrityError:
             db.session.rollback()
@@ -114,6 +113,6 @@ def stripe_subscription_deleted(event: dict[str, Any]) -> tuple[Cancellation | N
             customer=customer,
             needs_contact=not customer.email,
         )
-        return log_cancellation(data, commit=False)
+        return log_cancellation(data)
 
     return process_once("stripe", str(event["id"]), work)

@@ -15,9 +15,9 @@ from flask import current_app
 from sqlalchemy import select
 
 from feedback.auth.models import User
-from feedback.customers.models import Customer
 from feedback.customers.operations import find_customer
 from feedback.extensions import db
+from feedback.postmortem.models import Customer
 
 log = logging.getLogger(__name__)
 

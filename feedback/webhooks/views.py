@@ -7,11 +7,10 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
-from feedback.api.problems import Problem
 from feedback.api.serialize import cancellation_json
-from feedback.api.views import limit_body
 from feedback.cancellations.operations import InvalidCancellation
 from feedback.customers.intake import record_cancellation
+from feedback.errors import Problem, limit_body
 from feedback.extensions import csrf
 from feedback.webhooks.operations import NoOwner, process_once, stripe_subscription_deleted
 from feedback.webhooks.signatures import BadSignature, verify_standard, verify_stripe
@@ -91,9 +90,7 @@ def cancellations() -> Response:
         raise Problem(400, "webhook-id must be at most 255 characters.")
     body = _parse(raw)
     try:
-        cancellation, first = process_once(
-            "standard", webhook_id, lambda: record_cancellation(body, source="webhook", commit=False)
-        )
+        cancellation, first = process_once("standard", webhook_id, lambda: record_cancellation(body, source="webhook"))
     except InvalidCancellation as invalid:
         raise Problem(422, "Nothing was logged; fix the fields listed in errors.", invalid.errors) from None
     return _answer(cancellation, first)

@@ -104,7 +104,7 @@ def free_port() -> int:
 def queue_invitations(n: int) -> None:
     """N cancellations, each with its invitation queued through the real path (render, inline CSS, sign links)."""
     from feedback.auth.operations import create_user
-    from feedback.cancellations.models import Cancellation
+    from feedback.postmortem.models import Cancellation
     from feedback.questions.operations import live_version
     from feedback.surveys.operations import create_invitation, queue_invitation
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from flask import Blueprint, render_template, request
 
-from feedback.cancellations.models import Cancellation
 from feedback.extensions import csrf, db
 from feedback.i18n import use_customer_locale
-from feedback.mail.suppression import check_unsubscribe_token, suppress, suppression_for
+from feedback.mail.suppression import check_unsubscribe_token, opted_out_with, suppress, suppression_for
+from feedback.postmortem.models import Cancellation
 
 blueprint = Blueprint("unsubscribe", __name__, url_prefix="/u")
 
@@ -27,5 +27,10 @@ def unsubscribe(token: str) -> str | tuple[str, int]:
     # An expired link still names its address truthfully, and leaving must never stop working.
     one_click = request.form.get("List-Unsubscribe") == "One-Click"
     reason = "Asked by the mail app's unsubscribe button." if one_click else "Confirmed on the unsubscribe page."
-    suppress(address, source="one-click" if one_click else "link", reason=reason, cancellation_id=cancellation_id)
+    source = "one-click" if one_click else "link"
+    suppression, added = suppress(address, source=source, reason=reason, cancellation_id=cancellation_id)
+    if added and cancellation is not None:
+        detail = f"{address} opted out of Farewell email with {opted_out_with(source)}."
+        cancellation.record("unsubscribed", detail, at=suppression.created_at)
+    db.session.commit()
     return render_template("unsubscribe/done.html", address=address)

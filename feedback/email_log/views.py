@@ -58,6 +58,7 @@ def resend_message(message_id: int) -> Response:
     except CannotResend as refused:
         flash(str(refused), "error")
     else:
+        db.session.commit()
         flash(f"Queued again for {message.recipient}; the worker sends it on its next pass.", "success")
     return redirect(url_for("email_log.show", message_id=message_id))
 

@@ -1,0 +1,1 @@
+"""The email log for admins, and the local mailbox that stands in for SMTP in development."""

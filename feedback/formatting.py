@@ -1,0 +1,22 @@
+"""How dates and money read, in pages, emails and the command line alike."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+
+def format_datetime(value: datetime | None, with_time: bool = True) -> str:
+    if value is None:
+        return ""
+    value = value.astimezone(UTC)
+    return value.strftime("%-d %b %Y, %H:%M UTC") if with_time else value.strftime("%-d %b %Y")
+
+
+def format_date(value: Any) -> str:
+    return value.strftime("%-d %b %Y") if value else ""
+
+
+def format_money(value: Decimal | None) -> str:
+    return "" if value is None else f"{value:,.2f}"

@@ -1,0 +1,48 @@
+"""`flask cancellations import`: the CSV import from the command line; the factory adds it to that group."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+from flask.cli import with_appcontext
+
+from feedback.extensions import db
+from feedback.imports.operations import ImportFailed, import_rows, preview
+
+
+@click.command("import")
+@click.argument("file", type=click.File("rb"))
+@click.option("--customers", "kind", flag_value="customers", help="The file lists customers, not cancellations.")
+@click.option("--cancellations", "kind", flag_value="cancellations", default=True, hidden=True)
+@click.option("--dry-run", is_flag=True, help="Check every row and report; write nothing.")
+@click.option("--only-valid", is_flag=True, help="Import the valid rows even when others are bad.")
+@with_appcontext
+def import_(file: Any, kind: str, dry_run: bool, only_valid: bool) -> None:
+    """Import cancellations (or customers) from a CSV file: all rows, or none unless --only-valid.
+
+    Problems are printed by line. Exits 1 when any row is bad and nothing was imported.
+    """
+    result = preview(kind, file.read())
+    for line, name, message in result.problems:
+        click.echo(f"line {line}: {name}: {message}", err=True)
+    valid = result.valid_rows
+    if dry_run:
+        if result.file_problem:
+            click.echo("Dry run: the file itself can't be imported (see above); nothing was written.")
+        else:
+            click.echo(f"Dry run: {len(valid)} of {len(result.rows)} rows are valid; nothing was written.")
+        if result.problems:
+            raise SystemExit(1)
+        return
+    if result.file_problem or (result.problems and not only_valid):
+        bad = len(result.bad_lines)
+        hint = "" if result.file_problem else " Fix them, or pass --only-valid to import the others."
+        raise click.ClickException(f"Nothing was imported: {bad} line(s) have problems.{hint}")
+    try:
+        imported = import_rows(kind, valid)
+    except ImportFailed as failed:
+        raise click.ClickException(f"Nothing was imported: {failed}") from None
+    db.session.commit()
+    skipped = f"; skipped {len(result.bad_lines)} bad row(s)" if result.problems else ""
+    click.echo(f"Imported {imported} {kind}{skipped}.")

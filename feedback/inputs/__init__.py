@@ -1,0 +1,1 @@
+"""Input rules declared once: every way in (web forms, CLI, API, webhooks, CSV) checks fields with these."""

@@ -1,0 +1,44 @@
+"""What mail learns from features, registered at start-up: it never imports them.
+
+- A *send check* for a kind of message says, just before it goes, why it must not go after all ("" to send):
+  a survey reminder whose survey was answered meanwhile. It reads on the worker's connection.
+- The *sender name* is the name on the From line when the configured sender address comes without one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from flask import Flask, current_app
+from sqlalchemy import Connection
+
+if TYPE_CHECKING:
+    from feedback.mail.models import OutboxMessage
+
+SendCheck = Callable[["OutboxMessage", Connection], str]
+
+_HOOKS = "farewell.mail"
+
+
+def _hooks(app: Flask) -> dict[str, Any]:
+    return app.extensions.setdefault(_HOOKS, {"send_checks": {}, "sender_name": None})
+
+
+def check_before_sending(app: Flask, kind: str, check: SendCheck) -> None:
+    """Registers `check` for messages of `kind`; a second registration for the kind replaces the first."""
+    _hooks(app)["send_checks"][kind] = check
+
+
+def send_check(kind: str) -> SendCheck | None:
+    return _hooks(current_app)["send_checks"].get(kind)
+
+
+def sender_name_from(app: Flask, name: Callable[[], tuple[str, bool]]) -> None:
+    """`name()` returns (the sender name, whether an admin chose it): a chosen name wins over the address's own."""
+    _hooks(app)["sender_name"] = name
+
+
+def sender_name() -> tuple[str, bool]:
+    name = _hooks(current_app)["sender_name"]
+    return name() if name is not None else ("", False)
