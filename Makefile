@@ -32,6 +32,7 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check feedback tests wsgi.py
 	$(BIN)/ruff format --check feedback tests wsgi.py
+	$(BIN)/lint-imports
 
 format: $(STAMP)
 	$(BIN)/ruff format feedback tests wsgi.py

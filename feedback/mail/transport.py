@@ -10,7 +10,7 @@ from contextlib import contextmanager, suppress
 from typing import Protocol
 
 from flask import current_app
-from flask_mail import Connection, Mail
+from flask_mail import Connection
 
 
 class TimeoutConnection(Connection):
@@ -37,12 +37,6 @@ class TimeoutConnection(Connection):
             host.close()
             raise
         return host
-
-
-class TimeoutMail(Mail):
-    def connect(self) -> TimeoutConnection:
-        app = getattr(self, "app", None) or current_app
-        return TimeoutConnection(app.extensions["mail"])
 
 
 class Sender(Protocol):
