@@ -288,6 +288,7 @@ def test_admin_adds_reorders_previews_and_publishes_a_question(live, page, smtp,
 
 
 def test_show_if_questions_appear_when_their_answer_is_chosen(live, page, smtp, owner):
+    from feedback.extensions import db
     from feedback.questions.editing import publish_checked
 
     with live.app_context():
@@ -297,6 +298,7 @@ def test_show_if_questions_appear_when_their_answer_is_chosen(live, page, smtp, 
             {"key": "price_detail", "type": "short_text", "prompt": "Which price felt wrong?",
              "show_if": {"key": "reason", "equals": "Price"}},
         ])  # fmt: skip
+        db.session.commit()
     log(live, owner["email"], customer_email="showif@client.test")
     deliver(live)
     page.goto(link_in(smtp.one("showif@client.test"), rf"{live.base_url}/s/\S+"))

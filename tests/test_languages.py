@@ -250,6 +250,7 @@ def test_a_conditional_question_names_its_answer_in_the_customers_language(app, 
             {"key": "price_detail", "type": "short_text", "prompt": "Which price felt wrong?",
              "show_if": {"key": "reason", "equals": "Price"}},
         ])  # fmt: skip
+        db.session.commit()
     page = client.get(survey_path(app, smtp, owner, locale="de")).text
     assert "Nur, wenn Sie oben „Preis“ gewählt haben." in page
     assert 'data-show-if-equals="Price"' in page  # the script compares stored values, the same in every language

@@ -224,6 +224,7 @@ def test_an_invitation_keeps_its_questions_across_publishes(app, client, smtp, o
         questions[0]["prompt"] = "What made you leave, in one choice?"
         questions.append(q("new_question", prompt="A question added later?"))
         publish_checked("exit-survey", questions)
+        db.session.commit()
 
     log(app, owner["email"], customer_email="after@client.test")
     deliver(app)
@@ -247,6 +248,7 @@ def test_an_invitation_keeps_its_questions_across_publishes(app, client, smtp, o
         review_questions = [question_spec(x) for x in live_version("internal-review").questions]
         review_questions[0]["prompt"] = "A reworded first review question?"
         publish_checked("internal-review", review_questions)
+        db.session.commit()
     summary = client.get(f"/cancellations/{summary_id}/summary").text
     assert "What was the main reason you cancelled?" in summary  # the question as it was asked
     assert "Old question answered" in summary
@@ -281,6 +283,7 @@ def conditional_survey(app):
                 },  # fmt: skip
             ],
         )
+        db.session.commit()
 
 
 def test_show_if_on_the_page_and_on_the_server(app, client, smtp, owner):
@@ -438,6 +441,7 @@ def test_the_invitation_says_only_the_first_is_needed_only_when_that_is_so(app, 
     log(app, owner["email"], customer_email="default@client.test")
     with app.app_context():
         publish_checked("exit-survey", [q("first", required=True), q("second", required=True)])
+        db.session.commit()
     log(app, owner["email"], customer_email="two@client.test")
     deliver(app)
     assert "only the first needs an answer" in text_part(smtp.one("default@client.test"))

@@ -84,10 +84,13 @@ def check_fields(body: Mapping[str, Any]) -> tuple[dict[str, str], dict[str, Any
 def record_cancellation(body: Mapping[str, Any], source: str) -> Cancellation:
     """Upserts the customer and logs the cancellation; raises InvalidCancellation keyed by the body's field names.
 
-    On an error nothing of it is kept (a savepoint), and the caller's own work in the transaction stands.
+    On an error the transaction is rolled back, so that nothing of it (a customer upserted first) can be committed.
     """
-    with db.session.begin_nested():
+    try:
         return _record(body, source)
+    except InvalidCancellation:
+        db.session.rollback()
+        raise
 
 
 def _record(body: Mapping[str, Any], source: str) -> Cancellation:

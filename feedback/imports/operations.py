@@ -119,14 +119,14 @@ class ImportFailed(Exception):
 
 
 def import_rows(kind: str, rows: list[tuple[int, dict[str, str]]]) -> int:
-    """Writes every row, all of them or (on any error) none: the caller commits them together."""
-    with db.session.begin_nested():
-        for line, values in rows:
-            try:
-                if kind == "customers":
-                    upsert_customer({k: v for k, v in values.items() if v and k in FIELDS})
-                else:
-                    record_cancellation(cancellation_body(values), source="csv")
-            except InvalidCancellation as invalid:
-                raise ImportFailed(line, invalid.errors) from None
+    """Writes every row, all of them or (on any error, the transaction rolled back) none; the caller commits."""
+    for line, values in rows:
+        try:
+            if kind == "customers":
+                upsert_customer({k: v for k, v in values.items() if v and k in FIELDS})
+            else:
+                record_cancellation(cancellation_body(values), source="csv")
+        except InvalidCancellation as invalid:
+            db.session.rollback()
+            raise ImportFailed(line, invalid.errors) from None
     return len(rows)

@@ -76,9 +76,9 @@ def publish_checked(questionnaire: str, questions: Any, user_id: int | None = No
         raise InvalidQuestions(problems)
     live_version(questionnaire)  # the defaults become version 1 first, so that numbers follow history
     try:
-        with db.session.begin_nested():
-            version = publish(questionnaire, [normalized(q) for q in questions], published_by_id=user_id)
+        version = publish(questionnaire, [normalized(q) for q in questions], published_by_id=user_id)
     except IntegrityError:
+        db.session.rollback()
         raise InvalidQuestions(["Someone else published at the same moment; please try again."]) from None
     return version
 

@@ -31,20 +31,34 @@ def latest_version(questionnaire: str) -> QuestionnaireVersion | None:
 def live_version(questionnaire: str) -> QuestionnaireVersion:
     """The newest published version; the defaults become version 1 the first time one is needed.
 
-    Version 1 is published inside the caller's transaction, in a savepoint: whatever the caller has written
-    already, nothing waits for a lock it holds itself. If another request published version 1 first, the unique
-    (questionnaire, number) pair refuses ours and theirs is read instead.
+    Version 1 is committed on its own, so that it stands whatever the caller goes on to do (a page that only
+    reads commits nothing). The one exception is a SQLite connection that already holds the write lock: a second
+    connection would wait for it forever, so there the defaults join the caller's transaction (a savepoint). If
+    another request published version 1 first, the unique (questionnaire, number) pair refuses ours and theirs
+    is read instead.
     """
     version = latest_version(questionnaire)
     if version is None:
         try:
-            with db.session.begin_nested():
-                publish(questionnaire, DEFAULTS[questionnaire])
+            if _holds_sqlite_write_lock():
+                with db.session.begin_nested():
+                    publish(questionnaire, DEFAULTS[questionnaire])
+            else:
+                with Session(db.engine) as session, session.begin():
+                    publish(questionnaire, DEFAULTS[questionnaire], session=session)
         except IntegrityError:
             pass
         version = latest_version(questionnaire)
         assert version is not None
     return version
+
+
+def _holds_sqlite_write_lock() -> bool:
+    """True once this session's SQLite transaction has written (SQLite begins it at the first write)."""
+    session = db.session()
+    if session.get_bind().dialect.name != "sqlite" or not session.in_transaction():
+        return False
+    return bool(session.connection().connection.dbapi_connection.in_transaction)
 
 
 def publish(

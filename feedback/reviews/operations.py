@@ -43,14 +43,15 @@ def review_version(cancellation: Cancellation) -> QuestionnaireVersion:
 def submit_review(cancellation: Cancellation, author: User, answers: dict[str, Any], version_id: int) -> Review:
     """Records the review once; if the customer has answered (or their link lapsed), the summary goes now.
 
-    The unique key on reviews settles a second submission (another tab, a colleague): inside a savepoint, so that
-    the caller's transaction is left as it was.
+    The unique key on reviews settles a second submission (another tab, a colleague): it is refused, and the
+    transaction rolled back so that nothing of it can be committed.
     """
     review = Review(cancellation_id=cancellation.id, version_id=version_id, author_id=author.id, answers=answers)
+    db.session.add(review)
     try:
-        with db.session.begin_nested():
-            db.session.add(review)
+        db.session.flush()
     except IntegrityError:
+        db.session.rollback()
         raise AlreadyReviewed from None
     record_step(cancellation.id, "reviewed", f"{author.name} submitted the internal review.")
     return review

@@ -309,18 +309,16 @@ def submit_survey(invitation: Invitation, answers: dict[str, Any], user_agent: s
         .values(answered_at=now)
         .execution_options(synchronize_session=False)
     )
+    if db.session.execute(spend).rowcount != 1:
+        raise AlreadyAnswered  # nothing was written: the update matched no row
+    response = SurveyResponse(
+        invitation_id=invitation.id, version_id=invitation.version_id, answers=answers, user_agent=user_agent[:255]
+    )
+    db.session.add(response)
     try:
-        with db.session.begin_nested():
-            if db.session.execute(spend).rowcount != 1:
-                raise AlreadyAnswered
-            response = SurveyResponse(
-                invitation_id=invitation.id,
-                version_id=invitation.version_id,
-                answers=answers,
-                user_agent=user_agent[:255],
-            )
-            db.session.add(response)
+        db.session.flush()
     except IntegrityError:
+        db.session.rollback()
         raise AlreadyAnswered from None
     record_step(invitation.cancellation_id, "answered", "The customer answered the exit survey.", at=now)
     return response
