@@ -106,6 +106,6 @@ def _span(delta: timedelta) -> str:
     seconds = int(abs(delta.total_seconds()))
     for unit, size in (("day", 86400), ("h", 3600), ("min", 60)):
         if seconds >= size and (seconds % size == 0 or seconds >= 2 * size):
-            count = round(seconds / size) if seconds % size else seconds // size
+            count = seconds // size
             return f"{count} {unit}{'s' if unit == 'day' and count != 1 else ''}"
     return f"{seconds}s"
