@@ -34,7 +34,7 @@ def worker(interval: float, batch_size: int) -> None:
 def work_once(name: str, batch_size: int = BATCH, stopping: StopFlag | None = None) -> None:
     """Jobs first, so that what they queue (a reminder, a summary) goes out in the same pass."""
     stopping = stopping or StopFlag()
-    echo_what_happened(run_due(worker=name))
+    echo_what_happened(run_due(worker=name, should_stop=lambda: bool(stopping)))
     if stopping:
         return
     report = run_once(batch=batch_size, should_stop=lambda: bool(stopping))

@@ -126,6 +126,24 @@ def test_a_failing_job_is_recorded_its_work_undone_and_the_others_still_run(app,
     assert all(record.exc_info is None for record in failures)  # one line, no traceback
 
 
+def test_a_stopping_worker_starts_no_further_job(app):
+    stopping = []
+
+    def asks_to_stop(now: datetime) -> str:
+        stopping.append(True)  # SIGTERM arrives while this job runs
+        return ""
+
+    count = Counter()
+    jobs = [Job("test.first", MINUTE, asks_to_stop), Job("test.second", MINUTE, count)]
+    with app.app_context():
+        start = utcnow()
+        assert [result.name for result in run_due(start, jobs=jobs, should_stop=lambda: bool(stopping))] == [
+            "test.first"
+        ]
+        assert [result.name for result in run_due(start, jobs=jobs)] == ["test.second"]  # still due for the next
+    assert count.runs == [start]
+
+
 class Killed(BaseException):
     """What a killed process looks like from inside: the job stops, nothing after it runs."""
 

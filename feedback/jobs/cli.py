@@ -38,7 +38,7 @@ def work(interval: float) -> None:
     worker = worker_name()
     click.echo(f"Job runner started ({len(registered())} jobs); checking every {interval:g}s.")
     while not stopping:
-        echo_what_happened(run_due(worker=worker))
+        echo_what_happened(run_due(worker=worker, should_stop=lambda: bool(stopping)))
         db.session.remove()
         stopping.wait(interval)
     click.echo("Job runner stopped.")

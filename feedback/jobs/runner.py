@@ -9,7 +9,7 @@ import socket
 import sysconfig
 import time
 import traceback
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -46,19 +46,29 @@ def worker_name() -> str:
 
 
 def run_due(
-    now: datetime | None = None, *, jobs: Iterable[Job] | None = None, worker: str | None = None
+    now: datetime | None = None,
+    *,
+    jobs: Iterable[Job] | None = None,
+    worker: str | None = None,
+    should_stop: Callable[[], bool] | None = None,
 ) -> list[JobResult]:
     """Runs every due job once, each in this worker alone, and returns what each did (jobs not run are left out).
 
     `now` is the pass's clock (tests move it); `jobs` defaults to every registered job. A job that raises is
     recorded as failed, its uncommitted work rolled back, and the other jobs still run; either way it is next due
-    one interval after this run started.
+    one interval after this run started. `should_stop` is asked before each job: a stopping worker starts no more.
     """
     now = now or utcnow()
     jobs = registered() if jobs is None else list(jobs)
     worker = worker or worker_name()
     _add_missing_rows(jobs, now)
-    return [_run_claimed(job, now, worker) for job in jobs if _claim(job, now, worker)]
+    results = []
+    for job in jobs:
+        if should_stop and should_stop():
+            break
+        if _claim(job, now, worker):
+            results.append(_run_claimed(job, now, worker))
+    return results
 
 
 def _add_missing_rows(jobs: list[Job], now: datetime) -> None:
