@@ -14,14 +14,14 @@ $(STAMP): pyproject.toml
 	$(BIN)/pybabel compile -d feedback/translations
 	touch $(STAMP)
 
-## run: start Farewell on http://127.0.0.1:5000 with demo data and a mail worker
+## run: start Farewell on http://127.0.0.1:5000 with demo data and a worker (mail and periodic jobs)
 run: export FAREWELL_ENV ?= development
 run: $(STAMP)
 	$(BIN)/pybabel compile -d feedback/translations
 	$(FLASK) db upgrade
 	$(FLASK) demo
 	@echo "Farewell: http://127.0.0.1:5000  (admin@example.com / farewell-demo)"
-	@$(FLASK) outbox work --interval 2 & worker=$$!; \
+	@$(FLASK) worker --interval 2 & worker=$$!; \
 	trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
 	$(FLASK) run --host 127.0.0.1 --port 5000
 

@@ -31,6 +31,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     register_blueprints(app)
     register_errorhandlers(app)
     register_commands(app)
+    register_jobs(app)
     register_template_helpers(app)
     return app
 
@@ -114,16 +115,24 @@ def register_commands(app: Flask) -> None:
     from feedback.cancellations.cli import cancellations
     from feedback.demo import demo
     from feedback.imports.cli import import_
-    from feedback.jobs import models as job_models  # noqa: F401 - the scheduler's table, until its CLI lands
+    from feedback.jobs.cli import jobs
     from feedback.mail.cli import outbox
+    from feedback.worker import worker
 
     cancellations.add_command(import_)
-    for group in (users, cancellations, outbox, demo, tokens):
+    for group in (users, cancellations, outbox, demo, tokens, jobs, worker):
         app.cli.add_command(group)
 
     from feedback.questions.cli import questions
 
     app.cli.add_command(questions)
+
+
+def register_jobs(app: Flask) -> None:
+    """Periodic work lives in its feature: importing a feature's jobs module registers them (see feedback.jobs)."""
+    from feedback.api import jobs as api_jobs  # noqa: F401
+    from feedback.surveys import jobs as survey_jobs  # noqa: F401
+    from feedback.webhooks import jobs as webhook_jobs  # noqa: F401
 
 
 def register_template_helpers(app: Flask) -> None:

@@ -323,6 +323,16 @@ def deliver(app: Flask, now: Any = None) -> Any:
         return run_once(now)
 
 
+def run_jobs(app: Flask, now: Any = None) -> dict[str, str]:
+    """What `flask jobs run` does, in-process: each job that was due, with its report (every one must succeed)."""
+    from feedback.jobs import run_due
+
+    with app.app_context():
+        results = run_due(now)
+    assert all(result.ok for result in results), [str(result) for result in results]
+    return {result.name: result.report for result in results}
+
+
 def wait_until(predicate: Any, timeout: float = 5.0) -> None:
     deadline = time.monotonic() + timeout
     while not predicate():

@@ -230,8 +230,11 @@ def test_german_invitation_links_reminder_and_unsubscribe_page(app, client, smtp
     page = client.get(choice_link.removeprefix("http://localhost")).text
     assert 'value="It was too expensive for us" checked' in page and page.count(" checked") == 1
 
-    reminder_report = deliver(app, now=utcnow() + timedelta(days=4, minutes=1))
-    assert reminder_report.reminders == 1
+    from conftest import run_jobs
+
+    jobs = run_jobs(app, now=utcnow() + timedelta(days=4, minutes=1))
+    deliver(app, now=utcnow() + timedelta(days=4, minutes=1))
+    assert jobs["surveys.queue-reminders"] == "1 reminder queued"
     reminder = smtp.one("kim@client.test", "Eine freundliche Erinnerung")
     assert "Hallo noch einmal, Kim." in text_part(reminder)
 

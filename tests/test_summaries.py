@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from datetime import timedelta
 
-from conftest import deliver, html_part, log, text_part
+from conftest import deliver, html_part, log, run_jobs, text_part
 from sqlalchemy import func, select
 
 from feedback.auth.models import User
@@ -53,12 +53,14 @@ def test_expired_link_with_review_sends_the_review_alone(app, smtp, owner):
     assert summaries(app) == 0
 
     later = utcnow() + timedelta(days=31)
+    run_jobs(app, now=later)
     deliver(app, now=later)
     summary = smtp.one(owner["email"], "Summary")
     assert "The customer did not answer; their survey link expired." in text_part(summary)
     assert "The customer did not answer" in html_part(summary)
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html_part(summary)
     assert "<script>" not in html_part(summary)
+    run_jobs(app, now=later + timedelta(days=1))
     deliver(app, now=later + timedelta(days=1))
     assert len([m for m in smtp.to(owner["email"]) if "Summary" in m["Subject"]]) == 1
     with app.app_context():
@@ -70,6 +72,7 @@ def test_expired_link_with_review_sends_the_review_alone(app, smtp, owner):
 
 def test_expired_link_without_review_waits_for_the_review(app, smtp, client, auth, owner):
     cancellation_id = log(app, owner["email"])
+    run_jobs(app, now=utcnow() + timedelta(days=31))
     deliver(app, now=utcnow() + timedelta(days=31))
     assert summaries(app) == 0
     review(app, cancellation_id, owner["id"])

@@ -141,15 +141,17 @@ def test_redelivery_is_a_no_op(app: Flask, client: FlaskClient, admin: Any) -> N
 def test_event_ids_are_remembered_for_30_days(app: Flask, client: FlaskClient, admin: Any) -> None:
     from datetime import timedelta
 
-    from conftest import deliver
+    from conftest import run_jobs
 
     from feedback.db import utcnow
     from feedback.webhooks.models import ProcessedWebhook
 
     assert post_stripe(client, expanded_event()).status_code == 201
-    assert deliver(app, now=utcnow() + timedelta(days=29)).forgotten == 0
+    assert run_jobs(app, now=utcnow() + timedelta(days=29))["webhooks.forget-event-ids"] == ""
     assert post_stripe(client, expanded_event()).json["duplicate"] is True  # still remembered
-    assert deliver(app, now=utcnow() + timedelta(days=31)).forgotten == 1
+    assert (
+        run_jobs(app, now=utcnow() + timedelta(days=31))["webhooks.forget-event-ids"] == "1 webhook event id forgotten"
+    )
     with app.app_context():
         assert db.session.scalars(db.select(ProcessedWebhook)).all() == []
 

@@ -4,7 +4,7 @@ import signal
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from types import FrameType
 
 import click
@@ -25,56 +25,25 @@ BATCH = 100
 class PassReport(DeliveryReport):
     """What one pass of the worker did, as `flask outbox send` and `work` print it."""
 
-    reminders: int = 0
-    expired: int = 0
-    #: Idempotency keys and webhook event ids old enough to be forgotten.
-    forgotten: int = 0
-
-    def __str__(self) -> str:
-        extras = [f"{self.reminders} reminder(s) queued"] if self.reminders else []
-        extras += [f"{self.expired} survey link(s) expired"] if self.expired else []
-        extras += [f"{self.forgotten} old idempotency key(s) and webhook id(s) forgotten"] if self.forgotten else []
-        return super().__str__() + (f" ({', '.join(extras)})" if extras else "")
-
     @property
     def busy(self) -> bool:
-        return bool(self.handled or self.reminders or self.expired or self.forgotten)
+        return bool(self.handled)
 
 
 def run_once(
     now: datetime | None = None, batch: int = BATCH, should_stop: Callable[[], bool] | None = None
 ) -> PassReport:
-    """One pass: lapse overdue survey links (which may queue summaries), queue due reminders, send what is due.
+    """One pass: send what is due, batch after batch, until nothing is (or a stop is asked for).
 
-    At most once an hour it also forgets old idempotency keys and webhook ids: the worker is the one process
-    that always runs, and nothing else would ever delete them.
+    Delivery only: expiring links, reminders and forgetting old records are periodic jobs (`flask jobs`).
     """
-    from feedback.surveys.operations import expire_overdue_invitations, queue_due_reminders
-
-    report = PassReport(expired=expire_overdue_invitations(now), reminders=queue_due_reminders(now))
-    report.forgotten = forget_old_records(now or utcnow())
+    report = PassReport()
     while not (should_stop and should_stop()):
         delivered = deliver_due(limit=batch, now=now, should_stop=should_stop)
         report.add(delivered)
         if delivered.handled < batch:
             break
     return report
-
-
-def forget_old_records(now: datetime) -> int:
-    """At most once an hour per running app (its first pass included), whatever `now` the pass was given."""
-    from flask import current_app
-
-    from feedback.api.idempotency import forget_old_keys
-    from feedback.webhooks.operations import forget_old_event_ids
-
-    last = current_app.extensions.get("farewell.forgotten_at")
-    if last is not None and abs(now - last) < timedelta(hours=1):
-        return 0
-    forgotten = forget_old_keys(now) + forget_old_event_ids(now)
-    db.session.commit()
-    current_app.extensions["farewell.forgotten_at"] = now
-    return forgotten
 
 
 batch_option = click.option(
