@@ -11,6 +11,9 @@ DEVELOPMENT_SECRET_KEY = "dev-only-not-secret"  # noqa: S105
 
 ENVIRONMENTS = ("development", "testing", "production")
 
+#: The outbox worker starts no message whose lease ends within this many SMTP timeouts (feedback.mail.delivery).
+SEND_MARGIN_TIMEOUTS = 4
+
 
 class ConfigError(RuntimeError):
     """A setting is missing or malformed; the message says which and how to fix it."""
@@ -114,6 +117,12 @@ def finalize(config: dict[str, Any]) -> None:
     logo = config.get("LOGO_URL", "")
     if logo and not (logo.startswith("https://") or (logo.startswith("/") and not logo.startswith("//"))):
         raise ConfigError(f"LOGO_URL must be an https:// address or a path on this site; got {logo!r}.")
+    margin = SEND_MARGIN_TIMEOUTS * config["MAIL_TIMEOUT"]
+    if config["OUTBOX_LEASE_SECONDS"] <= margin:
+        raise ConfigError(
+            f"OUTBOX_LEASE_SECONDS ({config['OUTBOX_LEASE_SECONDS']}) must be longer than {SEND_MARGIN_TIMEOUTS} x "
+            f"MAIL_TIMEOUT ({margin} s), or the worker claims mail and never sends it; raise it or lower MAIL_TIMEOUT."
+        )
     if config["MAIL_USE_TLS"] and config["MAIL_USE_SSL"]:
         raise ConfigError("MAIL_USE_TLS and MAIL_USE_SSL are exclusive: STARTTLS or implicit TLS, not both.")
 

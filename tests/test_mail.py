@@ -327,3 +327,17 @@ def test_a_non_ascii_address_goes_with_smtputf8_and_fails_alone_without_it(datab
         assert [row.recipient for row in failed] == ["zoë@client.test"] and "SMTPUTF8" in failed[0].last_error
     finally:
         ascii_only.stop()
+
+
+def test_a_claimed_batch_that_sends_nothing_is_warned_about(app, runner, smtp, owner, caplog):
+    """A lease that leaves no time to send (here shortened after start) is said on the command line and in the log."""
+    log(app, owner["email"])
+    app.config["OUTBOX_LEASE_SECONDS"] = 4 * app.config["MAIL_TIMEOUT"]
+    result = runner.invoke(args=["outbox", "send"])
+    assert "Outbox: sent 0, will retry 0, failed 0." in result.output
+    assert "Warning: 2 message(s) were claimed and handed back unsent" in result.output
+    assert "Claimed 2 message(s) and sent none" in caplog.text
+    assert smtp.messages == []
+    app.config["OUTBOX_LEASE_SECONDS"] = 300
+    again = runner.invoke(args=["outbox", "send"])  # handed back at once, not held until the lease ends
+    assert "Outbox: sent 2" in again.output and "Warning" not in again.output

@@ -86,7 +86,10 @@ batch_option = click.option(
 @batch_option
 def send(batch_size: int) -> None:
     """Send every message that is due, once, and exit."""
-    click.echo(f"Outbox: {run_once(batch=batch_size)}.")
+    report = run_once(batch=batch_size)
+    click.echo(f"Outbox: {report}.")
+    if report.warning:
+        click.echo(report.warning, err=True)
 
 
 @outbox.command("work")
@@ -107,6 +110,8 @@ def work(interval: float, batch_size: int) -> None:
         report = run_once(batch=batch_size, should_stop=lambda: stopping)
         if report.busy:
             click.echo(f"Outbox: {report}.")
+        if report.warning:
+            click.echo(report.warning, err=True)
         db.session.remove()
         deadline = time.monotonic() + interval
         while not stopping and time.monotonic() < deadline:

@@ -20,6 +20,7 @@ from sqlalchemy import ColumnElement, Connection, and_, bindparam, or_, select, 
 from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
+from feedback.config import SEND_MARGIN_TIMEOUTS
 from feedback.db import utcnow
 from feedback.extensions import db
 from feedback.mail.models import OutboxContent, OutboxMessage
@@ -36,16 +37,29 @@ class DeliveryReport:
     failed: int = 0
     #: Not sent on purpose: the address opted out, or a reminder was no longer needed.
     skipped: int = 0
+    #: Claimed and handed back untouched, though nobody asked the worker to stop: its lease is too short to send.
+    handed_back: int = 0
 
     def __str__(self) -> str:
         skipped = f", skipped {self.skipped}" if self.skipped else ""
         return f"sent {self.sent}, will retry {self.retrying}, failed {self.failed}{skipped}"
+
+    @property
+    def warning(self) -> str:
+        """What `flask outbox send` and `work` print when a claimed batch sent nothing; empty when all is well."""
+        if not self.handed_back:
+            return ""
+        return (
+            f"Warning: {self.handed_back} message(s) were claimed and handed back unsent: the lease "
+            "(OUTBOX_LEASE_SECONDS) leaves no time to send before it ends. Check OUTBOX_LEASE_SECONDS and MAIL_TIMEOUT."
+        )
 
     def add(self, other: DeliveryReport) -> None:
         self.sent += other.sent
         self.retrying += other.retrying
         self.failed += other.failed
         self.skipped += other.skipped
+        self.handed_back += other.handed_back
 
     @property
     def handled(self) -> int:
@@ -186,11 +200,15 @@ def deliver_due(
     pending = claim_batch(limit, now)
     if not pending:
         return report
+    claimed = len(pending)
     try:
         with batch_connection() as connection:
             _send_claimed(connection, pending, report, should_stop)
     finally:
         db.session.expire_all()  # the rows changed on the batch's connection: read them afresh when next used
+    if not report.handled and not (should_stop is not None and should_stop()):
+        report.handed_back = claimed
+        log.warning("Claimed %d message(s) and sent none before the lease margin; see OUTBOX_LEASE_SECONDS.", claimed)
     return report
 
 
@@ -248,7 +266,7 @@ def _send_claimed(
     """
     lease_ends = pending[0].lease_expires_at
     assert lease_ends is not None
-    margin = timedelta(seconds=4 * current_app.config["MAIL_TIMEOUT"])
+    margin = timedelta(seconds=SEND_MARGIN_TIMEOUTS * current_app.config["MAIL_TIMEOUT"])
     envelope_from = sender_address()[1]
 
     def record(row: OutboxMessage, refused: Exception | None) -> None:
