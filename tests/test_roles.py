@@ -25,6 +25,7 @@ ACCESS = {
     "unsubscribe.unsubscribe": "public",
     "staff.accept": "public",
     "auth.logout": "logout",
+    "auth.logout_everywhere": "logout",
     "cancellations.index": "staff",
     "cancellations.new": "staff",
     "summaries.summary": "own",  # until it is sent: then every staff member (tests/test_summaries.py)
