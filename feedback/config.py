@@ -80,6 +80,8 @@ def from_environment(instance_path: str) -> dict[str, Any]:
         "OUTBOX_BACKOFF_SECONDS": _int("OUTBOX_BACKOFF_SECONDS", 60, minimum=1),
         "OUTBOX_MAX_ATTEMPTS": _int("OUTBOX_MAX_ATTEMPTS", 8, minimum=1),
         "OUTBOX_LEASE_SECONDS": _int("OUTBOX_LEASE_SECONDS", 300, minimum=30),
+        # While the SMTP server cannot be reached, mail is retried at most this far apart, for as long as it takes.
+        "OUTBOX_OUTAGE_RETRY_SECONDS": _int("OUTBOX_OUTAGE_RETRY_SECONDS", 900, minimum=1),
         "SURVEY_REMINDER_DAYS": _int("SURVEY_REMINDER_DAYS", 4),
         # Ways in: the JSON API, Stripe, Standard Webhooks and CSV (see the README's "Ways in").
         "API_MAX_BODY_BYTES": _int("API_MAX_BODY_BYTES", 64 * 1024, minimum=1024),

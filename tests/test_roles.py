@@ -51,6 +51,7 @@ ACCESS = {
     "staff.resend": "admin",
     "staff.reassign": "admin",
     "email_log.index": "admin",
+    "email_log.resend_all_failed": "admin",
     "email_log.show": "admin",
     "email_log.resend_message": "admin",
     "email_log.suppressed": "admin",

@@ -119,6 +119,18 @@ def work(interval: float, batch_size: int) -> None:
     click.echo("Outbox worker stopped.")
 
 
+@outbox.command("resend")
+@click.option("--failed", "all_failed", is_flag=True, required=True, help="Queue every failed message again.")
+def resend(all_failed: bool) -> None:
+    """Queue failed messages again, whole, with their attempts counted from zero (after an outage, say)."""
+    from feedback.mail.outbox import resend_failed
+
+    resent, kept = resend_failed()
+    click.echo(
+        f"Queued {resent} failed message(s) again." + (f" Not resent (opted out since): {kept}." if kept else "")
+    )
+
+
 @outbox.command("status")
 def status() -> None:
     """Count messages by state; say how long the oldest due message has waited, and show the latest failures."""

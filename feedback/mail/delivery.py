@@ -92,6 +92,22 @@ def record_failure(connection: Connection, row: OutboxMessage, error: Exception,
     return retrying
 
 
+def record_outage(connection: Connection, row: OutboxMessage, error: Exception, now: datetime) -> None:
+    """The server could not be reached (down, refusing connections, timing out): not this message's attempt.
+
+    Its attempts stay as they were, so it never fails for it; it waits half as long again as it has waited so far,
+    from OUTBOX_BACKOFF_SECONDS up to OUTBOX_OUTAGE_RETRY_SECONDS, and is tried for as long as the outage lasts.
+    """
+    config = current_app.config
+    waited = (now - row.created_at).total_seconds()
+    delay = min(
+        max(config["OUTBOX_BACKOFF_SECONDS"], waited / 2) * random.uniform(0.5, 1.5),
+        config["OUTBOX_OUTAGE_RETRY_SECONDS"],
+    )
+    last_error = f"SMTP server unavailable ({type(error).__name__}: {error})"[:2000]
+    _change(connection, row, {**_RELEASED, "last_error": last_error, "due_at": now + timedelta(seconds=delay)})
+
+
 def worker_name() -> str:
     """Unique per claim, so a worker's rows are told apart from every other worker's, and from its own earlier ones."""
     return f"{socket.gethostname()[:60]}:{os.getpid()}:{secrets.token_hex(4)}"
@@ -203,7 +219,7 @@ def deliver_due(
     claimed = len(pending)
     try:
         with batch_connection() as connection:
-            _send_claimed(connection, pending, report, should_stop)
+            _send_claimed(connection, pending, report, should_stop, now)
     finally:
         db.session.expire_all()  # the rows changed on the batch's connection: read them afresh when next used
     if not report.handled and not (should_stop is not None and should_stop()):
@@ -254,6 +270,7 @@ def _send_claimed(
     pending: list[OutboxMessage],
     report: DeliveryReport,
     should_stop: Callable[[], bool] | None,
+    claimed_at: datetime,
 ) -> None:
     """Sends the claimed rows in order, one commit per message, doing the database's work while the server works.
 
@@ -275,6 +292,13 @@ def _send_claimed(
             report.sent += 1
         else:
             _count(report, record_failure(connection, row, refused, utcnow()))
+
+    def postpone(row: OutboxMessage, unavailable: Exception) -> None:
+        record_outage(connection, row, unavailable, max(claimed_at, utcnow()))  # the pass's clock, if given one
+        report.retrying += 1
+
+    #: The message the server was taking when the connection broke: the one outcome of an outage that counts.
+    interrupted: OutboxMessage | None = None
 
     with database_work(connection) as run:
         recorded: Future[None] = run(lambda: None)  # the last outcome handed to the database, being written
@@ -325,9 +349,13 @@ def _send_claimed(
                         for _ in steps:  # accepted
                             pass
                     except smtplib.SMTPServerDisconnected:
-                        raise  # the connection is gone (as when the socket fails): the rest of the batch fails
+                        interrupted = row
+                        raise  # the connection is gone: this message counts an attempt, the rest wait it out
                     except (smtplib.SMTPException, ValueError) as error:  # refused: this message only
                         last.append((row, error))
+                    except OSError:  # the socket failed (SMTPException is an OSError too, so this comes after it)
+                        interrupted = row
+                        raise
                     else:
                         last.append((row, None))
                     finally:
@@ -341,7 +369,7 @@ def _send_claimed(
             in_hand.clear()
             log.warning("SMTP unavailable, %d message(s) will be retried: %s", len(pending), unavailable)
             for row in pending:
-                _settled(run(record, row, unavailable))
+                _settled(run(record if row is interrupted else postpone, row, unavailable))
             pending.clear()
         finally:
             hand_over_last()

@@ -102,3 +102,21 @@ def resend(message: OutboxMessage) -> None:
     message.claimed_by = None
     message.lease_expires_at = None
     db.session.commit()
+
+
+def resend_failed() -> tuple[int, int]:
+    """Every failed message back in the queue (after an outage, a fixed setting); returns (resent, not resent).
+
+    Those to an address that opted out since stay failed, as when resent one by one.
+    """
+    from sqlalchemy import select
+
+    resent = kept = 0
+    for message in db.session.scalars(select(OutboxMessage).where(OutboxMessage.status == "failed")).all():
+        try:
+            resend(message)
+        except CannotResend:
+            kept += 1
+        else:
+            resent += 1
+    return resent, kept
