@@ -31,6 +31,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     register_errorhandlers(app)
     register_commands(app)
     register_template_helpers(app)
+    register_security(app)
     return app
 
 
@@ -108,6 +109,13 @@ def register_commands(app: Flask) -> None:
     from feedback.questions.cli import questions
 
     app.cli.add_command(questions)
+
+
+def register_security(app: Flask) -> None:
+    """Headers on every response and rate limits on the ways in; after the blueprints, whose views it limits."""
+    from feedback import security
+
+    security.init_app(app)
 
 
 def register_template_helpers(app: Flask) -> None:
