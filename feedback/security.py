@@ -119,6 +119,6 @@ def rate_limit_headers(response: Response) -> Response:
     amount, window = nearest.limit.amount, nearest.limit.get_expiry()
     response.headers["RateLimit-Policy"] = f"{amount};w={window}"
     response.headers["RateLimit"] = f"limit={amount}, remaining={nearest.remaining}, reset={reset}"
-    if response.status_code == 429:
+    if response.status_code == 429 and "Retry-After" not in response.headers:  # the login throttle sets its own
         response.headers["Retry-After"] = str(max(1, reset))
     return response

@@ -139,6 +139,7 @@ def test_login_is_throttled_after_repeated_failures(app, client, auth, owner):
     throttled = auth.login(owner["email"])  # even the right password waits, a little
     assert throttled.status_code == 429
     assert "Too many failed attempts. Try again in 1 minute" in throttled.text
+    assert 1 <= int(throttled.headers["Retry-After"]) <= 30
     assert auth.login("OLIVIA@acme.test").status_code == 429  # the address, however typed
 
 

@@ -54,7 +54,7 @@ def safe_next(target: str | None) -> str | None:
 
 
 @blueprint.route("/login", methods=["GET", "POST"])
-def login() -> str | Response | tuple[str, int]:
+def login() -> str | Response | tuple[str, int] | tuple[str, int, dict[str, str]]:
     if current_user.is_authenticated:
         return redirect(url_for("cancellations.index"))
     form = LoginForm()
@@ -68,7 +68,8 @@ def login() -> str | Response | tuple[str, int]:
                 f"Too many failed attempts. Try again in {minutes} minute{'s' if minutes != 1 else ''}"
                 f" (after {until:%H:%M:%S} UTC)."
             ]
-            return render_template("auth/login.html", form=form), 429
+            wait = max(1, math.ceil((until - utcnow()).total_seconds()))
+            return render_template("auth/login.html", form=form), 429, {"Retry-After": str(wait)}
         user = find_staff(email)
         if user is None or user.password_hash is None:
             # No account, or an invited one without a password yet: as slow as a wrong password, so that the
