@@ -63,12 +63,12 @@ def login() -> str | Response | tuple[str, int] | tuple[str, int, dict[str, str]
         throttled = claim_attempt(email, request.remote_addr or "")  # committed before any password is checked
         if throttled is not None:
             until = throttled.until
-            minutes = max(1, math.ceil((until - utcnow()).total_seconds() / 60))
+            wait = max(1, math.ceil((until - utcnow()).total_seconds()))
+            minutes = math.ceil(wait / 60)
             form.password.errors = [
                 f"Too many failed attempts. Try again in {minutes} minute{'s' if minutes != 1 else ''}"
                 f" (after {until:%H:%M:%S} UTC)."
             ]
-            wait = max(1, math.ceil((until - utcnow()).total_seconds()))
             return render_template("auth/login.html", form=form), 429, {"Retry-After": str(wait)}
         user = find_staff(email)
         if user is None or user.password_hash is None:
