@@ -256,6 +256,7 @@ def test_in_development_the_sent_mail_link_still_fits_a_phone(database_url, smtp
             assert page.get_by_role("navigation", name="Main").get_by_role("link", name="Sent mail").is_visible()
             assert_fits(page)
         page.locator("a.row-link").first.click()  # one email as it was sent
+        page.wait_for_load_state()  # measured once its stylesheet applies, not while the page is still loading
         assert_fits(page)
         screenshot(page, "sent-mail-phone")
 
