@@ -33,6 +33,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     register_commands(app)
     register_jobs(app)
     register_template_helpers(app)
+    register_security(app)
     return app
 
 
@@ -133,6 +134,13 @@ def register_jobs(app: Flask) -> None:
     from feedback.api import jobs as api_jobs  # noqa: F401
     from feedback.surveys import jobs as survey_jobs  # noqa: F401
     from feedback.webhooks import jobs as webhook_jobs  # noqa: F401
+
+
+def register_security(app: Flask) -> None:
+    """Headers on every response and rate limits on the ways in; after the blueprints, whose views it limits."""
+    from feedback import security
+
+    security.init_app(app)
 
 
 def register_template_helpers(app: Flask) -> None:

@@ -6,10 +6,24 @@ import os
 from pathlib import Path
 from typing import Any
 
+from limits import parse_many
+
 #: The development secret; refused outside development so that sessions and links can't be forged.
 DEVELOPMENT_SECRET_KEY = "dev-only-not-secret"  # noqa: S105
 
 ENVIRONMENTS = ("development", "testing", "production")
+
+#: Each limit's default, in Flask-Limiter's notation ("120 per minute", "10/hour;100/day").
+RATE_LIMITS = {
+    "API_RATE_LIMIT": "120 per minute",
+    "WEBHOOK_RATE_LIMIT": "600 per minute",
+    "LOGIN_RATE_LIMIT": "20 per minute",
+    "FRESH_LINK_RATE_LIMIT": "10 per hour",
+    "UNSUBSCRIBE_RATE_LIMIT": "60 per minute",
+}
+
+#: The outbox worker starts no message whose lease ends within this many SMTP timeouts (feedback.mail.delivery).
+SEND_MARGIN_TIMEOUTS = 4
 
 
 class ConfigError(RuntimeError):
@@ -33,6 +47,10 @@ def _int(name: str, default: int, minimum: int = 0) -> int:
     if value < minimum:
         raise ConfigError(f"{name} must be at least {minimum}, got {value}.")
     return value
+
+
+def _text(name: str, default: str) -> str:
+    return os.environ.get(name, "").strip() or default
 
 
 def _database_url(instance_path: str) -> str:
@@ -77,6 +95,8 @@ def from_environment(instance_path: str) -> dict[str, Any]:
         "OUTBOX_BACKOFF_SECONDS": _int("OUTBOX_BACKOFF_SECONDS", 60, minimum=1),
         "OUTBOX_MAX_ATTEMPTS": _int("OUTBOX_MAX_ATTEMPTS", 8, minimum=1),
         "OUTBOX_LEASE_SECONDS": _int("OUTBOX_LEASE_SECONDS", 300, minimum=30),
+        # While the SMTP server cannot be reached, mail is retried at most this far apart, for as long as it takes.
+        "OUTBOX_OUTAGE_RETRY_SECONDS": _int("OUTBOX_OUTAGE_RETRY_SECONDS", 900, minimum=1),
         "SURVEY_REMINDER_DAYS": _int("SURVEY_REMINDER_DAYS", 4),
         # Ways in: the JSON API, Stripe, Standard Webhooks and CSV (see the README's "Ways in").
         "API_MAX_BODY_BYTES": _int("API_MAX_BODY_BYTES", 64 * 1024, minimum=1024),
@@ -86,6 +106,15 @@ def from_environment(instance_path: str) -> dict[str, Any]:
         "STRIPE_API_BASE": os.environ.get("STRIPE_API_BASE", "").strip().rstrip("/") or "https://api.stripe.com",
         "STRIPE_OWNER_EMAIL": os.environ.get("STRIPE_OWNER_EMAIL", "").strip(),
         "WEBHOOK_SECRET": os.environ.get("WEBHOOK_SECRET", "").strip(),
+        # Rate limits (feedback/security.py): counted in memory per process, or in Redis shared by every app server.
+        "RATELIMIT_ENABLED": _bool(os.environ.get("RATELIMIT_ENABLED"), default=True),
+        "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "").strip() or "memory://",
+        "RATELIMIT_KEY_PREFIX": "farewell",
+        # Redis gone: count in memory meanwhile (and log it) rather than answer every request with a 500.
+        "RATELIMIT_SWALLOW_ERRORS": True,
+        "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
+        **{name: _text(name, default) for name, default in RATE_LIMITS.items()},
+        "TRUSTED_PROXIES": _int("TRUSTED_PROXIES", 0),
     }
 
 
@@ -114,6 +143,17 @@ def finalize(config: dict[str, Any]) -> None:
     logo = config.get("LOGO_URL", "")
     if logo and not (logo.startswith("https://") or (logo.startswith("/") and not logo.startswith("//"))):
         raise ConfigError(f"LOGO_URL must be an https:// address or a path on this site; got {logo!r}.")
+    margin = SEND_MARGIN_TIMEOUTS * config["MAIL_TIMEOUT"]
+    if config["OUTBOX_LEASE_SECONDS"] <= margin:
+        raise ConfigError(
+            f"OUTBOX_LEASE_SECONDS ({config['OUTBOX_LEASE_SECONDS']}) must be longer than {SEND_MARGIN_TIMEOUTS} x "
+            f"MAIL_TIMEOUT ({margin} s), or the worker claims mail and never sends it; raise it or lower MAIL_TIMEOUT."
+        )
+    for name in RATE_LIMITS:
+        try:
+            parse_many(config[name])
+        except ValueError:
+            raise ConfigError(f"{name} must be a rate limit such as '120 per minute', got {config[name]!r}.") from None
     if config["MAIL_USE_TLS"] and config["MAIL_USE_SSL"]:
         raise ConfigError("MAIL_USE_TLS and MAIL_USE_SSL are exclusive: STARTTLS or implicit TLS, not both.")
 

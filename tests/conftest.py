@@ -210,6 +210,8 @@ def make_config(database_url: str, smtp: SMTPSink, **overrides: Any) -> dict[str
         "MAIL_BACKEND": "smtp",
         "MAIL_DEFAULT_SENDER": "hello@acme.test",
         "MAIL_TIMEOUT": 5,
+        # Most tests log in, link and call the API far faster than anyone would: tests/test_security.py turns it on.
+        "RATELIMIT_ENABLED": False,
     }
     config.update(overrides)
     return config

@@ -15,6 +15,7 @@ from conftest import IN_CI, PASSWORD, deliver, free_port, link_in, log, make_con
 from werkzeug.serving import make_server
 
 from feedback import create_app
+from feedback.extensions import db
 
 pytestmark = pytest.mark.browser
 
@@ -79,15 +80,29 @@ def live(database_url, smtp) -> Iterator[Any]:
         yield app
 
 
+def watch_for_csp_violations(context) -> list[str]:
+    """Every message Chromium logs for something the Content-Security-Policy blocked, in any page of the context."""
+    violations: list[str] = []
+
+    def console(message: Any) -> None:
+        if "Content Security Policy" in message.text or "Content-Security-Policy" in message.text:
+            violations.append(message.text)
+
+    context.on("page", lambda page: page.on("console", console))
+    return violations
+
+
 @pytest.fixture
 def page(chromium) -> Iterator[Any]:
     context = chromium.new_context(viewport=PHONE)
     requests: list[str] = []
     context.on("request", lambda request: requests.append(request.url))
+    violations = watch_for_csp_violations(context)
     page = context.new_page()
     page.requests = requests
     yield page
     context.close()
+    assert violations == [], "the Content-Security-Policy blocked something on a page"
 
 
 def screenshot(page, name: str) -> None:
@@ -241,6 +256,7 @@ def test_in_development_the_sent_mail_link_still_fits_a_phone(database_url, smtp
             assert page.get_by_role("navigation", name="Main").get_by_role("link", name="Sent mail").is_visible()
             assert_fits(page)
         page.locator("a.row-link").first.click()  # one email as it was sent
+        page.wait_for_load_state()  # measured once its stylesheet applies, not while the page is still loading
         assert_fits(page)
         screenshot(page, "sent-mail-phone")
 
@@ -355,3 +371,46 @@ def test_customer_emails_fit_a_phone(live, page, smtp, owner):
     page.set_content(smtp.one("fit@client.test").get_body(("html",)).get_content())
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
     screenshot(page, "de-invitation-email-phone")
+
+
+def test_pages_work_under_the_content_security_policy_and_cannot_be_framed(live, chromium, smtp, owner, admin):
+    """The show-if script, the accent colour, forms and the email preview, with the policy on and nothing blocked."""
+    from feedback.questions.editing import publish_checked
+    from feedback.settings.models import SiteSettings
+
+    with live.app_context():
+        publish_checked("exit-survey", [
+            {"key": "reason", "type": "single_choice", "prompt": "Why did you go?", "required": True,
+             "choices": ["Price", "Features"]},
+            {"key": "price_detail", "type": "short_text", "prompt": "Which price felt wrong?",
+             "show_if": {"key": "reason", "equals": "Price"}},
+        ])  # fmt: skip
+        db.session.add(SiteSettings(id=1, accent_color="#b45309"))
+        db.session.commit()
+    log(live, owner["email"], customer_email="csp@client.test")
+    deliver(live)
+    context = chromium.new_context(viewport=DESKTOP)
+    violations = watch_for_csp_violations(context)
+    page = context.new_page()
+    response = page.goto(link_in(smtp.one("csp@client.test"), rf"{live.base_url}/s/\S+"))
+    assert "frame-ancestors 'none'" in response.headers["content-security-policy"]
+    accent = page.evaluate("getComputedStyle(document.body).getPropertyValue('--accent').trim()")
+    assert accent == "#b45309"  # the nonce'd <style> applied
+    assert not page.get_by_label("Which price felt wrong?").is_visible()  # show-if.js ran
+    page.get_by_role("radio", name="Price").check()
+    page.get_by_label("Which price felt wrong?").fill("The jump to the Team plan")
+    page.get_by_role("button", name="Send my answers").click()
+    page.wait_for_url(THANKS)
+    open_admin(page, live, admin)
+    page.goto(f"{live.base_url}/admin/email/")
+    page.get_by_role("link", name="Thank you for your time with Acme Analytics, Casey").click()
+    assert page.frame_locator("iframe.mail-frame").get_by_text("Casey").first.is_visible()
+    assert violations == []
+
+    # Another site framing the staff pages: Chromium refuses to show them.
+    page.set_content(f'<iframe src="{live.base_url}/admin/staff/" title="framed"></iframe>')
+    page.wait_for_timeout(500)
+    frame = page.frames[1]
+    assert "Staff" not in frame.content()
+    assert any("frame-ancestors" in message for message in violations)
+    context.close()

@@ -75,3 +75,14 @@ def test_unknown_pages_get_a_kind_404(client):
     response = client.get("/no/such/page")
     assert response.status_code == 404
     assert "We couldn&#39;t find that page" in response.text
+
+
+def test_a_lease_shorter_than_the_send_margin_is_refused_at_start(database_url, smtp):
+    """30 s, the smallest lease, with the default 10 s timeout: the worker would claim every batch and send nothing."""
+    with pytest.raises(ConfigError) as refused:
+        create_app(make_config(database_url, smtp, OUTBOX_LEASE_SECONDS=30, MAIL_TIMEOUT=10))
+    assert str(refused.value) == (
+        "OUTBOX_LEASE_SECONDS (30) must be longer than 4 x MAIL_TIMEOUT (40 s), or the worker claims mail and never "
+        "sends it; raise it or lower MAIL_TIMEOUT."
+    )
+    assert create_app(make_config(database_url, smtp, OUTBOX_LEASE_SECONDS=41, MAIL_TIMEOUT=10))

@@ -142,3 +142,90 @@ def test_formula_cells_are_neutralised(app: Flask, client: FlaskClient, logged_i
     assert all(not row["name"].startswith(("=", "+", "-", "@")) for row in rows)
     filtered = list(csv.DictReader(io.StringIO(client.get("/cancellations/export.csv?state=summarized").text)))
     assert filtered == []
+
+
+def colleagues_customer(app: Flask, other_owner: Any) -> None:
+    with app.app_context():
+        db.session.add(
+            Customer(external_id="cus_oscar", name="Otto", email="otto@o.test", owner_email=other_owner["email"])
+        )
+        db.session.commit()
+
+
+def customer_row(app: Flask, external_id: str) -> tuple[str, str]:
+    with app.app_context():
+        customer = db.session.scalars(select(Customer).where(Customer.external_id == external_id)).one()
+        return customer.email, customer.owner_email
+
+
+def test_an_owner_cannot_rewrite_a_colleagues_customer(
+    app: Flask, client: FlaskClient, logged_in_owner: Any, other_owner: Any
+) -> None:
+    """The attack: the colleague's customer, by external_id, with the owner's address and themself as its owner."""
+    colleagues_customer(app, other_owner)
+    forged = (
+        "external_id,name,email,owner_email\ncus_oscar,Otto,spy@evil.test,olivia@acme.test\ncus_new,Nia,nia@n.test,\n"
+    )
+    page = upload(client, forged, kind="customers")
+    assert "The customer cus_oscar belongs to another account owner; only an admin can change it." in page.text
+    assert '<td data-label="Line">2</td>' in page.text and '<td data-label="Line">3</td>' not in page.text
+    payload = hidden(page.text, "payload")
+    refused = client.post(
+        "/cancellations/import/confirm", data={"csrf_token": csrf_token(page.text), "payload": payload}
+    )
+    assert refused.status_code == 400
+    assert customer_row(app, "cus_oscar") == ("otto@o.test", other_owner["email"])
+
+    as_cancellation = upload(client, f"{HEADER}\ncus_oscar,,,,,,,,,,,,,\n")  # a cancellation naming it changes nothing
+    assert "belongs to another account owner" in as_cancellation.text
+    giving_away = upload(
+        client, "external_id,name,email,owner_email\ncus_mine,Mo,mo@m.test,oscar@acme.test\n", "customers"
+    )
+    assert "Only an admin can give a customer to another owner: use your own address." in giving_away.text
+
+    client.post(  # the valid row only: a new customer, who is the owner's own
+        "/cancellations/import/confirm",
+        data={"csrf_token": csrf_token(page.text), "payload": payload, "only_valid": "yes"},
+    )
+    assert customer_row(app, "cus_new") == ("nia@n.test", "olivia@acme.test")
+    assert customer_row(app, "cus_oscar") == ("otto@o.test", other_owner["email"])
+
+
+def test_an_owner_edits_their_own_customers_and_an_admin_anyones(
+    app: Flask, client: FlaskClient, owner: Any, other_owner: Any, admin: Any
+) -> None:
+    from conftest import AuthActions
+
+    colleagues_customer(app, other_owner)
+    AuthActions(client).login(owner["email"])
+    page = upload(client, "external_id,name,email\ncus_olivia,Ola,ola@o.test\n", kind="customers")
+    client.post(
+        "/cancellations/import/confirm",
+        data={"csrf_token": csrf_token(page.text), "payload": hidden(page.text, "payload")},
+    )
+    mine = upload(client, "external_id,plan\ncus_olivia,Enterprise\n", kind="customers")
+    assert "Ready to import" in mine.text
+    # Given to the colleague between the preview and the confirmation: refused at the time of writing.
+    with app.app_context():
+        db.session.execute(
+            db.update(Customer).where(Customer.external_id == "cus_olivia").values(owner_email=other_owner["email"])
+        )
+        db.session.commit()
+    late = client.post(
+        "/cancellations/import/confirm",
+        data={"csrf_token": csrf_token(mine.text), "payload": hidden(mine.text, "payload")},
+        follow_redirects=True,
+    )
+    assert (
+        "Nothing was imported: line 2: external_id: The customer cus_olivia belongs to another account owner"
+        in late.text
+    )
+    AuthActions(client).logout()
+    AuthActions(client).login(admin["email"])
+    page = upload(client, "external_id,email,owner_email\ncus_oscar,new@o.test,olivia@acme.test\n", kind="customers")
+    assert "Ready to import" in page.text
+    client.post(
+        "/cancellations/import/confirm",
+        data={"csrf_token": csrf_token(page.text), "payload": hidden(page.text, "payload")},
+    )
+    assert customer_row(app, "cus_oscar") == ("new@o.test", "olivia@acme.test")

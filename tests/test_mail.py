@@ -6,7 +6,7 @@ import socket
 import threading
 from datetime import timedelta
 
-from conftest import deliver, free_port, link_in, log, make_config
+from conftest import csrf_token, deliver, free_port, link_in, log, make_config
 from sqlalchemy import select
 
 from feedback import create_app
@@ -30,7 +30,7 @@ def test_smtp_down_delays_mail_and_loses_none(database_url, smtp, owner, app):
     assert (report.sent, report.retrying, report.failed) == (0, 10, 0)
     rows = outbox(down)
     assert {row.status for row in rows} == {"queued"}
-    assert all(row.attempts == 1 and "Connection refused" in row.last_error for row in rows)
+    assert all(row.attempts == 0 and "Connection refused" in row.last_error for row in rows)
     assert all(row.due_at > utcnow() for row in rows)  # backed off, not hammered
     assert smtp.messages == []
 
@@ -328,3 +328,92 @@ def test_a_non_ascii_address_goes_with_smtputf8_and_fails_alone_without_it(datab
         assert [row.recipient for row in failed] == ["zoë@client.test"] and "SMTPUTF8" in failed[0].last_error
     finally:
         ascii_only.stop()
+
+
+def test_a_claimed_batch_that_sends_nothing_is_warned_about(app, runner, smtp, owner, caplog):
+    """A lease that leaves no time to send (here shortened after start) is said on the command line and in the log."""
+    log(app, owner["email"])
+    app.config["OUTBOX_LEASE_SECONDS"] = 4 * app.config["MAIL_TIMEOUT"]
+    result = runner.invoke(args=["outbox", "send"])
+    assert "Outbox: sent 0, will retry 0, failed 0." in result.output
+    assert "Warning: 2 message(s) were claimed and handed back unsent" in result.output
+    assert "Claimed 2 message(s) and sent none" in caplog.text
+    assert smtp.messages == []
+    app.config["OUTBOX_LEASE_SECONDS"] = 300
+    again = runner.invoke(args=["outbox", "send"])  # handed back at once, not held until the lease ends
+    assert "Outbox: sent 2" in again.output and "Warning" not in again.output
+
+
+def test_a_long_smtp_outage_keeps_mail_queued_and_all_goes_when_the_server_is_back(database_url, smtp, owner, app):
+    """Three days of a server refusing connections, on an injected clock: no attempt counted, nothing failed."""
+    down = create_app(make_config(database_url, smtp, MAIL_PORT=free_port()))
+    for n in range(3):
+        log(down, owner["email"], customer_email=f"patient{n}@client.test")
+    start = clock = utcnow()
+    gaps = []
+    while clock < start + timedelta(days=3):
+        report = deliver(down, now=clock)
+        assert (report.sent, report.failed) == (0, 0)
+        rows = outbox(down)
+        assert {(row.status, row.attempts) for row in rows} == {("queued", 0)}
+        assert all("SMTP server unavailable (ConnectionRefusedError" in row.last_error for row in rows)
+        due = min(row.due_at for row in rows)
+        gaps.append(due - clock)
+        clock = max(row.due_at for row in rows) + timedelta(seconds=1)  # the next pass that finds them all due
+    assert max(gaps) <= timedelta(seconds=down.config["OUTBOX_OUTAGE_RETRY_SECONDS"])  # capped backoff
+    assert gaps[-1] > 4 * gaps[0]  # and it did back off
+    assert 100 < len(gaps) < 400  # still tried every quarter of an hour or so, for days
+    assert smtp.messages == []
+
+    back = deliver(app, now=clock)
+    assert (back.sent, back.failed) == (6, 0)
+    assert {row.status for row in outbox(app)} == {"sent"}
+    assert len(smtp.messages) == 6
+
+
+def test_a_refusal_of_the_message_still_counts_and_fails_in_the_end(app, smtp, owner):
+    """Only the server up and refusing this message counts: a 4xx for the recipient is retried, then failed."""
+    from aiosmtpd.smtp import SMTP
+
+    app.config["OUTBOX_MAX_ATTEMPTS"] = 2
+    log(app, owner["email"], customer_email="busy@client.test")
+    original = smtp.handle_RCPT
+
+    async def busy(server: SMTP, session, envelope, address, options):
+        if address == "busy@client.test":
+            return "451 4.3.0 Try again later"
+        return await original(server, session, envelope, address, options)
+
+    smtp.handle_RCPT = busy
+    try:
+        deliver(app)
+        deliver(app, now=utcnow() + timedelta(hours=1))
+    finally:
+        del smtp.handle_RCPT
+    (refused,) = [row for row in outbox(app) if row.recipient == "busy@client.test"]
+    assert (refused.status, refused.attempts) == ("failed", 2)
+
+
+def test_resend_all_failed_from_the_email_log_and_the_command_line(app, client, auth, runner, smtp, owner, admin):
+    smtp.rejected.update({"gone1@client.test", "gone2@client.test"})
+    log(app, owner["email"], customer_email="gone1@client.test")
+    log(app, owner["email"], customer_email="gone2@client.test")
+    deliver(app)
+    assert [row.status for row in outbox(app)].count("failed") == 2
+    smtp.rejected.clear()
+    auth.login(admin["email"])
+    page = client.get("/admin/email/")
+    assert "Resend all 2 failed" in page.text
+    done = client.post("/admin/email/resend-failed", data={"csrf_token": csrf_token(page.text)}, follow_redirects=True)
+    assert "2 failed messages queued again" in done.text
+    assert "failed" not in {row.status for row in outbox(app)}
+    deliver(app)
+    assert len(smtp.to("gone1@client.test")) == len(smtp.to("gone2@client.test")) == 1
+
+    smtp.rejected.add("gone3@client.test")
+    log(app, owner["email"], customer_email="gone3@client.test")
+    deliver(app)
+    smtp.rejected.clear()
+    assert "Queued 1 failed message(s) again." in runner.invoke(args=["outbox", "resend", "--failed"]).output
+    deliver(app)
+    assert len(smtp.to("gone3@client.test")) == 1

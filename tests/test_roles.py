@@ -26,6 +26,7 @@ ACCESS = {
     "unsubscribe.unsubscribe": "public",
     "staff.accept": "public",
     "auth.logout": "logout",
+    "auth.logout_everywhere": "logout",
     "cancellations.index": "staff",
     "cancellations.new": "staff",
     "summaries.summary": "own",  # until it is sent: then every staff member (tests/test_summaries.py)
@@ -51,6 +52,7 @@ ACCESS = {
     "staff.resend": "admin",
     "staff.reassign": "admin",
     "email_log.index": "admin",
+    "email_log.resend_all_failed": "admin",
     "email_log.show": "admin",
     "email_log.resend_message": "admin",
     "email_log.suppressed": "admin",

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 
 import pytest
-from conftest import PASSWORD, AuthActions, csrf_token, deliver, link_in, log, submit_form
+from concurrency import at_once
+from conftest import PASSWORD, TEST_DATABASE_URL, AuthActions, csrf_token, deliver, link_in, log, submit_form
 from sqlalchemy import select
 
 from feedback.auth.models import User
-from feedback.auth.throttle import MAX_FAILURES, locked_until
+from feedback.auth.operations import create_user
+from feedback.auth.throttle import ACCOUNT_FREE, CLIENT_FREE, FIRST_DELAY, LONGEST_DELAY, claim_attempt, delay_after
 from feedback.db import utcnow
 from feedback.extensions import db
 from feedback.postmortem.models import Cancellation
+from feedback.staff.operations import set_active
 
 STAFF = "/admin/staff/"
 
@@ -130,20 +134,62 @@ def test_a_deactivated_owners_open_cancellations_are_reassigned(app, client, smt
 
 
 def test_login_is_throttled_after_repeated_failures(app, client, auth, owner):
-    for _ in range(MAX_FAILURES):
+    for _ in range(ACCOUNT_FREE):
         assert auth.login(owner["email"], "wrong password!").status_code == 401
-    locked = auth.login(owner["email"])  # even the right password waits
-    assert locked.status_code == 429
-    assert "Too many failed attempts for this address. Try again in 15 minutes" in locked.text
-    with app.app_context():
-        until = locked_until(owner["email"])
-        assert until is not None
-        assert locked_until(owner["email"], now=until) is None  # the wait ends
+    throttled = auth.login(owner["email"])  # even the right password waits, a little
+    assert throttled.status_code == 429
+    assert "Too many failed attempts. Try again in 1 minute" in throttled.text
+    assert 1 <= int(throttled.headers["Retry-After"]) <= 30
     assert auth.login("OLIVIA@acme.test").status_code == 429  # the address, however typed
 
 
+def test_login_delays_grow_and_turned_away_attempts_extend_nothing(app, owner):
+    """No hard lockout: after the free attempts each waits longer since the last checked one, up to a ceiling."""
+    start = utcnow()
+    with app.app_context():
+        for second in range(ACCOUNT_FREE):
+            assert claim_attempt(owner["email"], "10.0.0.1", now=start + timedelta(seconds=second)) is None
+        last = start + timedelta(seconds=ACCOUNT_FREE - 1)
+        for second in range(20):  # a flood of attempts, all turned away, none kept
+            refused = claim_attempt(owner["email"], "10.0.0.9", now=last + timedelta(seconds=second))
+            assert refused is not None and refused.until == last + FIRST_DELAY
+        allowed = last + FIRST_DELAY
+        assert claim_attempt(owner["email"], "10.0.0.1", now=allowed) is None
+        refused = claim_attempt(owner["email"], "10.0.0.1", now=allowed + timedelta(seconds=1))
+        assert refused is not None and refused.until == allowed + 2 * FIRST_DELAY  # twice as long
+    assert [delay_after(n, ACCOUNT_FREE) for n in (4, 5, 6, 7, 20)] == [
+        timedelta(0), FIRST_DELAY, 2 * FIRST_DELAY, 4 * FIRST_DELAY, LONGEST_DELAY
+    ]  # fmt: skip
+
+
+def test_one_client_trying_many_addresses_is_throttled(app, owner):
+    """The attacker's address is throttled, not the accounts: the real owner still logs in from elsewhere."""
+    attacker = app.test_client()
+    attacker.environ_base["REMOTE_ADDR"] = "203.0.113.7"
+    for number in range(CLIENT_FREE):
+        assert AuthActions(attacker).login(f"guess{number}@acme.test", "wrong password!").status_code == 401
+    assert AuthActions(attacker).login("guess-more@acme.test", "wrong password!").status_code == 429
+    assert AuthActions(attacker).login(owner["email"]).status_code == 429
+    colleague = app.test_client()
+    colleague.environ_base["REMOTE_ADDR"] = "198.51.100.2"
+    assert AuthActions(colleague).login(owner["email"]).status_code == 302
+
+
+def test_an_invited_account_answers_a_login_as_slowly_as_any_other(app, client, monkeypatch):
+    """No password yet: the stand-in hash is still checked, so the timing does not tell the account apart."""
+    import feedback.auth.views as views
+
+    with app.app_context():
+        create_user("ivy@acme.test", "Ivy Invited", "owner", None)
+    checked = []
+    real = views.check_password_hash
+    monkeypatch.setattr(views, "check_password_hash", lambda *args: checked.append(args[0]) or real(*args))
+    assert AuthActions(client).login("ivy@acme.test", "anything at all").status_code == 401
+    assert checked == [views.unknown_user_hash()]
+
+
 def test_a_successful_login_clears_failures(app, auth, owner):
-    for _ in range(MAX_FAILURES - 1):
+    for _ in range(ACCOUNT_FREE - 1):
         auth.login(owner["email"], "wrong password!")
     assert auth.login(owner["email"]).status_code == 302
     auth.logout()
@@ -158,7 +204,7 @@ def test_login_rotates_the_session(client, auth, owner):
     auth.login(owner["email"])
     with client.session_transaction() as session:
         assert "planted" not in session
-        assert session["_user_id"] == str(owner["id"])
+        assert session["_user_id"] == f"{owner['id']}:0"  # the id and the session generation
 
 
 @pytest.mark.parametrize(
@@ -191,3 +237,74 @@ def test_reassigning_a_case_that_waits_for_contact_asks_for_one_review_once(app,
     requests = [m for m in smtp.to(other_owner["email"]) if "your review, please" in str(m["Subject"])]
     assert len(requests) == 1  # asked once, when the customer could be reached, not also at reassignment
     assert smtp.one("wanda@client.test")
+
+
+def replay(client, cookie):
+    """An attacker's copy of a session cookie, sent again."""
+    client.set_cookie("session", cookie)
+    return client.get("/cancellations/")
+
+
+def test_a_session_cookie_replayed_after_logout_no_longer_works(app, client, auth, owner):
+    auth.login(owner["email"])
+    stolen = client.get_cookie("session").value
+    assert replay(app.test_client(), stolen).status_code == 200  # the copy works while the session lasts
+    auth.logout()
+    assert replay(client, stolen).status_code == 302
+    assert replay(app.test_client(), stolen).headers["Location"].startswith("/login")
+    auth.login(owner["email"])  # a new session works, the old copy still does not
+    assert client.get("/cancellations/").status_code == 200
+    assert replay(app.test_client(), stolen).status_code == 302
+
+
+def test_log_out_everywhere_ends_the_other_devices_sessions(app, client, auth, admin):
+    phone = app.test_client()
+    AuthActions(phone).login(admin["email"])
+    auth.login(admin["email"])
+    page = client.get(STAFF)
+    assert "Log out everywhere" in page.text
+    done = client.post("/logout/everywhere", data={"csrf_token": csrf_token(page.text)})
+    assert done.headers["Location"] == "/login"
+    assert "You are logged out on every device." in client.get("/login").text
+    assert phone.get("/cancellations/").status_code == 302
+    AuthActions(phone).login(admin["email"])
+    assert client.post("/logout/everywhere", data={}).status_code == 400  # no CSRF token, nothing ends
+    assert phone.get("/cancellations/").status_code == 200
+
+
+def test_a_new_password_and_deactivation_end_sessions(app, client, auth, owner, admin):
+    auth.login(owner["email"])
+    with app.app_context():
+        user = db.session.get(User, owner["id"])
+        user.set_password("another long password")
+        db.session.commit()
+    assert client.get("/cancellations/").status_code == 302
+    auth.login(owner["email"], "another long password")
+    stolen = client.get_cookie("session").value
+    with app.app_context():
+        set_active(db.session.get(User, owner["id"]), False, db.session.get(User, admin["id"]))
+        set_active(db.session.get(User, owner["id"]), True, db.session.get(User, admin["id"]))
+        db.session.commit()
+    assert replay(client, stolen).status_code == 302  # reactivated, but the old session stays ended
+
+
+@pytest.mark.skipif(not TEST_DATABASE_URL, reason="truly concurrent writers need PostgreSQL; CI runs it there")
+def test_fifty_concurrent_guesses_check_at_most_the_free_ones(app, app_config, owner, monkeypatch):
+    """Threads with their own sessions and connections, released together, one with the right password."""
+    import feedback.auth.models as models
+
+    checks = []
+    real = models.check_password_hash
+    monkeypatch.setattr(models, "check_password_hash", lambda *args: checks.append(1) or real(*args))
+    guesses = iter(["wrong password!"] * 25 + [PASSWORD] + ["wrong password!"] * 24)
+    lock = threading.Lock()
+
+    def guess(client):
+        with lock:
+            password = next(guesses)
+        return AuthActions(client).login(owner["email"], password).status_code
+
+    statuses = at_once(app_config, 50, guess)
+    assert len(checks) <= ACCOUNT_FREE
+    assert statuses.count(429) >= 50 - ACCOUNT_FREE
+    assert statuses.count(302) <= 1

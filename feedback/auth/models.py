@@ -28,6 +28,9 @@ class User(UserMixin, db.Model):
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_login_at: Mapped[datetime | None]
+    #: Part of the id every session and remember cookie carries; bumping it ends all of them (logout, a new
+    #: password, deactivation), where a signed cookie alone stays good until it expires.
+    session_generation: Mapped[int] = mapped_column(default=0, server_default="0")
 
     @property
     def is_active(self) -> bool:  # Flask-Login refuses inactive users
@@ -37,7 +40,17 @@ class User(UserMixin, db.Model):
     def is_admin(self) -> bool:
         return self.role == "admin"
 
+    def get_id(self) -> str:
+        """What Flask-Login keeps in the session: checked against the database on every request (`load_user`)."""
+        return f"{self.id}:{self.session_generation}"
+
+    def end_sessions(self) -> None:
+        """Every session of this user, on every device, ends at its next request."""
+        self.session_generation = (self.session_generation or 0) + 1
+
     def set_password(self, password: str) -> None:
+        if self.password_hash is not None:
+            self.end_sessions()  # a new password ends every session the old one opened
         self.password_hash = generate_password_hash(password)
 
     def check_password(self, password: str) -> bool:
@@ -48,7 +61,8 @@ class User(UserMixin, db.Model):
 
 
 class LoginFailure(db.Model):
-    """A failed login, kept in the database so that the throttle holds across every process and restart."""
+    """A login attempt not (yet) followed by a successful one, in the database so that the throttle holds across
+    every process and restart. Written before the password is checked (see feedback.auth.throttle)."""
 
     __tablename__ = "login_failures"
 
@@ -56,3 +70,5 @@ class LoginFailure(db.Model):
     #: The address as typed (lower-cased), whether or not a staff member has it.
     email: Mapped[str] = mapped_column(String(254), index=True)
     at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    #: Where the attempt came from (the request's remote address), throttled as well as the address typed.
+    client_address: Mapped[str] = mapped_column(String(64), default="", server_default="", index=True)

@@ -12,7 +12,7 @@ from werkzeug.wrappers import Response
 from feedback.auth.forms import LoginForm
 from feedback.auth.models import User
 from feedback.auth.operations import find_staff
-from feedback.auth.throttle import clear_failures, locked_until, record_failure
+from feedback.auth.throttle import claim_attempt, clear_failures
 from feedback.db import utcnow
 from feedback.extensions import db
 
@@ -28,9 +28,15 @@ def unknown_user_hash() -> str:
     return generate_password_hash("no account has this address")
 
 
-def load_user(user_id: str) -> User | None:
-    user = db.session.get(User, int(user_id)) if user_id.isascii() and user_id.isdigit() else None
-    return user if user is not None and user.active else None
+def load_user(session_id: str) -> User | None:
+    """The user whose session this is, while the session's generation is still theirs (see User.get_id)."""
+    user_id, _, generation = session_id.partition(":")
+    if not (user_id.isascii() and user_id.isdigit() and generation.isascii() and generation.isdigit()):
+        return None  # a session from before generations (or a forged one): log in again
+    user = db.session.get(User, int(user_id))
+    if user is None or not user.active or user.session_generation != int(generation):
+        return None
+    return user
 
 
 def safe_next(target: str | None) -> str | None:
@@ -48,23 +54,27 @@ def safe_next(target: str | None) -> str | None:
 
 
 @blueprint.route("/login", methods=["GET", "POST"])
-def login() -> str | Response | tuple[str, int]:
+def login() -> str | Response | tuple[str, int] | tuple[str, int, dict[str, str]]:
     if current_user.is_authenticated:
         return redirect(url_for("cancellations.index"))
     form = LoginForm()
     if form.validate_on_submit():
         email = form.email.data or ""
-        until = locked_until(email)
-        if until is not None:
-            minutes = max(1, math.ceil((until - utcnow()).total_seconds() / 60))
+        throttled = claim_attempt(email, request.remote_addr or "")  # committed before any password is checked
+        if throttled is not None:
+            until = throttled.until
+            wait = max(1, math.ceil((until - utcnow()).total_seconds()))
+            minutes = math.ceil(wait / 60)
             form.password.errors = [
-                f"Too many failed attempts for this address. Try again in {minutes} minute{'s' if minutes != 1 else ''}"
-                f" (after {until:%H:%M} UTC)."
+                f"Too many failed attempts. Try again in {minutes} minute{'s' if minutes != 1 else ''}"
+                f" (after {until:%H:%M:%S} UTC)."
             ]
-            return render_template("auth/login.html", form=form), 429
+            return render_template("auth/login.html", form=form), 429, {"Retry-After": str(wait)}
         user = find_staff(email)
-        if user is None:
-            check_password_hash(unknown_user_hash(), form.password.data or "")  # as slow as a wrong password
+        if user is None or user.password_hash is None:
+            # No account, or an invited one without a password yet: as slow as a wrong password, so that the
+            # answer's timing tells neither apart from an account with one.
+            check_password_hash(unknown_user_hash(), form.password.data or "")
         elif user.check_password(form.password.data or "") and user.active:
             destination = safe_next(request.args.get("next"))
             session.clear()  # a fresh session on every login: nothing an attacker planted survives it
@@ -73,7 +83,6 @@ def login() -> str | Response | tuple[str, int]:
             clear_failures(email)
             db.session.commit()
             return redirect(destination or url_for("cancellations.index"))
-        record_failure(email)
         form.password.errors = ["That email and password don't match an active account."]
         return render_template("auth/login.html", form=form), 401
     status = 422 if form.errors else 200
@@ -83,9 +92,23 @@ def login() -> str | Response | tuple[str, int]:
 @blueprint.post("/logout")
 @login_required
 def logout() -> Response:
+    """Ends the session for good: a copy of its cookie replayed later no longer works (nor does any other)."""
+    return _end_sessions("You are logged out.")
+
+
+@blueprint.post("/logout/everywhere")
+@login_required
+def logout_everywhere() -> Response:
+    """For a lost phone or a shared computer: every session of this user, on every device, ends."""
+    return _end_sessions("You are logged out on every device.")
+
+
+def _end_sessions(message: str) -> Response:
+    current_user.end_sessions()
+    db.session.commit()
     logout_user()
     session.clear()
-    flash("You are logged out.", "info")
+    flash(message, "info")
     return redirect(url_for("auth.login"))
 
 

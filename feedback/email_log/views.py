@@ -13,7 +13,7 @@ from feedback.auth.access import admin_required
 from feedback.db import utcnow
 from feedback.extensions import db
 from feedback.mail.models import STATUSES, OutboxMessage, Suppression
-from feedback.mail.outbox import CannotResend, resend
+from feedback.mail.outbox import CannotResend, resend, resend_failed
 from feedback.mail.rendering import as_sent
 
 blueprint = Blueprint("email_log", __name__, url_prefix="/admin/email")
@@ -61,6 +61,20 @@ def resend_message(message_id: int) -> Response:
         db.session.commit()
         flash(f"Queued again for {message.recipient}; the worker sends it on its next pass.", "success")
     return redirect(url_for("email_log.show", message_id=message_id))
+
+
+@blueprint.post("/resend-failed")
+@admin_required
+def resend_all_failed() -> Response:
+    resent, kept = resend_failed()
+    db.session.commit()
+    message = (
+        f"{resent} failed message{'s' if resent != 1 else ''} queued again; the worker sends them on its next pass."
+    )
+    if kept:
+        message += f" {kept} not resent: their recipients opted out since."
+    flash(message, "success" if resent else "info")
+    return redirect(url_for("email_log.index", state="failed"))
 
 
 @blueprint.get("/suppressed")

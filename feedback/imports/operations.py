@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+from contextlib import suppress
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from feedback.cancellations.operations import InvalidCancellation, NewCancellation, check_cancellation
 from feedback.customers.intake import BODY_NAMES, check_fields, record_cancellation
 from feedback.customers.operations import FIELDS, InvalidCustomer, clean_customer, find_customer, upsert_customer
 from feedback.extensions import db
 from feedback.imports.csvfiles import read_csv
+from feedback.inputs.fields import normalize_email
+
+if TYPE_CHECKING:
+    from feedback.auth.models import User
 
 KINDS = ("cancellations", "customers")
 CANCELLATION_COLUMNS = ("reason", "complaint", "cancelled_at", "feedback", "comment")
@@ -90,8 +95,34 @@ def _row_problems(kind: str, values: dict[str, str]) -> dict[str, str]:
     return {name: message for name, message in errors.items() if name in COLUMNS[kind] or name == "row"} or {}
 
 
-def preview(kind: str, data: bytes) -> Preview:
-    """Reads and checks the whole file without writing anything."""
+def for_importer(values: dict[str, str], acting: User | None) -> dict[str, str]:
+    """An account owner's row is theirs: without an owner_email, it names them. Admins' and the CLI's rows as given."""
+    if acting is None or acting.is_admin or values.get("owner_email"):
+        return values
+    return {**values, "owner_email": acting.email}
+
+
+def ownership_problems(values: dict[str, str], acting: User | None) -> dict[str, str]:
+    """Account owners touch only their own customers and give none to a colleague; admins (and the CLI) may."""
+    if acting is None or acting.is_admin:
+        return {}
+    errors: dict[str, str] = {}
+    owner_email = values.get("owner_email", "").strip()
+    with suppress(ValueError):  # a malformed address is reported by the row's own checks
+        owner_email = normalize_email(owner_email) if owner_email else ""
+    if owner_email and owner_email != acting.email:
+        errors["owner_email"] = "Only an admin can give a customer to another owner: use your own address."
+    external_id = values.get("external_id", "").strip()
+    known = find_customer(external_id) if external_id else None
+    if known is not None and known.owner_email != acting.email:
+        errors["external_id"] = (
+            f"The customer {external_id} belongs to another account owner; only an admin can change it."
+        )
+    return errors
+
+
+def preview(kind: str, data: bytes, acting: User | None = None) -> Preview:
+    """Reads and checks the whole file without writing anything; `acting` is the staff member uploading it."""
     result = Preview(kind)
     try:
         header, result.rows = read_csv(data)
@@ -106,8 +137,10 @@ def preview(kind: str, data: bytes) -> Preview:
         return result
     if not result.rows:
         result.problems.append((1, "file", "The file has a header but no rows."))
+    result.rows = [(line, for_importer(values, acting)) for line, values in result.rows]
     for line, values in result.rows:
-        for name, message in _row_problems(kind, values).items():
+        problems = {**ownership_problems(values, acting), **_row_problems(kind, values)}
+        for name, message in problems.items():
             result.problems.append((line, name, message))
     return result
 
@@ -118,9 +151,16 @@ class ImportFailed(Exception):
         self.line, self.errors = line, errors
 
 
-def import_rows(kind: str, rows: list[tuple[int, dict[str, str]]]) -> int:
-    """Writes every row, all of them or (on any error, the transaction rolled back) none; the caller commits."""
+def import_rows(kind: str, rows: list[tuple[int, dict[str, str]]], acting: User | None = None) -> int:
+    """Writes every row, all of them or (on any error, the transaction rolled back) none; the caller commits.
+
+    Who may change which customer is checked again here, at the time of writing: a customer may have been given
+    to a colleague since the preview.
+    """
     for line, values in rows:
+        if refused := ownership_problems(values, acting):
+            db.session.rollback()
+            raise ImportFailed(line, refused)
         try:
             if kind == "customers":
                 upsert_customer({k: v for k, v in values.items() if v and k in FIELDS})

@@ -45,7 +45,8 @@ def upload() -> str | tuple[str, int]:
         if len(data) > current_app.config["CSV_MAX_BYTES"]:
             form.file.errors = [f"The file is larger than {current_app.config['CSV_MAX_BYTES'] // 1024:,} KB."]
         else:
-            result = preview(form.kind.data if form.kind.data in KINDS else "cancellations", data)
+            kind = form.kind.data if form.kind.data in KINDS else "cancellations"
+            result = preview(kind, data, current_user)
             payload = sign({"kind": result.kind, "rows": result.rows, "problems": result.problems}, PREVIEW_SALT)
             confirm = ConfirmForm(payload=payload)
             return render_template("imports/preview.html", result=result, form=confirm)
@@ -70,7 +71,7 @@ def confirm() -> Response:
     if result.file_problem or (result.problems and not only_valid):
         abort(400, "The file has problems; nothing was imported.")
     try:
-        imported = import_rows(result.kind, result.valid_rows)
+        imported = import_rows(result.kind, result.valid_rows, current_user)
     except ImportFailed as failed:
         flash(f"Nothing was imported: {failed}", "error")
         return redirect(url_for("imports.upload"))

@@ -15,6 +15,7 @@ from feedback.db import utcnow
 from feedback.extensions import db
 from feedback.mail.delivery import DeliveryReport, deliver_due
 from feedback.mail.models import STATUSES, OutboxMessage
+from feedback.mail.outbox import resend_failed
 
 outbox = AppGroup("outbox", help="Deliver queued email.")
 
@@ -55,7 +56,10 @@ batch_option = click.option(
 @batch_option
 def send(batch_size: int) -> None:
     """Send every message that is due, once, and exit."""
-    click.echo(f"Outbox: {run_once(batch=batch_size)}.")
+    report = run_once(batch=batch_size)
+    click.echo(f"Outbox: {report}.")
+    if report.warning:
+        click.echo(report.warning, err=True)
 
 
 @outbox.command("work")
@@ -76,11 +80,24 @@ def work(interval: float, batch_size: int) -> None:
         report = run_once(batch=batch_size, should_stop=lambda: stopping)
         if report.busy:
             click.echo(f"Outbox: {report}.")
+        if report.warning:
+            click.echo(report.warning, err=True)
         db.session.remove()
         deadline = time.monotonic() + interval
         while not stopping and time.monotonic() < deadline:
             time.sleep(min(0.2, interval))
     click.echo("Outbox worker stopped.")
+
+
+@outbox.command("resend")
+@click.option("--failed", "all_failed", is_flag=True, required=True, help="Queue every failed message again.")
+def resend(all_failed: bool) -> None:
+    """Queue failed messages again, whole, with their attempts counted from zero (after an outage, say)."""
+    resent, kept = resend_failed()
+    db.session.commit()
+    click.echo(
+        f"Queued {resent} failed message(s) again." + (f" Not resent (opted out since): {kept}." if kept else "")
+    )
 
 
 @outbox.command("status")

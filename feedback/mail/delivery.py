@@ -20,6 +20,7 @@ from sqlalchemy import ColumnElement, Connection, and_, bindparam, or_, select, 
 from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
+from feedback.config import SEND_MARGIN_TIMEOUTS
 from feedback.db import utcnow
 from feedback.extensions import db
 from feedback.mail.hooks import send_check
@@ -38,16 +39,29 @@ class DeliveryReport:
     failed: int = 0
     #: Not sent on purpose: the address opted out, or a reminder was no longer needed.
     skipped: int = 0
+    #: Claimed and handed back untouched, though nobody asked the worker to stop: its lease is too short to send.
+    handed_back: int = 0
 
     def __str__(self) -> str:
         skipped = f", skipped {self.skipped}" if self.skipped else ""
         return f"sent {self.sent}, will retry {self.retrying}, failed {self.failed}{skipped}"
+
+    @property
+    def warning(self) -> str:
+        """What `flask outbox send` and `work` print when a claimed batch sent nothing; empty when all is well."""
+        if not self.handed_back:
+            return ""
+        return (
+            f"Warning: {self.handed_back} message(s) were claimed and handed back unsent: the lease "
+            "(OUTBOX_LEASE_SECONDS) leaves no time to send before it ends. Check OUTBOX_LEASE_SECONDS and MAIL_TIMEOUT."
+        )
 
     def add(self, other: DeliveryReport) -> None:
         self.sent += other.sent
         self.retrying += other.retrying
         self.failed += other.failed
         self.skipped += other.skipped
+        self.handed_back += other.handed_back
 
     @property
     def handled(self) -> int:
@@ -78,6 +92,22 @@ def record_failure(connection: Connection, row: OutboxMessage, error: Exception,
         changes.update(status="failed", failed_at=now)
     _change(connection, row, changes)
     return retrying
+
+
+def record_outage(connection: Connection, row: OutboxMessage, error: Exception, now: datetime) -> None:
+    """The server could not be reached (down, refusing connections, timing out): not this message's attempt.
+
+    Its attempts stay as they were, so it never fails for it; it waits half as long again as it has waited so far,
+    from OUTBOX_BACKOFF_SECONDS up to OUTBOX_OUTAGE_RETRY_SECONDS, and is tried for as long as the outage lasts.
+    """
+    config = current_app.config
+    waited = (now - row.created_at).total_seconds()
+    delay = min(
+        max(config["OUTBOX_BACKOFF_SECONDS"], waited / 2) * random.uniform(0.5, 1.5),
+        config["OUTBOX_OUTAGE_RETRY_SECONDS"],
+    )
+    last_error = f"SMTP server unavailable ({type(error).__name__}: {error})"[:2000]
+    _change(connection, row, {**_RELEASED, "last_error": last_error, "due_at": now + timedelta(seconds=delay)})
 
 
 def worker_name() -> str:
@@ -187,11 +217,15 @@ def deliver_due(
     pending = claim_batch(limit, now)
     if not pending:
         return report
+    claimed = len(pending)
     try:
         with batch_connection() as connection:
-            _send_claimed(connection, pending, report, should_stop)
+            _send_claimed(connection, pending, report, should_stop, now)
     finally:
         db.session.expire_all()  # the rows changed on the batch's connection: read them afresh when next used
+    if not report.handled and not (should_stop is not None and should_stop()):
+        report.handed_back = claimed
+        log.warning("Claimed %d message(s) and sent none before the lease margin; see OUTBOX_LEASE_SECONDS.", claimed)
     return report
 
 
@@ -237,6 +271,7 @@ def _send_claimed(
     pending: list[OutboxMessage],
     report: DeliveryReport,
     should_stop: Callable[[], bool] | None,
+    claimed_at: datetime,
 ) -> None:
     """Sends the claimed rows in order, one commit per message, doing the database's work while the server works.
 
@@ -249,7 +284,7 @@ def _send_claimed(
     """
     lease_ends = pending[0].lease_expires_at
     assert lease_ends is not None
-    margin = timedelta(seconds=4 * current_app.config["MAIL_TIMEOUT"])
+    margin = timedelta(seconds=SEND_MARGIN_TIMEOUTS * current_app.config["MAIL_TIMEOUT"])
     envelope_from = sender_address()[1]
 
     def record(row: OutboxMessage, refused: Exception | None) -> None:
@@ -258,6 +293,13 @@ def _send_claimed(
             report.sent += 1
         else:
             _count(report, record_failure(connection, row, refused, utcnow()))
+
+    def postpone(row: OutboxMessage, unavailable: Exception) -> None:
+        record_outage(connection, row, unavailable, max(claimed_at, utcnow()))  # the pass's clock, if given one
+        report.retrying += 1
+
+    #: The message the server was taking when the connection broke: the one outcome of an outage that counts.
+    interrupted: OutboxMessage | None = None
 
     with database_work(connection) as run:
         recorded: Future[None] = run(lambda: None)  # the last outcome handed to the database, being written
@@ -308,9 +350,13 @@ def _send_claimed(
                         for _ in steps:  # accepted
                             pass
                     except smtplib.SMTPServerDisconnected:
-                        raise  # the connection is gone (as when the socket fails): the rest of the batch fails
+                        interrupted = row
+                        raise  # the connection is gone: this message counts an attempt, the rest wait it out
                     except (smtplib.SMTPException, ValueError) as error:  # refused: this message only
                         last.append((row, error))
+                    except OSError:  # the socket failed (SMTPException is an OSError too, so this comes after it)
+                        interrupted = row
+                        raise
                     else:
                         last.append((row, None))
                     finally:
@@ -324,7 +370,7 @@ def _send_claimed(
             in_hand.clear()
             log.warning("SMTP unavailable, %d message(s) will be retried: %s", len(pending), unavailable)
             for row in pending:
-                _settled(run(record, row, unavailable))
+                _settled(run(record if row is interrupted else postpone, row, unavailable))
             pending.clear()
         finally:
             hand_over_last()

@@ -8,6 +8,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from flask import current_app
+from sqlalchemy import select
 
 from feedback.db import utcnow
 from feedback.extensions import db
@@ -85,3 +86,19 @@ def resend(message: OutboxMessage) -> None:
     message.claimed_by = None
     message.lease_expires_at = None
     db.session.flush()
+
+
+def resend_failed() -> tuple[int, int]:
+    """Every failed message back in the queue (after an outage, a fixed setting); returns (resent, not resent).
+
+    Those to an address that opted out since stay failed, as when resent one by one. Flushes, never commits.
+    """
+    resent = kept = 0
+    for message in db.session.scalars(select(OutboxMessage).where(OutboxMessage.status == "failed")).all():
+        try:
+            resend(message)
+        except CannotResend:
+            kept += 1
+        else:
+            resent += 1
+    return resent, kept

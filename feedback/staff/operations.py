@@ -83,9 +83,14 @@ def accept_invitation(user: User, password: str) -> None:
 
 
 def set_active(user: User, active: bool, acting: User) -> None:
-    """Deactivation takes effect on the user's next request: every request reloads the user and checks `active`."""
+    """Deactivation takes effect on the user's next request: every request reloads the user and checks `active`.
+
+    It also ends their sessions, so that reactivating the account later does not bring an old cookie back to life.
+    """
     if user.id == acting.id and not active:
         raise InvalidUser("You cannot deactivate your own account; ask another admin.")
+    if user.active and not active:
+        user.end_sessions()
     user.active = active
     db.session.flush()
 
