@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 from conftest import make_config
 
@@ -75,3 +80,62 @@ def test_unknown_pages_get_a_kind_404(client):
     response = client.get("/no/such/page")
     assert response.status_code == 404
     assert "We couldn&#39;t find that page" in response.text
+
+
+# --- The command line from a checkout -------------------------------------------------------------------
+
+ROOT = Path(__file__).resolve().parent.parent
+FLASK = Path(sys.executable).parent / "flask"
+
+
+def flask_command(checkout: Path, *args: str) -> subprocess.CompletedProcess:
+    """`flask --app wsgi ARGS` as a person types it in `checkout`: no Farewell settings in their shell."""
+    env = {k: v for k, v in os.environ.items() if k not in {"FAREWELL_ENV", "SECRET_KEY", "DATABASE_URL"}}
+    env["DATABASE_URL"] = f"sqlite:///{checkout / 'farewell.sqlite3'}"
+    return subprocess.run(
+        [str(FLASK), "--app", "wsgi", *args], cwd=checkout, env=env, capture_output=True, text=True, timeout=60
+    )
+
+
+@pytest.fixture
+def checkout(tmp_path: Path) -> Path:
+    """wsgi.py and the Makefile in a folder of their own, so that the repository's own .env is not read."""
+    for name in ("wsgi.py", "Makefile"):
+        (tmp_path / name).write_text((ROOT / name).read_text())
+    return tmp_path
+
+
+def test_a_missing_setting_is_one_clear_line_not_a_traceback(checkout):
+    for args in (["--help"], ["outbox", "status"]):
+        result = flask_command(checkout, *args)
+        assert result.returncode != 0
+        assert "Traceback" not in result.stderr
+        assert result.stderr.strip().splitlines() == [result.stderr.strip()]
+        assert result.stderr.startswith("Error: SECRET_KEY is not set.") and "make run" in result.stderr
+
+
+def test_make_run_writes_a_dotenv_once_and_the_cli_reads_it(checkout):
+    make = subprocess.run(["make", "-s", ".env", f"PYTHON={sys.executable}"], cwd=checkout, capture_output=True,
+                          text=True, timeout=60)  # fmt: skip
+    assert make.returncode == 0, make.stderr
+    written = (checkout / ".env").read_text()
+    assert "FAREWELL_ENV=development" in written
+    secret = next(line for line in written.splitlines() if line.startswith("SECRET_KEY="))
+    assert len(secret) > len("SECRET_KEY=") + 40 and DEVELOPMENT_SECRET_KEY not in secret
+    subprocess.run(["make", "-s", ".env"], cwd=checkout, check=True, capture_output=True, timeout=60)
+    assert (checkout / ".env").read_text() == written  # never overwritten
+
+    listing = flask_command(checkout, "--help")
+    assert listing.returncode == 0, listing.stderr
+    assert "outbox" in listing.stdout and "Traceback" not in listing.stderr
+    assert flask_command(checkout, "db", "upgrade").returncode == 0
+    status = flask_command(checkout, "outbox", "status")
+    assert status.returncode == 0, status.stderr
+
+
+def test_gunicorn_still_gets_the_error_itself(checkout):
+    """A server importing wsgi outside the flask command: the exception, so that a worker that can't boot stops."""
+    env = {k: v for k, v in os.environ.items() if k not in {"FAREWELL_ENV", "SECRET_KEY"}}
+    result = subprocess.run([sys.executable, "-c", "import wsgi"], cwd=checkout, env=env, capture_output=True,
+                            text=True, timeout=60)  # fmt: skip
+    assert result.returncode != 0 and "feedback.config.ConfigError: SECRET_KEY is not set" in result.stderr
