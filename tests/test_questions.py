@@ -199,6 +199,7 @@ def test_preview_shows_the_draft_as_the_customer_sees_it(app, client, logged_in_
     assert preview.status_code == 200
     assert "Preview of the draft exit survey" in preview.text
     assert "How was onboarding?" in preview.text and "Send my answers" in preview.text
+    assert "Thank you, Sam." in preview.text  # a sample name, never "Thank you, ."
     assert 'class="customer"' in preview.text  # the customer's page, not a staff page
     checked = client.post(EDITOR + "preview", data={"csrf_token": csrf_token(preview.text)})
     assert checked.status_code == 422 and "Please answer this question." in checked.text

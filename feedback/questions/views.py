@@ -206,6 +206,7 @@ def preview(questionnaire: str) -> str | tuple[str, int]:
         "accepted": accepted,
         "cancellation": cancellation,
         "invitation": SimpleNamespace(cancellation=cancellation),
+        "first_name": "Sam",  # the survey greets by first name: "Thank you, Sam."
     }
     template = "questions/preview_survey.html" if questionnaire == "exit-survey" else "questions/preview_review.html"
     return render_template(template, **context), 422 if form.errors else 200
