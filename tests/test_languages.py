@@ -95,7 +95,7 @@ def test_answers_are_stored_in_the_default_language_whatever_the_customer_read(a
     errors = submit_form(client, path, {"final_straw": "La panne"})
     assert errors.status_code == 422
     assert "Merci de vérifier cette réponse" in errors.text
-    assert "Merci de répondre à cette question." in errors.text
+    assert "Merci de répondre à «\u00a0Quelle est la principale raison de votre résiliation ?\u00a0»" in errors.text
     response = submit_form(
         client, path, {"main_reason": "It was too expensive for us", "may_follow_up": "yes", "final_straw": "La panne"}
     )

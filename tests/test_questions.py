@@ -202,7 +202,7 @@ def test_preview_shows_the_draft_as_the_customer_sees_it(app, client, logged_in_
     assert "Thank you, Sam." in preview.text  # a sample name, never "Thank you, ."
     assert 'class="customer"' in preview.text  # the customer's page, not a staff page
     checked = client.post(EDITOR + "preview", data={"csrf_token": csrf_token(preview.text)})
-    assert checked.status_code == 422 and "Please answer this question." in checked.text
+    assert checked.status_code == 422 and "Please answer “How was onboarding?”" in checked.text
     review = client.get("/admin/questions/internal-review/preview")
     assert review.status_code == 200 and "Submit review" in review.text
     assert version_count(app) == 2  # previews publish nothing (the two defaults only)
@@ -296,7 +296,7 @@ def test_show_if_on_the_page_and_on_the_server(app, client, smtp, owner):
     assert "Only if you answered “Price” above." in page
 
     missing = client.post(link, data={"reason": "Price"})
-    assert missing.status_code == 422 and "Please answer this question." in missing.text
+    assert missing.status_code == 422 and "Please answer “Which price felt wrong?”" in missing.text
     # Shown only for "Price": with "Features" it is neither required nor kept.
     done = client.post(link, data={"reason": "Features", "price_detail": "stale text"})
     assert done.status_code == 303

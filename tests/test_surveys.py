@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+import re
 import threading
 import time
 from datetime import timedelta
@@ -61,7 +63,7 @@ def test_form_error_keeps_every_answer_typed(app, client, survey_path):
     )
     assert response.status_code == 422
     assert 'href="#main_reason-0"' in response.text  # the error summary links to the unanswered question
-    assert "Please answer this question." in response.text
+    assert "Please answer “What was the main reason you cancelled?”" in response.text
     assert "The outage on launch day</textarea>" in response.text
     assert "Tell us &lt;sooner&gt;</textarea>" in response.text
     assert 'value="4" checked' in response.text
@@ -199,3 +201,30 @@ def test_concurrent_posts_through_the_web_record_exactly_one(app, survey_path):
         thread.join()
     assert sorted(statuses) == [303] + [409] * (len(clients) - 1)
     assert responses(app) == 1
+
+
+@pytest.mark.parametrize(
+    "locale, message",
+    [
+        ("en", "Please answer “What was the main reason you cancelled?”"),
+        ("de", "Bitte beantworten Sie „Was war der Hauptgrund für Ihre Kündigung?“"),
+        ("fr", "Merci de répondre à «\u00a0Quelle est la principale raison de votre résiliation ?\u00a0»"),
+    ],
+)
+def test_the_error_summary_says_what_the_field_says(app, client, smtp, owner, locale, message):
+    """GOV.UK's pattern: one message, beside the question and in the summary; never "résiliation ?: Please answer"."""
+    log(app, owner["email"], customer_email=f"{locale}@client.test", locale=locale)
+    deliver(app)
+    path = link_in(smtp.one(f"{locale}@client.test")).removeprefix("http://localhost")
+    page = client.post(path, data={}).text
+    summary = re.search(r'<div class="error-summary".*?</div>', page, re.S).group(0)
+    items = [html.unescape(text).strip() for text in re.findall(r"<li><a [^>]*>(.*?)</a></li>", summary, re.S)]
+    beside = [html.unescape(text) for text in re.findall(r'<p class="field-error"[^>]*>(.*?)</p>', page, re.S)]
+    assert items == beside == [message]
+    assert "?:" not in summary and "? :" not in summary
+
+
+def test_a_staff_form_keeps_its_label_before_a_short_message(app, client, auth, admin):
+    auth.login(admin["email"])
+    page = submit_form(client, "/admin/settings/", {"survey_link_days": "900"}).text
+    assert "Link lifetime (days): Between 1 and 365 days." in page
