@@ -139,3 +139,12 @@ def test_gunicorn_still_gets_the_error_itself(checkout):
     result = subprocess.run([sys.executable, "-c", "import wsgi"], cwd=checkout, env=env, capture_output=True,
                             text=True, timeout=60)  # fmt: skip
     assert result.returncode != 0 and "feedback.config.ConfigError: SECRET_KEY is not set" in result.stderr
+
+
+def test_the_license_is_an_spdx_string_which_setuptools_reads_without_warning():
+    """A TOML table here made setuptools warn three times on every install; the string needs setuptools 77."""
+    import tomllib
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    assert project["project"]["license"] == "MIT"
+    assert "setuptools>=77" in project["build-system"]["requires"]
