@@ -82,6 +82,15 @@ def test_unknown_pages_get_a_kind_404(client):
     assert "We couldn&#39;t find that page" in response.text
 
 
+def test_a_staff_404_speaks_in_farewells_voice_with_a_way_back(client, logged_in_owner):
+    for path in ("/no/such/page", "/admin/tokens/999/revoke-nothing", "/cancellations/99999"):
+        page = client.get(path)
+        assert page.status_code == 404
+        assert "requested URL was not found" not in page.text and "check your spelling" not in page.text
+        assert "The address may be mistyped" in page.text or "couldn" in page.text
+        assert 'href="/">Go to the start page</a>' in page.text
+
+
 # --- The command line from a checkout -------------------------------------------------------------------
 
 ROOT = Path(__file__).resolve().parent.parent
