@@ -228,3 +228,32 @@ def test_a_staff_form_keeps_its_label_before_a_short_message(app, client, auth, 
     auth.login(admin["email"])
     page = submit_form(client, "/admin/settings/", {"survey_link_days": "900"}).text
     assert "Link lifetime (days): Between 1 and 365 days." in page
+
+
+def test_who_reads_the_answers_is_said_only_where_there_are_answers(app, client, smtp, owner):
+    log(app, owner["email"], customer_email="footer@client.test")
+    deliver(app)
+    invitation = smtp.one("footer@client.test")
+    survey = link_in(invitation).removeprefix("http://localhost")
+    unsubscribe = link_in(invitation, r"http://localhost/u/\S+").removeprefix("http://localhost")
+    note = "Your answers go only to the Acme Analytics team."
+
+    def footer(path: str) -> str:
+        return re.search(r'<footer class="customer-footer">(.*?)</footer>', client.get(path).text, re.S).group(1)
+
+    assert html.unescape(footer(survey)) == note
+    for path in (unsubscribe, "/s/not-a-real-link", "/u/not-a-real-link"):
+        assert footer(path) == "Acme Analytics", path
+    client.post(survey, data={"main_reason": "Something else"})
+    assert html.unescape(footer(survey + "/thanks")) == note
+    log(app, owner["email"], customer_email="late@client.test")
+    deliver(app)
+    expire_all(app)
+    late = link_in(smtp.one("late@client.test")).removeprefix("http://localhost")
+    assert footer(late) == "Acme Analytics"  # the expired page: there is nothing to answer any more
+
+
+def expire_all(app) -> None:
+    with app.app_context():
+        db.session.execute(update(Invitation).values(expires_at=utcnow() - timedelta(minutes=1)))
+        db.session.commit()
