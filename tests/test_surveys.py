@@ -257,3 +257,17 @@ def expire_all(app) -> None:
     with app.app_context():
         db.session.execute(update(Invitation).values(expires_at=utcnow() - timedelta(minutes=1)))
         db.session.commit()
+
+
+def test_the_referral_question_is_a_gentle_optional_offer_in_every_language():
+    from feedback.questions.defaults import EXIT_SURVEY
+
+    referral = EXIT_SURVEY[6]
+    assert referral["key"] == "better_fit_referral" and not referral.get("required")
+    wordings = [referral["prompt"], *(w["prompt"] for w in referral["translations"].values())]
+    assert wordings == [
+        "If someone you know might be a better fit for us, we'd be glad to hear.",
+        "Falls Ihnen jemand einfällt, zu dem wir besser passen könnten, freuen wir uns über einen Hinweis.",
+        "Si vous pensez à quelqu’un à qui nous conviendrions mieux, nous serions heureux de le savoir.",
+    ]
+    assert not any(w.rstrip().endswith("?") for w in wordings)  # no longer a question put to someone leaving
