@@ -157,3 +157,21 @@ def test_the_license_is_an_spdx_string_which_setuptools_reads_without_warning():
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())
     assert project["project"]["license"] == "MIT"
     assert "setuptools>=77" in project["build-system"]["requires"]
+
+
+def test_the_readme_settings_table_is_one_table_naming_every_setting():
+    """A paragraph inside the table once cut off its last rows, which then rendered as text without a header."""
+    import inspect
+    import re
+
+    from feedback import config
+
+    readme = (ROOT / "README.md").read_text()
+    section = readme.split("## Settings", 1)[1].split("\n## ", 1)[0]
+    start = section.index("| Setting | Default | Meaning |")
+    table = section[start:].split("\n\n", 1)[0].splitlines()
+    assert all(line.startswith("|") for line in table)
+    rows = {name for line in table[2:] for name in re.findall(r"`([A-Z_]+)`", line.split(" | ", 1)[0])}
+    read = set(re.findall(r'(?:environ\.get|_int)\("([A-Z_]+)"', inspect.getsource(config)))
+    assert read - rows == set(), "settings read but not in the README's table"
+    assert "no editor for translations" not in readme
