@@ -240,9 +240,22 @@ def test_in_development_the_sent_mail_link_still_fits_a_phone(database_url, smtp
             page.goto(f"{app.base_url}{path}")
             assert page.get_by_role("navigation", name="Main").get_by_role("link", name="Sent mail").is_visible()
             assert_fits(page)
-        page.locator("a.row-link").first.click()  # one email as it was sent
+        with page.expect_navigation():  # measured once the email's page has loaded, not the list it leaves
+            page.locator("a.row-link").first.click()  # one email as it was sent
+        page.wait_for_load_state("load")
+        assert "/dev/mail/" in page.url and page.url.rstrip("/").split("/")[-1].isdigit()
         assert_fits(page)
+        assert_frame_fits_its_email(page)
         screenshot(page, "sent-mail-phone")
+
+
+def assert_frame_fits_its_email(page) -> None:
+    """The preview is as tall as the email: nothing scrolls inside the frame, and no empty space sits below it."""
+    frame = page.locator("iframe.mail-frame")
+    page.wait_for_function("document.querySelector('iframe.mail-frame').style.height !== ''")
+    frame_height = frame.evaluate("f => f.clientHeight")
+    email_height = frame.evaluate("f => f.contentDocument.documentElement.scrollHeight")
+    assert abs(frame_height - email_height) <= 2, f"frame {frame_height}px for an email {email_height}px tall"
 
 
 def test_admin_adds_reorders_previews_and_publishes_a_question(live, page, smtp, admin, owner):
