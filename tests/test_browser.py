@@ -95,6 +95,12 @@ def screenshot(page, name: str) -> None:
     page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
 
 
+def follow(page, target) -> None:
+    """Clicks a link or button that loads another page, and waits for that page: what is read next is the new one."""
+    with page.expect_navigation():
+        target.click()
+
+
 def assert_fits(page) -> None:
     width = page.evaluate("document.documentElement.scrollWidth")
     viewport = page.evaluate("window.innerWidth")
@@ -118,7 +124,7 @@ def test_customer_answers_the_survey_on_a_phone(live, page, smtp, owner):
 
     # Sending without the one required answer: the summary names it, the typed text stays.
     page.get_by_label("What do you wish had gone differently?").fill("Faster replies from support")
-    page.get_by_role("button", name="Send my answers").click()
+    follow(page, page.get_by_role("button", name="Send my answers"))
     summary = page.locator("#error-summary")
     assert summary.is_visible()
     assert "What was the main reason you cancelled?" in summary.inner_text()
@@ -240,9 +246,7 @@ def test_in_development_the_sent_mail_link_still_fits_a_phone(database_url, smtp
             page.goto(f"{app.base_url}{path}")
             assert page.get_by_role("navigation", name="Main").get_by_role("link", name="Sent mail").is_visible()
             assert_fits(page)
-        with page.expect_navigation():  # measured once the email's page has loaded, not the list it leaves
-            page.locator("a.row-link").first.click()  # one email as it was sent
-        page.wait_for_load_state("load")
+        follow(page, page.locator("a.row-link").first)  # one email as sent: measured once its page has loaded
         assert "/dev/mail/" in page.url and page.url.rstrip("/").split("/")[-1].isdigit()
         assert_fits(page)
         assert_frame_fits_its_email(page)
@@ -260,28 +264,28 @@ def assert_frame_fits_its_email(page) -> None:
 
 def test_admin_adds_reorders_previews_and_publishes_a_question(live, page, smtp, admin, owner):
     open_admin(page, live, admin)
-    page.get_by_role("link", name="Edit the exit survey").click()
-    page.get_by_role("link", name="Add a question").click()
+    follow(page, page.get_by_role("link", name="Edit the exit survey"))
+    follow(page, page.get_by_role("link", name="Add a question"))
     page.get_by_label("Prompt", exact=True).fill("Did our reports answer your questions?")
     page.get_by_label("Type").select_option("yes_no")
-    page.get_by_role("button", name="Save in the draft").click()
+    follow(page, page.get_by_role("button", name="Save in the draft"))
     assert "Saved in the draft" in page.inner_text("main")
     items = page.locator(".editor-item")
     assert "Did our reports answer your questions?" in items.nth(7).inner_text()
     assert_fits(page)
     screenshot(page, "question-editor-phone")
 
-    page.get_by_role("button", name="Move up question 8").click()
+    follow(page, page.get_by_role("button", name="Move up question 8"))
     assert "Did our reports answer your questions?" in page.locator(".editor-item").nth(6).inner_text()
 
-    page.get_by_role("link", name="Preview").click()
+    follow(page, page.get_by_role("link", name="Preview"))
     assert "Preview of the draft exit survey" in page.inner_text("body")
     preview_question = page.get_by_role("group", name="Did our reports answer your questions?")
     assert preview_question.is_visible()
     assert_fits(page)
     screenshot(page, "question-preview-phone")
-    page.get_by_role("link", name="Back to the editor").click()
-    page.get_by_role("button", name="Publish version 2").click()
+    follow(page, page.get_by_role("link", name="Back to the editor"))
+    follow(page, page.get_by_role("button", name="Publish version 2"))
     assert "Published version 2" in page.inner_text("main")
     for name in ("staff", "settings"):  # the other admin pages fit a phone too
         page.goto(f"{live.base_url}/admin/{name}/")
@@ -333,7 +337,7 @@ def test_customer_picks_a_reason_in_the_email_then_unsubscribes_on_a_phone(live,
     assert "Stop emails from Acme Analytics?" in page.inner_text("h1")
     assert_fits(page)
     screenshot(page, "unsubscribe-phone")
-    page.get_by_role("button", name="Unsubscribe").click()
+    follow(page, page.get_by_role("button", name="Unsubscribe"))
     assert "You're unsubscribed." in page.inner_text("h1")
     assert_local_only(page, live.base_url)
 
@@ -346,12 +350,12 @@ def test_admin_reads_the_email_log(live, chromium, smtp, owner, admin):
         context = chromium.new_context(viewport=viewport)
         page = context.new_page()
         open_admin(page, live, admin)
-        page.get_by_role("link", name="Email log").click()
+        follow(page, page.get_by_role("link", name="Email log"))
         assert "bounce@client.test" in page.inner_text("main")
         assert_fits(page)
         screenshot(page, f"email-log-{suffix}")
-        page.get_by_role("link", name="Failed (1)").click()
-        page.get_by_role("link", name="Thank you for your time with Acme Analytics, Casey").click()
+        follow(page, page.get_by_role("link", name="Failed (1)"))
+        follow(page, page.get_by_role("link", name="Thank you for your time with Acme Analytics, Casey"))
         assert "550" in page.inner_text("main")
         assert page.frame_locator("iframe.mail-frame").get_by_text("What was the main reason").is_visible()
         assert_fits(page)
