@@ -370,3 +370,32 @@ def test_customer_emails_fit_a_phone(live, page, smtp, owner):
     page.set_content(smtp.one("fit@client.test").get_body(("html",)).get_content())
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
     screenshot(page, "de-invitation-email-phone")
+
+
+def test_the_question_editor_lines_up_and_offers_only_what_a_type_takes(live, chromium, smtp, admin):
+    context = chromium.new_context(viewport=DESKTOP)
+    page = context.new_page()
+    try:
+        open_admin(page, live, admin)
+        follow(page, page.get_by_role("link", name="Edit the exit survey"))
+        rows = page.locator(".editor-item")
+        boxes = [(rows.nth(i).bounding_box(), rows.nth(i).locator(".inline-actions").bounding_box())
+                 for i in range(rows.count())]  # fmt: skip
+        for row, actions in boxes:  # beside the prompt, at the top right of every row
+            assert (
+                actions["y"] - row["y"] < 40 and abs((actions["x"] + actions["width"]) - (row["x"] + row["width"])) < 40
+            )
+        assert len({round(actions["x"] + actions["width"]) for _, actions in boxes}) == 1
+        screenshot(page, "question-editor-desktop")
+
+        follow(page, page.get_by_role("link", name="Add a question"))
+        assert page.locator("label[for=type]").inner_text() == "Type"  # a select always has a value
+        page.get_by_label("Type").select_option("long_text")
+        assert not page.get_by_label("Choices, one per line").is_visible()
+        page.locator("details.translations > summary").click()  # open the translations
+        assert not page.get_by_label("Choices in Deutsch, one per line, in the same order").is_visible()
+        page.get_by_label("Type").select_option("single_choice")
+        assert page.get_by_label("Choices, one per line").is_visible()
+        screenshot(page, "question-form-desktop")
+    finally:
+        context.close()
