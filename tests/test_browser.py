@@ -10,6 +10,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import axe_playwright_python
 import pytest
 from conftest import IN_CI, PASSWORD, deliver, free_port, link_in, log, make_config
 from werkzeug.serving import make_server
@@ -24,6 +25,8 @@ SCREENSHOTS = Path(__file__).resolve().parent.parent / "test-artifacts" / "scree
 THANKS = re.compile(r"/s/[^/]+/thanks(#.*)?$")
 PHONE = {"width": 375, "height": 812}
 DESKTOP = {"width": 1280, "height": 900}
+#: axe-core as PyPI's axe-playwright-python ships it; injected into the page, never fetched from a CDN.
+AXE = (Path(axe_playwright_python.__file__).parent / "axe.min.js").read_text()
 
 
 @pytest.fixture(scope="module")
@@ -105,6 +108,18 @@ def assert_fits(page) -> None:
     width = page.evaluate("document.documentElement.scrollWidth")
     viewport = page.evaluate("window.innerWidth")
     assert width <= viewport, f"{page.url} scrolls sideways: {width}px wide in a {viewport}px window"
+
+
+def assert_accessible(page, name: str) -> None:
+    """Runs every axe-core rule (WCAG 2.2 A/AA and best practices); the message lists each violation's nodes."""
+    page.add_script_tag(content=AXE)
+    result = page.evaluate("axe.run(document, {resultTypes: ['violations']})")
+    violations = [
+        f"{v['id']} ({v['impact']}): {v['help']}\n"
+        + "\n".join(f"    {node['target']}: {node['failureSummary']}" for node in v["nodes"])
+        for v in result["violations"]
+    ]
+    assert violations == [], f"axe found violations on {name} ({page.url}):\n" + "\n".join(violations)
 
 
 def assert_local_only(page, base_url: str) -> None:
@@ -399,3 +414,108 @@ def test_the_question_editor_lines_up_and_offers_only_what_a_type_takes(live, ch
         screenshot(page, "question-form-desktop")
     finally:
         context.close()
+
+
+def staff_pages(app, smtp, owner, admin) -> dict[str, str]:
+    """One of every staff page, with something on it: a cancellation with its summary, a failure, a token."""
+    from sqlalchemy import select
+
+    from feedback.api.tokens import create_token
+    from feedback.auth.models import User
+    from feedback.cancellations.models import Cancellation
+    from feedback.extensions import db
+    from feedback.reviews.operations import review_version, submit_review
+    from feedback.surveys.models import Invitation
+    from feedback.surveys.operations import submit_survey
+
+    done = log(app, owner["email"], customer_name="Noah Kim", company="Kim Bakery", plan="Team", mrr=49)
+    deliver(app)
+    with app.app_context():
+        cancellation = db.session.get(Cancellation, done)
+        invitation = db.session.scalars(select(Invitation).where(Invitation.cancellation_id == done)).one()
+        submit_survey(invitation, {"main_reason": "Something else"})
+        author = db.session.get(User, owner["id"])
+        submit_review(cancellation, author, {"this_week": "Moved to a cheaper tool.", "relationship_history": "Quiet.",
+                      "action_items": "Call sooner", "icp_fit": "Partly", "avoidable": "Yes"},
+                      review_version(cancellation).id)  # fmt: skip
+        create_token("Billing", author)
+    deliver(app)
+    return {
+        "cancellations": "/cancellations/",
+        "cancellations-filtered": "/cancellations/?state=summarized",
+        "new-cancellation": "/cancellations/new",
+        "cancellation": f"/cancellations/{done}",
+        "summary": f"/cancellations/{done}/summary",
+        "summaries": "/cancellations/summaries",
+        "import": "/cancellations/import",
+        "questions": "/admin/questions/",
+        "question-editor": "/admin/questions/exit-survey/",
+        "question-edit": "/admin/questions/exit-survey/1/edit",
+        "question-new": "/admin/questions/internal-review/new",
+        "question-version": "/admin/questions/exit-survey/versions/1",
+        "staff": "/admin/staff/",
+        "reassign": f"/admin/staff/{owner['id']}/reassign",
+        "settings": "/admin/settings/",
+        "email-log": "/admin/email/",
+        "email-log-message": "/admin/email/1",
+        "suppressed": "/admin/email/suppressed",
+        "tokens": "/admin/tokens/",
+        "sent-mail": "/dev/mail/",
+        "sent-mail-message": "/dev/mail/1",
+        "404": "/cancellations/99999",
+    }
+
+
+def log_in(page, base_url: str, email: str) -> None:
+    page.goto(f"{base_url}/login")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(PASSWORD)
+    follow(page, page.get_by_role("button", name="Log in"))
+
+
+def test_every_staff_page_passes_axe_and_fits_at_both_widths(database_url, smtp, chromium, owner, admin):
+    with served(database_url, smtp, MAIL_BACKEND="local") as app:
+        pages = staff_pages(app, smtp, owner, admin)
+        for viewport, suffix in ((PHONE, "phone"), (DESKTOP, "desktop")):
+            context = chromium.new_context(viewport=viewport)
+            page = context.new_page()
+            log_in(page, app.base_url, admin["email"])
+            for name, path in pages.items():
+                response = page.goto(f"{app.base_url}{path}")
+                assert response.status == (404 if name == "404" else 200), path
+                assert_accessible(page, f"{name} at {viewport['width']} px")
+                assert_fits(page)
+                screenshot(page, f"staff-{name}-{suffix}")
+            page.goto(f"{app.base_url}/cancellations/import")
+            bad_row = b"name,email,owner_email\nAnn Able,not-an-address,nobody@example.com\n"
+            page.set_input_files(
+                "input[type=file]", files=[{"name": "c.csv", "mimeType": "text/csv", "buffer": bad_row}]
+            )
+            follow(page, page.get_by_role("button", name="Check the file"))
+            assert_accessible(page, f"the import preview at {viewport['width']} px")
+            assert_fits(page)
+            screenshot(page, f"staff-import-preview-{suffix}")
+            page.goto(f"{app.base_url}/admin/questions/exit-survey/preview")
+            assert_accessible(page, f"the survey preview at {viewport['width']} px")
+            context.close()
+
+            context = chromium.new_context(viewport=viewport)  # an owner where only admins go: the 403 page
+            page = context.new_page()
+            log_in(page, app.base_url, owner["email"])
+            page.goto(f"{app.base_url}/admin/staff/")
+            assert "isn't yours to see" in page.inner_text("h1")
+            assert_accessible(page, f"403 at {viewport['width']} px")
+            screenshot(page, f"staff-403-{suffix}")
+            context.close()
+
+
+def test_the_csv_import_page_on_a_phone(live, page, smtp, owner):
+    log_in(page, live.base_url, owner["email"])
+    page.goto(f"{live.base_url}/cancellations/import")
+    for choice in page.locator(".choice span").all():  # "Cancellations" whole, never "Cancellatior"
+        assert choice.evaluate("e => e.scrollWidth <= e.clientWidth && e.getBoundingClientRect().right <= innerWidth")
+    buttons = page.locator("form .actions").bounding_box()
+    heading = page.get_by_role("heading", name="Columns").bounding_box()
+    assert heading["y"] - (buttons["y"] + buttons["height"]) >= 32  # the buttons no longer touch the heading
+    assert_fits(page)
+    screenshot(page, "import-phone")
