@@ -411,6 +411,7 @@ def test_the_question_editor_lines_up_and_offers_only_what_a_type_takes(live, ch
         assert not page.get_by_label("Choices in Deutsch, one per line, in the same order").is_visible()
         page.get_by_label("Type").select_option("single_choice")
         assert page.get_by_label("Choices, one per line").is_visible()
+        assert page.locator("label[for=choices]").inner_text() == "Choices, one per line"  # needed for a choice
         screenshot(page, "question-form-desktop")
     finally:
         context.close()
