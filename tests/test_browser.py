@@ -520,3 +520,15 @@ def test_the_csv_import_page_on_a_phone(live, page, smtp, owner):
     assert heading["y"] - (buttons["y"] + buttons["height"]) >= 32  # the buttons no longer touch the heading
     assert_fits(page)
     screenshot(page, "import-phone")
+
+
+def test_a_company_logo_stands_alone_in_the_customer_header(database_url, smtp, page, owner):
+    with served(database_url, smtp, LOGO_URL="/static/demo-logo.svg", ACCENT_COLOR="#4338ca") as app:
+        log(app, owner["email"], customer_email="logo@client.test")
+        deliver(app)
+        page.goto(link_in(smtp.one("logo@client.test"), rf"{app.base_url}/s/\S+"))
+        header = page.locator(".customer-company")
+        assert header.get_by_role("img", name="Acme Analytics").is_visible()
+        assert header.evaluate("e => getComputedStyle(e, '::before').content") == "none"  # no dot beside a logo
+        assert_fits(page)
+        screenshot(page, "survey-with-logo-phone")
