@@ -48,7 +48,7 @@ def test_preview_names_every_bad_line_and_writes_nothing(app: Flask, client: Fla
     text = page.text
     for expected in ("An email address must have an @-sign", "Must be a number", "No staff member has the address"):
         assert expected in text
-    assert '<td data-label="Line">3</td>' in text and '<td data-label="Line">2</td>' not in text
+    assert '<td data-label="Line" class="keep-label">3</td>' in text and 'keep-label">2</td>' not in text
     assert "Import only the 2 valid rows" in text
     assert count(app) == 0
 
@@ -143,3 +143,8 @@ def test_formula_cells_are_neutralised(app: Flask, client: FlaskClient, logged_i
     assert all(not row["name"].startswith(("=", "+", "-", "@")) for row in rows)
     filtered = list(csv.DictReader(io.StringIO(client.get("/cancellations/export.csv?state=summarized").text)))
     assert filtered == []
+
+
+def test_one_row_is_one_cancellation_in_the_preview(app: Flask, client: FlaskClient, logged_in_owner: Any) -> None:
+    page = upload(client, "\n".join([HEADER, GOOD]) + "\n").text
+    assert "1 cancellation in the file;" in page and "Import 1 cancellation<" in page
