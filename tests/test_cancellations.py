@@ -201,6 +201,6 @@ def test_an_address_no_email_header_can_carry_is_refused_and_an_international_do
 def test_the_cli_help_promises_only_commands_it_has(runner):
     result = runner.invoke(args=["cancellations", "--help"])
     assert result.exit_code == 0
-    assert "Log cancellations, one by one or from a CSV file." in result.output
+    assert "Log cancellations and import them from CSV." in result.output
     assert "inspect" not in result.output.lower()
     assert set(re.findall(r"^  (\w+)  ", result.output, re.M)) == {"import", "log"}

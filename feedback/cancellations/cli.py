@@ -9,7 +9,7 @@ from flask.cli import AppGroup
 
 from feedback.cancellations.operations import InvalidCancellation, NewCancellation, log_cancellation
 
-cancellations = AppGroup("cancellations", help="Log cancellations, one by one or from a CSV file.")
+cancellations = AppGroup("cancellations", help="Log cancellations and import them from CSV.")
 
 OPTION_NAMES = {
     "customer_name": "--customer-name",
