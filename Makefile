@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml
 
 ## run: start Farewell on http://127.0.0.1:5000 with demo data and a worker (mail and periodic jobs)
 run: export FAREWELL_ENV ?= development
-run: $(STAMP)
+run: $(STAMP) .env
 	$(BIN)/pybabel compile -d feedback/translations
 	$(FLASK) db upgrade
 	$(FLASK) demo
@@ -24,6 +24,13 @@ run: $(STAMP)
 	@$(FLASK) worker --interval 2 & worker=$$!; \
 	trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
 	$(FLASK) run --host 127.0.0.1 --port 5000
+
+# The development settings, so that `.venv/bin/flask --app wsgi …` works from the checkout after `make run`.
+# Written once, never over an existing .env (it is git-ignored); wsgi.py and the flask command read it.
+.env:
+	@printf '# Written by make run for this machine; never commit it.\nFAREWELL_ENV=development\nSECRET_KEY=%s\n' \
+		"$$($(PYTHON) -c 'import secrets; print(secrets.token_hex(32))')" > $@
+	@echo "Wrote .env (FAREWELL_ENV=development and a new SECRET_KEY) for the flask command."
 
 ## test: run the whole suite (SQLite by default; set TEST_DATABASE_URL for PostgreSQL)
 test: $(STAMP)

@@ -128,7 +128,7 @@ def finalize(config: dict[str, Any]) -> None:
             raise ConfigError(
                 "SECRET_KEY is not set. Set it to a long random value, e.g. "
                 "`python -c 'import secrets; print(secrets.token_hex(32))'`, "
-                "or set FAREWELL_ENV=development on your own machine."
+                "or set FAREWELL_ENV=development on your own machine (`make run` writes both into .env)."
             )
         config["SECRET_KEY"] = DEVELOPMENT_SECRET_KEY
     if env == "production" and config["SECRET_KEY"] == DEVELOPMENT_SECRET_KEY:

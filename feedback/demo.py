@@ -18,9 +18,13 @@ from feedback.extensions import db
 from feedback.mail.models import OutboxMessage
 from feedback.postmortem.models import Cancellation
 from feedback.reviews.operations import review_version, submit_review
+from feedback.settings.operations import save_settings
 from feedback.surveys.operations import expire_overdue_invitations, submit_survey
 
 PASSWORD = "farewell-demo"  # noqa: S105 - printed by `make run`; demo data is for a laptop
+
+#: The demo team's company, as an admin would set it under Admin → Settings: customers never read "Farewell".
+COMPANY = {"company_name": "Loomwork", "logo_url": "/static/demo-logo.svg", "accent_color": "#4338ca"}
 
 STAFF = [
     ("admin@example.com", "Maya Patel", "admin"),
@@ -251,6 +255,8 @@ def demo() -> None:
     # Someone who has left the team: listed on the staff page, unable to log in.
     db.session.add(User(email="lena@example.com", name="Lena Fischer", role="owner", active=False))
     db.session.commit()
+    admin = find_staff(STAFF[0][0])
+    save_settings(COMPANY, updated_by_id=admin.id if admin else None)
 
     today = utcnow().date()
     history = []

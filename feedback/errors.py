@@ -33,6 +33,15 @@ TITLES = {
 
 SERVER_ERROR = _l("We have logged the problem. Please try again in a moment.")
 
+#: Said instead of Werkzeug's stock text ("The requested URL was not found on the server…") when a view gave none.
+OWN_WORDS = {
+    400: "Something in that request was missing or malformed. Go back and try again.",
+    403: "You are logged in, but this page is for someone else. An admin can change who sees what.",
+    404: "The address may be mistyped, or what it showed has been removed. Everything else is where you left it.",
+    405: "That page can't be used that way. Go back and use its buttons.",
+    413: "That was larger than Farewell accepts. Try a smaller file.",
+}
+
 
 class Problem(HTTPException):
     """Raised anywhere in the API; rendered by `problem_response`."""
@@ -82,6 +91,8 @@ def register(app: Flask) -> None:
         title = str(TITLES.get(code, error.name))  # str: a lazy string would skip Jinja's escaping
         # Flask hands unhandled exceptions here as a 500 (outside testing): say nothing of their insides.
         description = str(SERVER_ERROR) if code == 500 else error.description
+        if description == type(error).description:
+            description = OWN_WORDS.get(code, description)
         if code != 500 and str(get_locale()) != DEFAULT_LOCALE:
             description = None  # werkzeug's and our views' descriptions are in English only; the title says enough
         return render_template("errors/error.html", code=code, title=title, description=description), code

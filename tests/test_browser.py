@@ -10,6 +10,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import axe_playwright_python
 import pytest
 from conftest import IN_CI, PASSWORD, deliver, free_port, link_in, log, make_config
 from werkzeug.serving import make_server
@@ -25,6 +26,8 @@ SCREENSHOTS = Path(__file__).resolve().parent.parent / "test-artifacts" / "scree
 THANKS = re.compile(r"/s/[^/]+/thanks(#.*)?$")
 PHONE = {"width": 375, "height": 812}
 DESKTOP = {"width": 1280, "height": 900}
+#: axe-core as PyPI's axe-playwright-python ships it; injected into the page, never fetched from a CDN.
+AXE = (Path(axe_playwright_python.__file__).parent / "axe.min.js").read_text()
 
 
 @pytest.fixture(scope="module")
@@ -110,10 +113,30 @@ def screenshot(page, name: str) -> None:
     page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
 
 
+def follow(page, target) -> None:
+    """Clicks a link or button that loads another page, and waits for that page: what is read next is the new one."""
+    with page.expect_navigation():
+        target.click()
+
+
 def assert_fits(page) -> None:
     width = page.evaluate("document.documentElement.scrollWidth")
     viewport = page.evaluate("window.innerWidth")
     assert width <= viewport, f"{page.url} scrolls sideways: {width}px wide in a {viewport}px window"
+
+
+def assert_accessible(page, name: str) -> None:
+    """Runs every axe-core rule (WCAG 2.2 A/AA and best practices); the message lists each violation's nodes."""
+    # Evaluated by the test driver, like a console command, not added as a <script> the page's
+    # Content-Security-Policy (scripts from this site only) would rightly block.
+    page.evaluate(f"() => {{ {AXE}\n }}")
+    result = page.evaluate("axe.run(document, {resultTypes: ['violations']})")
+    violations = [
+        f"{v['id']} ({v['impact']}): {v['help']}\n"
+        + "\n".join(f"    {node['target']}: {node['failureSummary']}" for node in v["nodes"])
+        for v in result["violations"]
+    ]
+    assert violations == [], f"axe found violations on {name} ({page.url}):\n" + "\n".join(violations)
 
 
 def assert_local_only(page, base_url: str) -> None:
@@ -133,7 +156,7 @@ def test_customer_answers_the_survey_on_a_phone(live, page, smtp, owner):
 
     # Sending without the one required answer: the summary names it, the typed text stays.
     page.get_by_label("What do you wish had gone differently?").fill("Faster replies from support")
-    page.get_by_role("button", name="Send my answers").click()
+    follow(page, page.get_by_role("button", name="Send my answers"))
     summary = page.locator("#error-summary")
     assert summary.is_visible()
     assert "What was the main reason you cancelled?" in summary.inner_text()
@@ -255,36 +278,46 @@ def test_in_development_the_sent_mail_link_still_fits_a_phone(database_url, smtp
             page.goto(f"{app.base_url}{path}")
             assert page.get_by_role("navigation", name="Main").get_by_role("link", name="Sent mail").is_visible()
             assert_fits(page)
-        page.locator("a.row-link").first.click()  # one email as it was sent
-        page.wait_for_load_state()  # measured once its stylesheet applies, not while the page is still loading
+        follow(page, page.locator("a.row-link").first)  # one email as sent: measured once its page has loaded
+        assert "/dev/mail/" in page.url and page.url.rstrip("/").split("/")[-1].isdigit()
         assert_fits(page)
+        assert_frame_fits_its_email(page)
         screenshot(page, "sent-mail-phone")
+
+
+def assert_frame_fits_its_email(page) -> None:
+    """The preview is as tall as the email: nothing scrolls inside the frame, and no empty space sits below it."""
+    frame = page.locator("iframe.mail-frame")
+    page.wait_for_function("document.querySelector('iframe.mail-frame').style.height !== ''")
+    frame_height = frame.evaluate("f => f.clientHeight")
+    email_height = frame.evaluate("f => f.contentDocument.documentElement.scrollHeight")
+    assert abs(frame_height - email_height) <= 2, f"frame {frame_height}px for an email {email_height}px tall"
 
 
 def test_admin_adds_reorders_previews_and_publishes_a_question(live, page, smtp, admin, owner):
     open_admin(page, live, admin)
-    page.get_by_role("link", name="Edit the exit survey").click()
-    page.get_by_role("link", name="Add a question").click()
+    follow(page, page.get_by_role("link", name="Edit the exit survey"))
+    follow(page, page.get_by_role("link", name="Add a question"))
     page.get_by_label("Prompt", exact=True).fill("Did our reports answer your questions?")
     page.get_by_label("Type").select_option("yes_no")
-    page.get_by_role("button", name="Save in the draft").click()
+    follow(page, page.get_by_role("button", name="Save in the draft"))
     assert "Saved in the draft" in page.inner_text("main")
     items = page.locator(".editor-item")
     assert "Did our reports answer your questions?" in items.nth(7).inner_text()
     assert_fits(page)
     screenshot(page, "question-editor-phone")
 
-    page.get_by_role("button", name="Move up question 8").click()
+    follow(page, page.get_by_role("button", name="Move up question 8"))
     assert "Did our reports answer your questions?" in page.locator(".editor-item").nth(6).inner_text()
 
-    page.get_by_role("link", name="Preview").click()
+    follow(page, page.get_by_role("link", name="Preview"))
     assert "Preview of the draft exit survey" in page.inner_text("body")
     preview_question = page.get_by_role("group", name="Did our reports answer your questions?")
     assert preview_question.is_visible()
     assert_fits(page)
     screenshot(page, "question-preview-phone")
-    page.get_by_role("link", name="Back to the editor").click()
-    page.get_by_role("button", name="Publish version 2").click()
+    follow(page, page.get_by_role("link", name="Back to the editor"))
+    follow(page, page.get_by_role("button", name="Publish version 2"))
     assert "Published version 2" in page.inner_text("main")
     for name in ("staff", "settings"):  # the other admin pages fit a phone too
         page.goto(f"{live.base_url}/admin/{name}/")
@@ -338,7 +371,7 @@ def test_customer_picks_a_reason_in_the_email_then_unsubscribes_on_a_phone(live,
     assert "Stop emails from Acme Analytics?" in page.inner_text("h1")
     assert_fits(page)
     screenshot(page, "unsubscribe-phone")
-    page.get_by_role("button", name="Unsubscribe").click()
+    follow(page, page.get_by_role("button", name="Unsubscribe"))
     assert "You're unsubscribed." in page.inner_text("h1")
     assert_local_only(page, live.base_url)
 
@@ -351,12 +384,12 @@ def test_admin_reads_the_email_log(live, chromium, smtp, owner, admin):
         context = chromium.new_context(viewport=viewport)
         page = context.new_page()
         open_admin(page, live, admin)
-        page.get_by_role("link", name="Email log").click()
+        follow(page, page.get_by_role("link", name="Email log"))
         assert "bounce@client.test" in page.inner_text("main")
         assert_fits(page)
         screenshot(page, f"email-log-{suffix}")
-        page.get_by_role("link", name="Failed (1)").click()
-        page.get_by_role("link", name="Thank you for your time with Acme Analytics, Casey").click()
+        follow(page, page.get_by_role("link", name="Failed (1)"))
+        follow(page, page.get_by_role("link", name="Thank you for your time with Acme Analytics, Casey"))
         assert "550" in page.inner_text("main")
         assert page.frame_locator("iframe.mail-frame").get_by_text("What was the main reason").is_visible()
         assert_fits(page)
@@ -385,6 +418,7 @@ def test_pages_work_under_the_content_security_policy_and_cannot_be_framed(live,
             {"key": "price_detail", "type": "short_text", "prompt": "Which price felt wrong?",
              "show_if": {"key": "reason", "equals": "Price"}},
         ])  # fmt: skip
+        db.session.commit()
         db.session.add(SiteSettings(id=1, accent_color="#b45309"))
         db.session.commit()
     log(live, owner["email"], customer_email="csp@client.test")
@@ -414,3 +448,150 @@ def test_pages_work_under_the_content_security_policy_and_cannot_be_framed(live,
     assert "Staff" not in frame.content()
     assert any("frame-ancestors" in message for message in violations)
     context.close()
+
+
+def test_the_question_editor_lines_up_and_offers_only_what_a_type_takes(live, chromium, smtp, admin):
+    context = chromium.new_context(viewport=DESKTOP)
+    page = context.new_page()
+    try:
+        open_admin(page, live, admin)
+        follow(page, page.get_by_role("link", name="Edit the exit survey"))
+        rows = page.locator(".editor-item")
+        boxes = [(rows.nth(i).bounding_box(), rows.nth(i).locator(".inline-actions").bounding_box())
+                 for i in range(rows.count())]  # fmt: skip
+        for row, actions in boxes:  # beside the prompt, at the top right of every row
+            assert (
+                actions["y"] - row["y"] < 40 and abs((actions["x"] + actions["width"]) - (row["x"] + row["width"])) < 40
+            )
+        assert len({round(actions["x"] + actions["width"]) for _, actions in boxes}) == 1
+        screenshot(page, "question-editor-desktop")
+
+        follow(page, page.get_by_role("link", name="Add a question"))
+        assert page.locator("label[for=type]").inner_text() == "Type"  # a select always has a value
+        page.get_by_label("Type").select_option("long_text")
+        assert not page.get_by_label("Choices, one per line").is_visible()
+        page.locator("details.translations > summary").click()  # open the translations
+        assert not page.get_by_label("Choices in Deutsch, one per line, in the same order").is_visible()
+        page.get_by_label("Type").select_option("single_choice")
+        assert page.get_by_label("Choices, one per line").is_visible()
+        assert page.locator("label[for=choices]").inner_text() == "Choices, one per line"  # needed for a choice
+        screenshot(page, "question-form-desktop")
+    finally:
+        context.close()
+
+
+def staff_pages(app, smtp, owner, admin) -> dict[str, str]:
+    """One of every staff page, with something on it: a cancellation with its summary, a failure, a token."""
+    from sqlalchemy import select
+
+    from feedback.api.tokens import create_token
+    from feedback.auth.models import User
+    from feedback.extensions import db
+    from feedback.reviews.operations import review_version, submit_review
+    from feedback.surveys.models import Invitation
+    from feedback.surveys.operations import submit_survey
+
+    done = log(app, owner["email"], customer_name="Noah Kim", company="Kim Bakery", plan="Team", mrr=49)
+    deliver(app)
+    with app.app_context():
+        invitation = db.session.scalars(select(Invitation).where(Invitation.cancellation_id == done)).one()
+        cancellation = invitation.cancellation  # found through the invitation: the model's module is moving
+        submit_survey(invitation, {"main_reason": "Something else"})
+        author = db.session.get(User, owner["id"])
+        submit_review(cancellation, author, {"this_week": "Moved to a cheaper tool.", "relationship_history": "Quiet.",
+                      "action_items": "Call sooner", "icp_fit": "Partly", "avoidable": "Yes"},
+                      review_version(cancellation).id)  # fmt: skip
+        create_token("Billing", author)
+        db.session.commit()
+    deliver(app)
+    return {
+        "cancellations": "/cancellations/",
+        "cancellations-filtered": "/cancellations/?state=summarized",
+        "new-cancellation": "/cancellations/new",
+        "cancellation": f"/cancellations/{done}",
+        "summary": f"/cancellations/{done}/summary",
+        "summaries": "/cancellations/summaries",
+        "import": "/cancellations/import",
+        "questions": "/admin/questions/",
+        "question-editor": "/admin/questions/exit-survey/",
+        "question-edit": "/admin/questions/exit-survey/1/edit",
+        "question-new": "/admin/questions/internal-review/new",
+        "question-version": "/admin/questions/exit-survey/versions/1",
+        "staff": "/admin/staff/",
+        "reassign": f"/admin/staff/{owner['id']}/reassign",
+        "settings": "/admin/settings/",
+        "email-log": "/admin/email/",
+        "email-log-message": "/admin/email/1",
+        "suppressed": "/admin/email/suppressed",
+        "tokens": "/admin/tokens/",
+        "sent-mail": "/dev/mail/",
+        "sent-mail-message": "/dev/mail/1",
+        "404": "/cancellations/99999",
+    }
+
+
+def log_in(page, base_url: str, email: str) -> None:
+    page.goto(f"{base_url}/login")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(PASSWORD)
+    follow(page, page.get_by_role("button", name="Log in"))
+
+
+def test_every_staff_page_passes_axe_and_fits_at_both_widths(database_url, smtp, chromium, owner, admin):
+    with served(database_url, smtp, MAIL_BACKEND="local") as app:
+        pages = staff_pages(app, smtp, owner, admin)
+        for viewport, suffix in ((PHONE, "phone"), (DESKTOP, "desktop")):
+            context = chromium.new_context(viewport=viewport)
+            page = context.new_page()
+            log_in(page, app.base_url, admin["email"])
+            for name, path in pages.items():
+                response = page.goto(f"{app.base_url}{path}")
+                assert response.status == (404 if name == "404" else 200), path
+                assert_accessible(page, f"{name} at {viewport['width']} px")
+                assert_fits(page)
+                screenshot(page, f"staff-{name}-{suffix}")
+            page.goto(f"{app.base_url}/cancellations/import")
+            bad_row = b"name,email,owner_email\nAnn Able,not-an-address,nobody@example.com\n"
+            page.set_input_files(
+                "input[type=file]", files=[{"name": "c.csv", "mimeType": "text/csv", "buffer": bad_row}]
+            )
+            follow(page, page.get_by_role("button", name="Check the file"))
+            assert_accessible(page, f"the import preview at {viewport['width']} px")
+            assert_fits(page)
+            screenshot(page, f"staff-import-preview-{suffix}")
+            page.goto(f"{app.base_url}/admin/questions/exit-survey/preview")
+            assert_accessible(page, f"the survey preview at {viewport['width']} px")
+            context.close()
+
+            context = chromium.new_context(viewport=viewport)  # an owner where only admins go: the 403 page
+            page = context.new_page()
+            log_in(page, app.base_url, owner["email"])
+            page.goto(f"{app.base_url}/admin/staff/")
+            assert "isn't yours to see" in page.inner_text("h1")
+            assert_accessible(page, f"403 at {viewport['width']} px")
+            screenshot(page, f"staff-403-{suffix}")
+            context.close()
+
+
+def test_the_csv_import_page_on_a_phone(live, page, smtp, owner):
+    log_in(page, live.base_url, owner["email"])
+    page.goto(f"{live.base_url}/cancellations/import")
+    for choice in page.locator(".choice span").all():  # "Cancellations" whole, never "Cancellatior"
+        assert choice.evaluate("e => e.scrollWidth <= e.clientWidth && e.getBoundingClientRect().right <= innerWidth")
+    buttons = page.locator("form .actions").bounding_box()
+    heading = page.get_by_role("heading", name="Columns").bounding_box()
+    assert heading["y"] - (buttons["y"] + buttons["height"]) >= 32  # the buttons no longer touch the heading
+    assert_fits(page)
+    screenshot(page, "import-phone")
+
+
+def test_a_company_logo_stands_alone_in_the_customer_header(database_url, smtp, page, owner):
+    with served(database_url, smtp, LOGO_URL="/static/demo-logo.svg", ACCENT_COLOR="#4338ca") as app:
+        log(app, owner["email"], customer_email="logo@client.test")
+        deliver(app)
+        page.goto(link_in(smtp.one("logo@client.test"), rf"{app.base_url}/s/\S+"))
+        header = page.locator(".customer-company")
+        assert header.get_by_role("img", name="Acme Analytics").is_visible()
+        assert header.evaluate("e => getComputedStyle(e, '::before').content") == "none"  # no dot beside a logo
+        assert_fits(page)
+        screenshot(page, "survey-with-logo-phone")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from conftest import csrf_token, deliver, log, submit_form
 from sqlalchemy import func, select
 
@@ -195,3 +197,11 @@ def test_an_address_no_email_header_can_carry_is_refused_and_an_international_do
     deliver(app)
     invitation = smtp.one("zoe@xn--bcher-kva.example")
     assert "Zoë Quinn" in invitation["To"]
+
+
+def test_the_cli_help_promises_only_commands_it_has(runner):
+    result = runner.invoke(args=["cancellations", "--help"])
+    assert result.exit_code == 0
+    assert "Log cancellations and import them from CSV." in result.output
+    assert "inspect" not in result.output.lower()
+    assert set(re.findall(r"^  (\w+)  ", result.output, re.M)) == {"import", "log"}

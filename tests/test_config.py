@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 from conftest import make_config
 
@@ -86,3 +91,98 @@ def test_a_lease_shorter_than_the_send_margin_is_refused_at_start(database_url, 
         "sends it; raise it or lower MAIL_TIMEOUT."
     )
     assert create_app(make_config(database_url, smtp, OUTBOX_LEASE_SECONDS=41, MAIL_TIMEOUT=10))
+
+
+def test_a_staff_404_speaks_in_farewells_voice_with_a_way_back(client, logged_in_owner):
+    for path in ("/no/such/page", "/admin/tokens/999/revoke-nothing", "/cancellations/99999"):
+        page = client.get(path)
+        assert page.status_code == 404
+        assert "requested URL was not found" not in page.text and "check your spelling" not in page.text
+        assert "The address may be mistyped" in page.text or "couldn" in page.text
+        assert 'href="/">Go to the start page</a>' in page.text
+
+
+# --- The command line from a checkout -------------------------------------------------------------------
+
+ROOT = Path(__file__).resolve().parent.parent
+FLASK = Path(sys.executable).parent / "flask"
+
+
+def flask_command(checkout: Path, *args: str) -> subprocess.CompletedProcess:
+    """`flask --app wsgi ARGS` as a person types it in `checkout`: no Farewell settings in their shell."""
+    env = {k: v for k, v in os.environ.items() if k not in {"FAREWELL_ENV", "SECRET_KEY", "DATABASE_URL"}}
+    env["DATABASE_URL"] = f"sqlite:///{checkout / 'farewell.sqlite3'}"
+    return subprocess.run(
+        [str(FLASK), "--app", "wsgi", *args], cwd=checkout, env=env, capture_output=True, text=True, timeout=60
+    )
+
+
+@pytest.fixture
+def checkout(tmp_path: Path) -> Path:
+    """wsgi.py and the Makefile in a folder of their own, so that the repository's own .env is not read."""
+    for name in ("wsgi.py", "Makefile"):
+        (tmp_path / name).write_text((ROOT / name).read_text())
+    return tmp_path
+
+
+def test_a_missing_setting_is_one_clear_line_not_a_traceback(checkout):
+    for args in (["--help"], ["outbox", "status"]):
+        result = flask_command(checkout, *args)
+        assert result.returncode != 0
+        assert "Traceback" not in result.stderr
+        assert result.stderr.strip().splitlines() == [result.stderr.strip()]
+        assert result.stderr.startswith("Error: SECRET_KEY is not set.") and "make run" in result.stderr
+
+
+def test_make_run_writes_a_dotenv_once_and_the_cli_reads_it(checkout):
+    make = subprocess.run(["make", "-s", ".env", f"PYTHON={sys.executable}"], cwd=checkout, capture_output=True,
+                          text=True, timeout=60)  # fmt: skip
+    assert make.returncode == 0, make.stderr
+    written = (checkout / ".env").read_text()
+    assert "FAREWELL_ENV=development" in written
+    secret = next(line for line in written.splitlines() if line.startswith("SECRET_KEY="))
+    assert len(secret) > len("SECRET_KEY=") + 40 and DEVELOPMENT_SECRET_KEY not in secret
+    subprocess.run(["make", "-s", ".env"], cwd=checkout, check=True, capture_output=True, timeout=60)
+    assert (checkout / ".env").read_text() == written  # never overwritten
+
+    listing = flask_command(checkout, "--help")
+    assert listing.returncode == 0, listing.stderr
+    assert "outbox" in listing.stdout and "Traceback" not in listing.stderr
+    assert flask_command(checkout, "db", "upgrade").returncode == 0
+    status = flask_command(checkout, "outbox", "status")
+    assert status.returncode == 0, status.stderr
+
+
+def test_gunicorn_still_gets_the_error_itself(checkout):
+    """A server importing wsgi outside the flask command: the exception, so that a worker that can't boot stops."""
+    env = {k: v for k, v in os.environ.items() if k not in {"FAREWELL_ENV", "SECRET_KEY"}}
+    result = subprocess.run([sys.executable, "-c", "import wsgi"], cwd=checkout, env=env, capture_output=True,
+                            text=True, timeout=60)  # fmt: skip
+    assert result.returncode != 0 and "feedback.config.ConfigError: SECRET_KEY is not set" in result.stderr
+
+
+def test_the_license_is_an_spdx_string_which_setuptools_reads_without_warning():
+    """A TOML table here made setuptools warn three times on every install; the string needs setuptools 77."""
+    import tomllib
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    assert project["project"]["license"] == "MIT"
+    assert "setuptools>=77" in project["build-system"]["requires"]
+
+
+def test_the_readme_settings_table_is_one_table_naming_every_setting():
+    """A paragraph inside the table once cut off its last rows, which then rendered as text without a header."""
+    import inspect
+    import re
+
+    from feedback import config
+
+    readme = (ROOT / "README.md").read_text()
+    section = readme.split("## Settings", 1)[1].split("\n## ", 1)[0]
+    start = section.index("| Setting | Default | Meaning |")
+    table = section[start:].split("\n\n", 1)[0].splitlines()
+    assert all(line.startswith("|") for line in table)
+    rows = {name for line in table[2:] for name in re.findall(r"`([A-Z_]+)`", line.split(" | ", 1)[0])}
+    read = set(re.findall(r'(?:environ\.get|_int)\("([A-Z_]+)"', inspect.getsource(config)))
+    assert read - rows == set(), "settings read but not in the README's table"
+    assert "no editor for translations" not in readme

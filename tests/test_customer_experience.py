@@ -6,13 +6,21 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
-from pathlib import Path
 
-import axe_playwright_python
 import pytest
 from conftest import PASSWORD, deliver, link_in, log, text_part
 from sqlalchemy import select, update
-from test_browser import PHONE, THANKS, assert_fits, assert_local_only, chromium, live, page, screenshot  # noqa: F401
+from test_browser import (  # noqa: F401
+    PHONE,
+    THANKS,
+    assert_accessible,
+    assert_fits,
+    assert_local_only,
+    chromium,
+    live,
+    page,
+    screenshot,
+)
 
 from feedback.db import utcnow
 from feedback.extensions import db
@@ -20,24 +28,8 @@ from feedback.surveys.models import Invitation, SurveyResponse
 
 pytestmark = pytest.mark.browser
 
-#: axe-core as PyPI's axe-playwright-python ships it; injected into the page, never fetched from a CDN.
-AXE = (Path(axe_playwright_python.__file__).parent / "axe.min.js").read_text()
 #: The survey page with its stylesheet and script must weigh less than this, as transferred.
 SURVEY_BUDGET = 50 * 1024
-
-
-def assert_accessible(page, name: str) -> None:
-    """Runs every axe-core rule (WCAG 2.2 A/AA and best practices); the message lists each violation's nodes."""
-    # Evaluated by the test driver, like a console command, not added as a <script> the page's
-    # Content-Security-Policy (scripts from this site only) would rightly block.
-    page.evaluate(f"() => {{ {AXE}\n }}")
-    result = page.evaluate("axe.run(document, {resultTypes: ['violations']})")
-    violations = [
-        f"{v['id']} ({v['impact']}): {v['help']}\n"
-        + "\n".join(f"    {node['target']}: {node['failureSummary']}" for node in v["nodes"])
-        for v in result["violations"]
-    ]
-    assert violations == [], f"axe found violations on {name} ({page.url}):\n" + "\n".join(violations)
 
 
 def survey_link(live, smtp, owner, email: str, **fields) -> str:

@@ -24,3 +24,25 @@ def test_demo_loads_every_state_once(app, runner, smtp, auth, client):
     )
     assert auth.login("admin@example.com", "farewell-demo").status_code == 302
     assert "Elena Rossi" in client.get("/cancellations/").text
+
+
+def test_demo_data_reads_like_a_real_company(app, runner, smtp, client):
+    from conftest import link_in
+
+    from feedback.settings.operations import accent_problem, current_settings
+
+    app.config["COMPANY_NAME"] = "Farewell"  # the default, as on a fresh `make run`
+    assert runner.invoke(args=["demo"]).exit_code == 0
+    with app.app_context():
+        settings = current_settings()
+    assert settings.company_name == "Loomwork" and accent_problem(settings.accent_color) is None
+    logo = client.get(settings.logo_url)  # served from this server
+    assert logo.status_code == 200 and logo.mimetype == "image/svg+xml"
+
+    runner.invoke(args=["outbox", "send"])
+    invitation = smtp.one("grace@lagos-studio.example")
+    assert "Loomwork" in str(invitation["Subject"]) and "Farewell" not in str(invitation["From"])
+    survey = client.get(link_in(invitation).removeprefix("http://localhost")).text
+    assert f'<img class="customer-logo" src="{settings.logo_url}" alt="Loomwork"' in survey
+    assert f"--accent: {settings.accent_color}" in survey
+    assert "Farewell" not in survey.split("<body", 1)[1]  # the customer never reads the tool's name

@@ -118,3 +118,16 @@ def test_suppression_list_is_visible_to_admins(app, client, auth, owner, admin):
     page = client.get("/admin/email/suppressed").text
     assert "casey@client.test" in page and "one click" in page
     assert "Nobody has unsubscribed" not in page
+
+
+def test_a_sent_message_counts_the_try_that_worked(app, client, auth, smtp, owner, admin):
+    smtp.rejected.add("gone@client.test")
+    log(app, owner["email"], customer_email="gone@client.test")
+    deliver(app)
+    auth.login(admin["email"])
+    (sent,) = message_ids(app, status="sent")
+    (failed,) = message_ids(app, status="failed")
+    assert re.search(r"<dt>Tries</dt><dd>1</dd>", client.get(f"/admin/email/{sent}").text)  # never "Attempts 0"
+    assert re.search(r"<dt>Tries</dt><dd>1</dd>", client.get(f"/admin/email/{failed}").text)  # refused for good
+    rows = re.findall(r'data-label="Tries" class="num">(\d+)<', client.get("/admin/email/").text)
+    assert rows == ["1", "1"]

@@ -106,3 +106,39 @@ def test_header_injection_in_name_subject_and_address_is_neutralised(app, smtp, 
     injected = smtp.one("ops@acme.test")
     assert str(injected["Subject"]) == "Hello X-Injected: subject"
     assert str(injected["To"]) == '"Ops X-Injected: name" <ops@acme.test>'
+
+
+def test_the_review_request_greets_by_first_name_and_its_parts_carry_the_same_facts(app, smtp, owner):
+    import datetime as dt
+    from decimal import Decimal
+
+    log(app, owner["email"], customer_name="Jonas Weber", plan="Team", mrr=Decimal("49.00"), reason="Budget",
+        complaint="Exports were slow", customer_since=dt.date(2023, 2, 1))  # fmt: skip
+    deliver(app)
+    message = smtp.one(owner["email"], "your review, please")
+    html, text = unescape(html_part(message)), text_part(message)
+    assert text.startswith("Hi Olivia,") and "Hi Olivia, we've thanked them" in html
+    facts = ["Team", "49.00", "Budget", "Exports were slow", "1 Feb 2023"]
+    for label in ("Plan", "MRR lost", "Customer since", "Reason given", "Complaint", "Tenure"):
+        assert label in html and f"{label}: " in text, label
+    for fact in facts:
+        assert fact in html and fact in text, fact
+    tenure = re.search(r"Tenure: (.+)", text).group(1).strip()
+    assert tenure in html
+    assert text.rstrip().endswith("Farewell for Acme Analytics")
+
+
+def test_with_the_default_company_name_emails_never_say_farewell_for_farewell(app_config, app, smtp, owner):
+    from feedback.settings.operations import current_settings
+
+    app.config["COMPANY_NAME"] = "Farewell"
+    with app.app_context():
+        assert current_settings().company_name == "Farewell"
+    log(app, owner["email"])
+    deliver(app)
+    for message in smtp.messages:
+        for part in (text_part(message), unescape(html_part(message))):
+            assert "Farewell for Farewell" not in part
+    review_request = smtp.one(owner["email"], "your review, please")
+    assert text_part(review_request).rstrip().endswith("\nFarewell")
+    assert "Sent by Farewell." in html_part(review_request)

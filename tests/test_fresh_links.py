@@ -128,7 +128,13 @@ def test_no_fresh_link_once_the_summary_has_gone(app, client, smtp, owner, expir
     deliver(app, now=utcnow() + timedelta(minutes=5))
     assert smtp.one(owner["email"], "Summary")
     smtp.clear()
-    ask(client, expired_path)  # the page says the same as ever
+    closed = client.get(expired_path)
+    assert closed.status_code == 410
+    assert "Email me a new link" not in closed.text and "new-link" not in closed.text  # it would send nothing
+    assert "This survey has closed, so there is no new link to send." in closed.text
+    assert f'href="mailto:{owner["email"]}"' in closed.text  # how to reach the owner instead
+    reveals_nothing(closed.text)
+    client.post(f"{expired_path}/new-link")  # a page left open from before: still nothing is sent
     run_jobs(app, now=utcnow() + timedelta(minutes=10))
     deliver(app, now=utcnow() + timedelta(minutes=10))
     assert smtp.to("sam@client.test") == []

@@ -47,7 +47,7 @@ def test_preview_names_every_bad_line_and_writes_nothing(app: Flask, client: Fla
     text = page.text
     for expected in ("An email address must have an @-sign", "Must be a number", "No staff member has the address"):
         assert expected in text
-    assert '<td data-label="Line">3</td>' in text and '<td data-label="Line">2</td>' not in text
+    assert '<td data-label="Line" class="keep-label">3</td>' in text and 'keep-label">2</td>' not in text
     assert "Import only the 2 valid rows" in text
     assert count(app) == 0
 
@@ -168,7 +168,7 @@ def test_an_owner_cannot_rewrite_a_colleagues_customer(
     )
     page = upload(client, forged, kind="customers")
     assert "The customer cus_oscar belongs to another account owner; only an admin can change it." in page.text
-    assert '<td data-label="Line">2</td>' in page.text and '<td data-label="Line">3</td>' not in page.text
+    assert '<td data-label="Line" class="keep-label">2</td>' in page.text and '<td data-label="Line" class="keep-label">3</td>' not in page.text
     payload = hidden(page.text, "payload")
     refused = client.post(
         "/cancellations/import/confirm", data={"csrf_token": csrf_token(page.text), "payload": payload}
@@ -229,3 +229,8 @@ def test_an_owner_edits_their_own_customers_and_an_admin_anyones(
         data={"csrf_token": csrf_token(page.text), "payload": hidden(page.text, "payload")},
     )
     assert customer_row(app, "cus_oscar") == ("new@o.test", "olivia@acme.test")
+
+
+def test_one_row_is_one_cancellation_in_the_preview(app: Flask, client: FlaskClient, logged_in_owner: Any) -> None:
+    page = upload(client, "\n".join([HEADER, GOOD]) + "\n").text
+    assert "1 cancellation in the file;" in page and "Import 1 cancellation<" in page

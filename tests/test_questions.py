@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from conftest import csrf_token, deliver, link_in, log, submit_form, text_part
@@ -198,9 +199,10 @@ def test_preview_shows_the_draft_as_the_customer_sees_it(app, client, logged_in_
     assert preview.status_code == 200
     assert "Preview of the draft exit survey" in preview.text
     assert "How was onboarding?" in preview.text and "Send my answers" in preview.text
+    assert "Thank you, Sam." in preview.text  # a sample name, never "Thank you, ."
     assert 'class="customer"' in preview.text  # the customer's page, not a staff page
     checked = client.post(EDITOR + "preview", data={"csrf_token": csrf_token(preview.text)})
-    assert checked.status_code == 422 and "Please answer this question." in checked.text
+    assert checked.status_code == 422 and "Please answer “How was onboarding?”" in checked.text
     review = client.get("/admin/questions/internal-review/preview")
     assert review.status_code == 200 and "Submit review" in review.text
     assert version_count(app) == 2  # previews publish nothing (the two defaults only)
@@ -222,6 +224,7 @@ def test_an_invitation_keeps_its_questions_across_publishes(app, client, smtp, o
     with app.app_context():
         questions = [question_spec(x) for x in live_version("exit-survey").questions]
         questions[0]["prompt"] = "What made you leave, in one choice?"
+        questions[0]["translations"] = None  # reworded, the old ones would be stale
         questions.append(q("new_question", prompt="A question added later?"))
         publish_checked("exit-survey", questions)
         db.session.commit()
@@ -296,7 +299,7 @@ def test_show_if_on_the_page_and_on_the_server(app, client, smtp, owner):
     assert "Only if you answered “Price” above." in page
 
     missing = client.post(link, data={"reason": "Price"})
-    assert missing.status_code == 422 and "Please answer this question." in missing.text
+    assert missing.status_code == 422 and "Please answer “Which price felt wrong?”" in missing.text
     # Shown only for "Price": with "Features" it is neither required nor kept.
     done = client.post(link, data={"reason": "Features", "price_detail": "stale text"})
     assert done.status_code == 303
@@ -447,3 +450,66 @@ def test_the_invitation_says_only_the_first_is_needed_only_when_that_is_so(app, 
     assert "only the first needs an answer" in text_part(smtp.one("default@client.test"))
     two = text_part(smtp.one("two@client.test"))
     assert "only the first needs an answer" not in two and "There are a few short questions, and" in two
+
+
+# --- Stale translations ---------------------------------------------------------------------------------
+
+
+def edit_fields(app, position, **changes):
+    """The edit form as it arrives filled in for the live question at `position`, with `changes` typed over it."""
+    with app.app_context():
+        spec = question_spec(live_version("exit-survey").questions[position - 1])
+    data = {"type": spec["type"], "prompt": spec["prompt"], "help": spec["help"], "key": spec["key"], "show_if": "",
+            "choices": "\n".join(spec["choices"]), "required": "y" if spec["required"] else ""}  # fmt: skip
+    for code, wording in spec["translations"].items():
+        data.update({f"prompt_{code}": wording.get("prompt", ""), f"help_{code}": wording.get("help", ""),
+                     f"choices_{code}": "\n".join(wording.get("choices") or [])})  # fmt: skip
+    data.update(changes)
+    return data
+
+
+def test_rewording_the_english_marks_its_translations_stale_until_they_are_updated(app, client, logged_in_admin):
+    path = f"{EDITOR}1/edit"
+    reworded = edit_fields(app, 1, prompt="What made you decide to leave?", help="One answer is plenty.")
+    response = submit_form(client, path, reworded)
+    assert response.status_code == 302, re.findall(r"field-error[^>]*>([^<]+)", response.text)
+
+    editor = client.get(EDITOR).text
+    assert "Deutsch translation stale" in editor and "Français translation stale" in editor
+    assert "the Deutsch (de) translation was written for earlier English wording" in editor
+    refused = post(client, EDITOR + "publish")
+    assert "the Français (fr) translation was written for earlier English wording" in client.get(refused.location).text
+    assert version_count(app) == 1  # only the defaults: German customers keep a survey that agrees with itself
+
+    page = client.get(path).text
+    assert "The Deutsch wording still fits the English above" in page and 'badge-stale">stale' in page
+    confirmed = {**reworded, "current_de": "y", "prompt_fr": "Qu’est-ce qui vous a décidé à partir ?"}
+    assert submit_form(client, path, confirmed).status_code == 302
+    assert "translation stale" not in client.get(EDITOR).text
+    post(client, EDITOR + "publish")
+    assert version_count(app) == 2
+    with app.app_context():
+        published = question_spec(live_version("exit-survey").questions[0])
+    assert published["translations"]["fr"]["prompt"] == "Qu’est-ce qui vous a décidé à partir ?"
+
+
+def test_an_untouched_translation_stays_current_when_only_another_question_changes(app, client, logged_in_admin):
+    assert submit_form(client, f"{EDITOR}2/edit", edit_fields(app, 2, prompt="What could we have done better?"))
+    assert "translation stale" not in client.get(f"{EDITOR}").text.split('id="q2"')[0]
+
+
+def test_import_refuses_a_file_whose_translations_were_written_for_other_english(app, runner, tmp_path):
+    path = tmp_path / "survey.json"
+    runner.invoke(args=["questions", "export", "exit-survey", "--with-translations", str(path)])
+    data = json.loads(path.read_text())
+    data["questions"][0]["help"] = "New help that the German and French never saw."
+    path.write_text(json.dumps(data))
+    refused = runner.invoke(args=["questions", "import", str(path)])
+    assert refused.exit_code != 0 and "nothing was published" in refused.output
+    assert "Question 1 (main_reason): the Deutsch (de) translation was written for earlier" in refused.output
+    assert version_count(app) == 1
+
+    for wording in data["questions"][0]["translations"].values():
+        del wording["source"]  # a hand-made file: its translations are taken to match its English
+    path.write_text(json.dumps(data))
+    assert runner.invoke(args=["questions", "import", str(path)]).output.strip() == "2"

@@ -51,7 +51,7 @@ def test_review_errors_keep_the_text(app, client, logged_in_owner):
     assert response.status_code == 422
     assert "Half a thought</textarea>" in response.text
     assert 'value="Partly" checked' in response.text
-    assert response.text.count("Please answer this question.") >= 3
+    assert response.text.count("Please answer “") >= 6  # beside each of three fields, and in the summary
 
 
 def test_a_review_is_submitted_once(app, client, logged_in_owner):
@@ -62,3 +62,12 @@ def test_a_review_is_submitted_once(app, client, logged_in_owner):
     again = client.post(path, data={**REVIEW, "this_week": "Changed my mind", "csrf_token": token})
     assert again.status_code == 302  # sent to the review that is already in
     assert "Changed my mind" not in client.get(f"/cancellations/{cancellation_id}").text
+
+
+def test_the_review_page_has_a_plain_title_and_loads_its_script(app, client, logged_in_owner):
+    cancellation_id = log(app, logged_in_owner["email"], customer_name="Hannah Brooks")
+    page = client.get(f"/cancellations/{cancellation_id}/review").text
+    title = page.split("<title>", 1)[1].split("</title>", 1)[0]
+    assert title == "Review: Hannah Brooks · Farewell"
+    head = page.split("</head>", 1)[0]
+    assert '<script src="/static/show-if.js" defer></script>' in head

@@ -163,3 +163,14 @@ def test_a_customer_who_opted_out_is_not_waited_for(app, smtp, owner):
     summary = text_part(smtp.one(owner["email"], "Summary"))
     assert "asked us not to email them, so no survey went out" in summary
     assert "link expired" not in summary
+
+
+def test_a_multi_line_answer_is_indented_on_every_line_of_the_text_summary(app, smtp, owner):
+    cancellation_id = log(app, owner["email"], customer_email="lines@client.test")
+    deliver(app)
+    answer(app, cancellation_id, {"main_reason": "Something else", "final_straw": "First line\r\nSecond line\nThird"})
+    review(app, cancellation_id, owner["id"], {**REVIEW, "action_items": "Call sooner\nPrice notice"})
+    deliver(app)
+    text = text_part(smtp.one(owner["email"], "Summary")).replace("\r\n", "\n")
+    assert "\n  First line\n  Second line\n  Third\n" in text
+    assert "\n  Call sooner\n  Price notice\n" in text

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+import re
 import threading
 import time
 from datetime import timedelta
@@ -61,7 +63,7 @@ def test_form_error_keeps_every_answer_typed(app, client, survey_path):
     )
     assert response.status_code == 422
     assert 'href="#main_reason-0"' in response.text  # the error summary links to the unanswered question
-    assert "Please answer this question." in response.text
+    assert "Please answer “What was the main reason you cancelled?”" in response.text
     assert "The outage on launch day</textarea>" in response.text
     assert "Tell us &lt;sooner&gt;</textarea>" in response.text
     assert 'value="4" checked' in response.text
@@ -200,3 +202,73 @@ def test_concurrent_posts_through_the_web_record_exactly_one(app, survey_path):
         thread.join()
     assert sorted(statuses) == [303] + [409] * (len(clients) - 1)
     assert responses(app) == 1
+
+
+@pytest.mark.parametrize(
+    "locale, message",
+    [
+        ("en", "Please answer “What was the main reason you cancelled?”"),
+        ("de", "Bitte beantworten Sie „Was war der Hauptgrund für Ihre Kündigung?“"),
+        ("fr", "Merci de répondre à «\u00a0Quelle est la principale raison de votre résiliation ?\u00a0»"),
+    ],
+)
+def test_the_error_summary_says_what_the_field_says(app, client, smtp, owner, locale, message):
+    """GOV.UK's pattern: one message, beside the question and in the summary; never "résiliation ?: Please answer"."""
+    log(app, owner["email"], customer_email=f"{locale}@client.test", locale=locale)
+    deliver(app)
+    path = link_in(smtp.one(f"{locale}@client.test")).removeprefix("http://localhost")
+    page = client.post(path, data={}).text
+    summary = re.search(r'<div class="error-summary".*?</div>', page, re.S).group(0)
+    items = [html.unescape(text).strip() for text in re.findall(r"<li><a [^>]*>(.*?)</a></li>", summary, re.S)]
+    beside = [html.unescape(text) for text in re.findall(r'<p class="field-error"[^>]*>(.*?)</p>', page, re.S)]
+    assert items == beside == [message]
+    assert "?:" not in summary and "? :" not in summary
+
+
+def test_a_staff_form_keeps_its_label_before_a_short_message(app, client, auth, admin):
+    auth.login(admin["email"])
+    page = submit_form(client, "/admin/settings/", {"survey_link_days": "900"}).text
+    assert "Link lifetime (days): Between 1 and 365 days." in page
+
+
+def test_who_reads_the_answers_is_said_only_where_there_are_answers(app, client, smtp, owner):
+    log(app, owner["email"], customer_email="footer@client.test")
+    deliver(app)
+    invitation = smtp.one("footer@client.test")
+    survey = link_in(invitation).removeprefix("http://localhost")
+    unsubscribe = link_in(invitation, r"http://localhost/u/\S+").removeprefix("http://localhost")
+    note = "Your answers go only to the Acme Analytics team."
+
+    def footer(path: str) -> str:
+        return re.search(r'<footer class="customer-footer">(.*?)</footer>', client.get(path).text, re.S).group(1)
+
+    assert html.unescape(footer(survey)) == note
+    for path in (unsubscribe, "/s/not-a-real-link", "/u/not-a-real-link"):
+        assert footer(path) == "Acme Analytics", path
+    client.post(survey, data={"main_reason": "Something else"})
+    assert html.unescape(footer(survey + "/thanks")) == note
+    log(app, owner["email"], customer_email="late@client.test")
+    deliver(app)
+    expire_all(app)
+    late = link_in(smtp.one("late@client.test")).removeprefix("http://localhost")
+    assert footer(late) == "Acme Analytics"  # the expired page: there is nothing to answer any more
+
+
+def expire_all(app) -> None:
+    with app.app_context():
+        db.session.execute(update(Invitation).values(expires_at=utcnow() - timedelta(minutes=1)))
+        db.session.commit()
+
+
+def test_the_referral_question_is_a_gentle_optional_offer_in_every_language():
+    from feedback.questions.defaults import EXIT_SURVEY
+
+    referral = EXIT_SURVEY[6]
+    assert referral["key"] == "better_fit_referral" and not referral.get("required")
+    wordings = [referral["prompt"], *(w["prompt"] for w in referral["translations"].values())]
+    assert wordings == [
+        "If someone you know might be a better fit for us, we'd be glad to hear.",
+        "Falls Ihnen jemand einfällt, zu dem wir besser passen könnten, freuen wir uns über einen Hinweis.",
+        "Si vous pensez à quelqu’un à qui nous conviendrions mieux, nous serions heureux de le savoir.",
+    ]
+    assert not any(w.rstrip().endswith("?") for w in wordings)  # no longer a question put to someone leaving

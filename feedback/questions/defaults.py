@@ -131,16 +131,21 @@ EXIT_SURVEY: list[dict[str, Any]] = [
     {
         "key": "better_fit_referral",
         "type": "short_text",
-        "prompt": "Do you know someone we might suit better?",
-        "help": "A name, a company or a kind of team. Entirely optional.",
+        # Last, optional, and an offer rather than a request: they are saying goodbye, not doing us a favour.
+        "prompt": "If someone you know might be a better fit for us, we'd be glad to hear.",
+        "help": "Only if someone comes to mind: a name, a company or a kind of team.",
         "translations": {
             "de": {
-                "prompt": "Kennen Sie jemanden, zu dem wir besser passen könnten?",
-                "help": "Ein Name, eine Firma oder eine Art von Team. Ganz freiwillig.",
+                "prompt": (
+                    "Falls Ihnen jemand einfällt, zu dem wir besser passen könnten, freuen wir uns über einen Hinweis."
+                ),
+                "help": "Nur wenn Ihnen jemand einfällt: ein Name, eine Firma oder eine Art von Team.",
             },
             "fr": {
-                "prompt": "Connaissez-vous quelqu’un à qui nous conviendrions mieux ?",
-                "help": "Un nom, une entreprise ou un type d’équipe. Entièrement facultatif.",
+                "prompt": (
+                    "Si vous pensez à quelqu’un à qui nous conviendrions mieux, nous serions heureux de le savoir."
+                ),
+                "help": "Seulement si quelqu’un vous vient à l’esprit : un nom, une entreprise ou un type d’équipe.",
             },
         },
     },

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
@@ -9,7 +10,8 @@ from sqlalchemy.exc import IntegrityError
 from feedback.extensions import db
 from feedback.questions.models import QuestionnaireDraft, QuestionnaireVersion
 from feedback.questions.operations import live_version, normalized, publish, question_spec
-from feedback.questions.validation import derive_key, question_problems, questionnaire_problems
+from feedback.questions.translations import english_source
+from feedback.questions.validation import derive_key, question_problems, questionnaire_problems, stale_problems
 
 
 class InvalidQuestions(ValueError):
@@ -70,8 +72,15 @@ def dependants(questions: list[dict[str, Any]], key: str) -> list[str]:
 
 
 def publish_checked(questionnaire: str, questions: Any, user_id: int | None = None) -> QuestionnaireVersion:
-    """Validates everything, then publishes in one transaction: all of it, or nothing."""
+    """Validates everything, then publishes in one transaction: all of it, or nothing.
+
+    A stale translation is refused rather than published: German customers would read last month's prompt under
+    this month's help text. The admin decides: update it, confirm it, or clear it (that question then reads in
+    English).
+    """
     problems = questionnaire_problems(questions)
+    if not problems:
+        problems = stale_problems(questions)
     if problems:
         raise InvalidQuestions(problems)
     live_version(questionnaire)  # the defaults become version 1 first, so that numbers follow history
@@ -89,12 +98,36 @@ def publish_draft(questionnaire: str, user_id: int | None) -> QuestionnaireVersi
     return version
 
 
-def put_question(questionnaire: str, index: int | None, spec: dict[str, Any], user_id: int | None) -> dict[str, str]:
+def carry_sources(before: dict[str, Any] | None, spec: dict[str, Any], confirmed: Iterable[str] = ()) -> None:
+    """Records in `spec` which English each of its translations was written for.
+
+    A translation the admin left as it was still translates the English it was written for (which may now be
+    stale); one they wrote anew, or `confirmed` as still fitting, translates the English in `spec`.
+    """
+    old = (before or {}).get("translations") or {}
+    for code, wording in (spec.get("translations") or {}).items():
+        previous = old.get(code) or {}
+        unchanged = {k: v for k, v in previous.items() if k != "source"} == wording
+        if unchanged and code not in confirmed:
+            wording["source"] = previous.get("source") or english_source(before)
+        else:
+            wording["source"] = english_source(spec)
+
+
+def put_question(
+    questionnaire: str,
+    index: int | None,
+    spec: dict[str, Any],
+    user_id: int | None,
+    confirmed: Iterable[str] = (),
+) -> dict[str, str]:
     """Adds (index None) or replaces one question of the draft; returns problems by field, saving nothing then.
 
     An empty key is derived from the prompt; a renamed key carries the questions that depend on it along.
+    `confirmed` names languages whose unchanged translation the admin says still fits the new English.
     """
     questions = draft_questions(questionnaire)
+    carry_sources(questions[index] if index is not None else None, spec, confirmed)
     others = [q for i, q in enumerate(questions) if i != index]
     old_key = questions[index]["key"] if index is not None else None
     if not spec["key"]:

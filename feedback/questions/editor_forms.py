@@ -52,6 +52,10 @@ class QuestionForm(FlaskForm):
     def translation_fields(self, code: str) -> list[Any]:
         return [self[f"{part}_{code}"] for part in ("prompt", "help", "choices")]
 
+    def confirmed(self) -> list[str]:
+        """Languages whose translation the admin says still fits the English, as it stands."""
+        return [code for code in TRANSLATED if self[f"current_{code}"].data]
+
     def translation_errors(self) -> bool:
         return any(field.errors for code in TRANSLATED for field in self.translation_fields(code))
 
@@ -98,3 +102,4 @@ for _code in TRANSLATED:
     setattr(QuestionForm, f"prompt_{_code}", TextAreaField(f"Prompt in {_language}"))
     setattr(QuestionForm, f"help_{_code}", TextAreaField(f"Help text in {_language}"))
     setattr(QuestionForm, f"choices_{_code}", TextAreaField(f"Choices in {_language}, one per line, in the same order"))
+    setattr(QuestionForm, f"current_{_code}", BooleanField(f"The {_language} wording still fits the English above"))

@@ -13,24 +13,35 @@ from wtforms.validators import InputRequired, Length, Optional
 from feedback.questions.models import Question
 from feedback.questions.translations import LocalizedQuestion, localize
 
-REQUIRED_MESSAGE = _l("Please answer this question.")
 YES_NO = [SelectChoice("yes", _l("Yes")), SelectChoice("no", _l("No"))]
 SCALES = {"rating": range(1, 6), "likelihood": range(0, 11)}
 TEXT_LIMITS = {"short_text": 300, "long_text": 5000}
+
+
+def required_message(question: LocalizedQuestion) -> Any:
+    """Names the question, so that the error summary can say just what the field says (as GOV.UK's does)."""
+    return _l("Please answer “%(prompt)s”", prompt=question.prompt)
 
 
 def _field(question: Question | LocalizedQuestion) -> Field:
     question = localize(question)
     # A question shown only sometimes is checked for an answer after the form knows whether it was shown.
     required = question.required and not question.show_if
-    validators: list[Any] = [InputRequired(REQUIRED_MESSAGE) if required else Optional()]
+    validators: list[Any] = [InputRequired(required_message(question)) if required else Optional()]
     label = question.prompt
     options = [SelectChoice(value, label) for value, label in zip(question.choices, question.labels, strict=True)]
     match question.type:
         case "short_text" | "long_text":
             limit = TEXT_LIMITS[question.type]
             validators.append(
-                Length(max=limit, message=_l("Please keep this under %(limit)s characters.", limit=limit))
+                Length(
+                    max=limit,
+                    message=_l(
+                        "Please keep your answer to “%(prompt)s” under %(limit)s characters.",
+                        prompt=question.prompt,
+                        limit=limit,
+                    ),
+                )
             )
             field_class = StringField if question.type == "short_text" else TextAreaField
             return field_class(label, validators=validators, filters=[_strip])
@@ -71,7 +82,7 @@ def questionnaire_form(
                     field.errors = []  # a hidden question neither complains nor keeps an answer
                     field.data = None
                 elif question.required and field.data in (None, "", []):
-                    field.errors = [REQUIRED_MESSAGE]
+                    field.errors = [required_message(localize(question))]
             return not self.errors
 
     for question in questions:

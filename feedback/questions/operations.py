@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from feedback.extensions import db
 from feedback.questions.defaults import DEFAULTS
 from feedback.questions.models import Question, QuestionnaireVersion
+from feedback.questions.translations import with_sources
 from feedback.questions.validation import STORED_FIELDS
 
 #: What a field is when a draft or a file leaves it out.
@@ -76,7 +77,9 @@ def publish(
         questionnaire=questionnaire, number=(latest or 0) + 1, published_by_id=published_by_id
     )
     for position, spec in enumerate(questions, start=1):
-        version.questions.append(Question(position=position, **normalized(spec)))
+        question = normalized(spec)
+        question["translations"] = with_sources(question)  # published, each translates the English beside it
+        version.questions.append(Question(position=position, **question))
     session.add(version)
     session.flush()
     return version
@@ -89,4 +92,6 @@ def normalized(spec: dict[str, Any]) -> dict[str, Any]:
 
 def question_spec(question: Question) -> dict[str, Any]:
     """A published question as plain data: for drafts, exports and previews."""
-    return normalized({name: getattr(question, name) for name in STORED_FIELDS})
+    spec = normalized({name: getattr(question, name) for name in STORED_FIELDS})
+    spec["translations"] = with_sources(spec)  # versions published before sources were kept: they matched then
+    return spec

@@ -6,6 +6,8 @@ the question's own `choices`, so that summaries and insights add up answers give
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from typing import Any
@@ -66,6 +68,35 @@ def localize_all(questions: Iterable[Question], locale: str | None = None) -> li
     return localized
 
 
+def english_source(spec: dict[str, Any]) -> str:
+    """A fingerprint of the English a translation translates (prompt, help, choices), kept beside it as `source`.
+
+    When the English changes, the fingerprint no longer matches: the translation is stale, saying what the
+    question used to say. A fingerprint rather than a copy keeps exports short; the editor shows the English anyway.
+    """
+    english = [spec.get("prompt") or "", spec.get("help") or "", list(spec.get("choices") or [])]
+    return hashlib.sha256(json.dumps(english, ensure_ascii=False).encode()).hexdigest()[:16]
+
+
+def with_sources(spec: dict[str, Any]) -> dict[str, Any] | None:
+    """The question's translations, each without a `source` taken to translate the English beside it now."""
+    if not spec.get("translations"):
+        return spec.get("translations")
+    source = english_source(spec)
+    translations = spec["translations"]
+    return {code: {**wording, "source": wording.get("source") or source} for code, wording in translations.items()}
+
+
+def stale_languages(spec: dict[str, Any]) -> list[str]:
+    """Languages whose translation was written for other English than the question has now."""
+    source = english_source(spec)
+    return [
+        code
+        for code, wording in (spec.get("translations") or {}).items()
+        if isinstance(wording, dict) and wording.get("source") not in (None, source)
+    ]
+
+
 def translation_problems(translations: Any, choices: list[str]) -> list[str]:
     """What is wrong with a question's `translations`, for the question editor to show; empty when it is fine."""
     if translations in (None, {}):
@@ -77,10 +108,10 @@ def translation_problems(translations: Any, choices: list[str]) -> list[str]:
         if code not in LANGUAGES or code == DEFAULT_LOCALE:
             problems.append(f"{code!r} is not a language the survey ships in ({', '.join(LANGUAGES)}).")
             continue
-        if not isinstance(wording, dict) or set(wording) - {"prompt", "help", "choices"}:
-            problems.append(f"{code}: give any of prompt, help and choices, and nothing else.")
+        if not isinstance(wording, dict) or set(wording) - {"prompt", "help", "choices", "source"}:
+            problems.append(f"{code}: give any of prompt, help and choices (and the English's source), nothing else.")
             continue
-        for part in ("prompt", "help"):
+        for part in ("prompt", "help", "source"):
             if part in wording and not isinstance(wording[part], str):
                 problems.append(f"{code}: the {part} must be text.")
         labels = wording.get("choices")

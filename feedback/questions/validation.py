@@ -7,8 +7,9 @@ import unicodedata
 from collections.abc import Iterable
 from typing import Any
 
+from feedback.i18n import LANGUAGES
 from feedback.questions.models import QUESTION_TYPES
-from feedback.questions.translations import translation_problems
+from feedback.questions.translations import stale_languages, translation_problems
 
 CHOICE_TYPES = ("single_choice", "multiple_choice")
 KEY_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -156,4 +157,17 @@ def questionnaire_problems(specs: Any, allow_empty: bool = False) -> list[str]:
             problems.append(f"{name}: unknown field(s) {', '.join(unknown)}.")
         for message in question_problems(spec, [q for q in specs[: number - 1] if isinstance(q, dict)]).values():
             problems.append(f"{name}: {message}")
+    return problems
+
+
+def stale_problems(specs: list[dict[str, Any]]) -> list[str]:
+    """Translations written for English a question no longer has: published, they would mix old and new wording."""
+    problems = []
+    for number, spec in enumerate(specs, start=1):
+        for code in stale_languages(spec):
+            problems.append(
+                f"Question {number} ({spec['key']}): the {LANGUAGES[code]} ({code}) translation was written for "
+                "earlier English wording. Update it, tick that it still fits, or clear it so that this question "
+                "reads in English."
+            )
     return problems

@@ -28,7 +28,8 @@ from feedback.questions.editor_forms import TRANSLATED, QuestionForm
 from feedback.questions.forms import questionnaire_form
 from feedback.questions.models import Question, QuestionnaireVersion
 from feedback.questions.operations import live_version
-from feedback.questions.validation import TYPE_LABELS, questionnaire_problems
+from feedback.questions.translations import stale_languages
+from feedback.questions.validation import TYPE_LABELS, questionnaire_problems, stale_problems
 
 blueprint = Blueprint("questions", __name__, url_prefix="/admin/questions")
 
@@ -39,7 +40,13 @@ AUDIENCE = {"exit-survey": "departing customers", "internal-review": "account ow
 
 @blueprint.context_processor
 def editor_globals() -> dict[str, Any]:
-    return {"titles": TITLES, "audience": AUDIENCE, "type_labels": TYPE_LABELS}
+    return {
+        "titles": TITLES,
+        "audience": AUDIENCE,
+        "type_labels": TYPE_LABELS,
+        "stale_languages": stale_languages,
+        "language_names": LANGUAGES,
+    }
 
 
 @blueprint.get("/")
@@ -65,7 +72,7 @@ def editor(questionnaire: str) -> str:
         draft=get_draft(questionnaire),
         live=live_version(questionnaire),
         versions=versions,
-        problems=questionnaire_problems(questions),
+        problems=questionnaire_problems(questions) or stale_problems(questions),
     )
 
 
@@ -78,7 +85,7 @@ def _question_page(questionnaire: str, index: int | None) -> str | Response | tu
     if request.method == "GET" and index is not None:
         form.fill(questions[index])
     if form.validate_on_submit():
-        problems = put_question(questionnaire, index, form.spec(), current_user.id)
+        problems = put_question(questionnaire, index, form.spec(), current_user.id, confirmed=form.confirmed())
         for name, message in problems.items():
             field = form.field_for(name)
             field.errors = [*field.errors, message]
@@ -94,6 +101,7 @@ def _question_page(questionnaire: str, index: int | None) -> str | Response | tu
         index=index,
         questions=questions,
         languages={code: LANGUAGES[code] for code in TRANSLATED},
+        stale=stale_languages(questions[index]) if index is not None else [],
     ), status
 
 
@@ -202,6 +210,7 @@ def preview(questionnaire: str) -> str | tuple[str, int]:
         "accepted": accepted,
         "cancellation": cancellation,
         "invitation": SimpleNamespace(cancellation=cancellation),
+        "first_name": "Sam",  # the survey greets by first name: "Thank you, Sam."
     }
     template = "questions/preview_survey.html" if questionnaire == "exit-survey" else "questions/preview_review.html"
     return render_template(template, **context), 422 if form.errors else 200
