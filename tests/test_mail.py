@@ -309,17 +309,20 @@ def test_a_non_ascii_address_goes_with_smtputf8_and_fails_alone_without_it(datab
     from aiosmtpd.controller import Controller
     from conftest import SMTPSink
 
-    queue_plain(app, "josé@client.test")
-    assert deliver(app).sent == 1  # the test server offers SMTPUTF8, as most do
-    assert [envelope.rcpt_tos for envelope in smtp.envelopes] == [["josé@client.test"]]
-
     ascii_only = SMTPSink()
     ascii_only.controller = Controller(
         ascii_only, hostname=ascii_only.host, port=ascii_only.port, enable_SMTPUTF8=False
     )
+    # Built first: CPython 3.11.7 raises "AST constructor recursion depth mismatch" when a finaliser runs in the
+    # middle of Werkzeug compiling the routes, and the first delivery below leaves objects for the collector.
+    strict = create_app(make_config(database_url, ascii_only))
+
+    queue_plain(app, "josé@client.test")
+    assert deliver(app).sent == 1  # the test server offers SMTPUTF8, as most do
+    assert [envelope.rcpt_tos for envelope in smtp.envelopes] == [["josé@client.test"]]
+
     ascii_only.start()
     try:
-        strict = create_app(make_config(database_url, ascii_only))
         queue_plain(strict, "zoë@client.test", "b@client.test")
         report = deliver(strict)
         assert (report.sent, report.failed, report.retrying) == (1, 1, 0)
