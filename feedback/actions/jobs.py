@@ -92,7 +92,7 @@ def _remind(item_id: int, kind: str, today: date) -> int:
         subject=subject,
         template="action_reminder",
         item=item,
-        kind=kind,
+        reminder_kind=kind,
         days=days,
         item_url=external_url("cancellations.detail", cancellation_id=item.cancellation_id, _anchor="actions"),
         list_url=external_url("actions.index", owner="me"),

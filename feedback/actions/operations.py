@@ -66,6 +66,14 @@ def check_item(values: dict[str, Any], current: ActionItem | None = None) -> dic
     """Tidies the values given; raises InvalidActionItem naming every problem at once."""
     errors: dict[str, str] = {}
     cleaned: dict[str, Any] = {}
+    for name in ("title", "owner_email", "note", "ticket_url", "reason"):
+        value = values.get(name)
+        if name in values and value is not None and not isinstance(value, str):
+            errors[name] = "Must be a string."
+            values = {k: v for k, v in values.items() if k != name}
+        elif isinstance(value, str) and "\x00" in value:
+            errors[name] = "Must not contain NUL characters."
+            values = {k: v for k, v in values.items() if k != name}
     if "title" in values:
         title = " ".join(str(values["title"] or "").split())
         if not title:
@@ -87,13 +95,13 @@ def check_item(values: dict[str, Any], current: ActionItem | None = None) -> dic
             except ValueError:
                 errors["due_on"] = "Give the due date as YYYY-MM-DD."
                 due = None
-        if due is not None and not isinstance(due, date):
+        if due is not None and (not isinstance(due, date) or isinstance(due, datetime)):
             errors["due_on"] = "Give the due date as YYYY-MM-DD."
         elif due is not None and not date(2000, 1, 1) <= due <= date(2999, 12, 31):
             errors["due_on"] = "Give a due date between 2000 and 2999."
         cleaned["due_on"] = due
     if "status" in values:
-        if values["status"] not in STATUSES:
+        if not isinstance(values["status"], str) or values["status"] not in STATUSES:
             errors["status"] = f"One of {', '.join(STATUSES)}."
         cleaned["status"] = values["status"]
     if "note" in values:
@@ -173,17 +181,20 @@ def update_item(item: ActionItem, changes: dict[str, Any], by: User | None = Non
         item.cancellation.record("action_reassigned", f"{item.title} is now {item.owner.name}'s.")
     status = cleaned.get("status", item.status)
     if status != item.status:
+        cancellation = item.cancellation  # loaded before the item changes: the check constraint sees both together
         who = f" by {by.name}" if by else ""
+        was_open = item.is_open
+        item.status = status
         if status == "open":
             item.closed_at = None
             item.closed_by_id = None
-            item.cancellation.record("action_reopened", f"Action item reopened{who}: {item.title}")
+            cancellation.record("action_reopened", f"Action item reopened{who}: {item.title}")
         else:
-            item.closed_at = utcnow()
-            item.closed_by_id = by.id if by else None
+            if was_open:
+                item.closed_at = utcnow()
+                item.closed_by_id = by.id if by else None
             note = f" ({item.note})" if item.note else ""
-            item.cancellation.record("action_closed", f"{STATUS_LABELS[status]}{who}: {item.title}{note}")
-        item.status = status
+            cancellation.record("action_closed", f"{STATUS_LABELS[status]}{who}: {item.title}{note}")
     db.session.flush()
     return item
 
