@@ -66,7 +66,7 @@ def index() -> str:
                 "likelihood": answers_of(cancellation).get(LIKELIHOOD_KEY),
                 "consent": consent,
                 "suppressed": suppression_for(cancellation.customer_email) is not None,
-                "items": items_for_reason(reason),
+                "changes": items_for_reason(reason),
                 "asks": asks_of(cancellation),
                 "decisions": decided(cancellation.customer_email),
             }
