@@ -1,7 +1,7 @@
 """Periodic jobs: reminders about items coming due or overdue, and each person's weekly digest.
 
 Each is a plain function of the time it runs at (tests inject it). "Once" is the database's: the reminder's or the
-digest's row goes in under its unique key inside a savepoint before the email is queued, so a second run, or a
+digest's row goes in under its unique key before the email is queued, in the same transaction, so a second run, or a
 second worker, finds the row and queues nothing. Each commits item by item, keeping its locks short.
 """
 
@@ -39,11 +39,15 @@ def digest_extra_from(app: Flask, extra: DigestExtra) -> None:
 
 
 def _once(row: ActionReminder | ActionDigest) -> bool:
-    """Inserts the row under its unique key; False when it was there already (this run is the second)."""
+    """Inserts the row under its unique key; False when it was there already (this run is the second).
+
+    Each job commits item by item, so rolling back a refusal undoes nothing but the refused row.
+    """
+    db.session.add(row)
     try:
-        with db.session.begin_nested():
-            db.session.add(row)
+        db.session.flush()
     except IntegrityError:
+        db.session.rollback()
         return False
     return True
 

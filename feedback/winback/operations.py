@@ -222,10 +222,12 @@ def skip_telling(cancellation: Cancellation, item: ActionItem, by: User) -> Winb
 
 
 def _decide_once(notice: WinbackNotice) -> None:
+    """A second decision is refused, and the transaction rolled back so that nothing of it can be committed."""
+    db.session.add(notice)
     try:
-        with db.session.begin_nested():
-            db.session.add(notice)
+        db.session.flush()
     except IntegrityError:
+        db.session.rollback()
         raise CannotTell("This customer was already told about this change, or you decided not to.") from None
 
 
@@ -247,11 +249,12 @@ def mark_contacted(response: SurveyResponse, by: User, contacted: bool) -> None:
         if existing is not None:
             db.session.delete(existing)
     elif existing is None:
+        db.session.add(ReferralContact(survey_response_id=response.id, contacted_by_id=by.id))
         try:
-            with db.session.begin_nested():
-                db.session.add(ReferralContact(survey_response_id=response.id, contacted_by_id=by.id))
+            db.session.flush()
         except IntegrityError:
-            pass  # a colleague marked it at the same moment: one mark is the point
+            db.session.rollback()  # a colleague marked it at the same moment: one mark is the point
+            return
     db.session.flush()
 
 
