@@ -123,8 +123,9 @@ def test_items_added_afterwards_on_the_postmortem_page(app, client, logged_in_ow
                                      "ticket_url": "http://tracker.test/1"})  # fmt: skip
     assert bad.status_code == 422
     assert "https:// address" in bad.text
+    ticket = "https://linear.app/acme/issue/ACM-7"
     good = submit_form(client, path, {"title": "Ticket it", "owner_email": logged_in_owner["email"],
-                                      "due_on": "2027-02-01", "ticket_url": "https://linear.app/acme/issue/ACM-7"})  # fmt: skip
+                                      "due_on": "2027-02-01", "ticket_url": ticket})  # fmt: skip
     assert good.status_code == 302
     detail = client.get(good.headers["Location"]).text
     assert "Ticket it" in detail and 'href="https://linear.app/acme/issue/ACM-7"' in detail
@@ -365,3 +366,11 @@ def test_money_is_shown_in_the_currency_from_settings(app, client, auth, owner, 
     assert "$1,249.50" in client.get(f"/cancellations/{cancellation_id}").text
     refused = submit_form(client, "/admin/settings/", {"currency": "EURO"})
     assert refused.status_code == 422 and "ISO 4217" in refused.text
+
+
+def test_the_jobs_run_from_the_command_line(app, runner, owner):
+    cancellation_id = log(app, owner["email"])
+    make_item(app, cancellation_id, utcnow().date() - timedelta(days=1), title="Late")
+    assert runner.invoke(args=["actions", "remind"]).output == "1 action item reminder queued\n"
+    assert runner.invoke(args=["actions", "remind"]).output == "no reminders due\n"
+    assert runner.invoke(args=["actions", "digest"]).exit_code == 0

@@ -8,8 +8,15 @@ from datetime import timedelta
 
 import pytest
 from conftest import PASSWORD, deliver, link_in, log, text_part
-from test_browser import DESKTOP, PHONE, assert_fits, assert_local_only, chromium, screenshot  # noqa: F401
-from test_browser import live  # noqa: F401 - the fixtures, shared
+from test_browser import (  # noqa: F401
+    DESKTOP,
+    PHONE,
+    assert_fits,
+    assert_local_only,
+    chromium,
+    live,  # noqa: F401 - the fixtures, shared
+    screenshot,
+)
 from test_customer_experience import assert_accessible
 
 from feedback.actions.operations import add_item

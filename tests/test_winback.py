@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from datetime import date
 
-from conftest import csrf_token, deliver, html_part, link_in, log, submit_form, text_part
+from conftest import csrf_token, deliver, html_part, link_in, log, text_part
 from sqlalchemy import select
 
 from feedback.actions.operations import add_item, close_item
@@ -230,9 +230,8 @@ def test_referrals_listed_with_who_gave_them_and_marked_contacted(app, client, a
 def test_earlier_cancellations_show_on_the_postmortem(app, client, logged_in_owner):
     from datetime import UTC, datetime
 
-    log(app, logged_in_owner["email"], reason="Budget", complaint="Too slow", cancelled_at=datetime(2025, 3, 1,
-                                                                                                    tzinfo=UTC))  # fmt: skip
+    first = datetime(2025, 3, 1, tzinfo=UTC)
+    log(app, logged_in_owner["email"], reason="Budget", complaint="Too slow", cancelled_at=first)
     again = log(app, logged_in_owner["email"], reason="Moved on")
     page = client.get(f"/cancellations/{again}").text
     assert "Earlier cancellations" in page and "1 Mar 2025" in page and "Too slow" in page
-

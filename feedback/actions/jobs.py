@@ -143,7 +143,9 @@ def _digest(user_id: int, monday: date, today: date) -> int:
     user = db.session.get(User, user_id)
     if user is None:
         return 0
-    if db.session.scalar(select(ActionDigest.id).where(ActionDigest.user_id == user_id, ActionDigest.week_of == monday)):
+    if db.session.scalar(
+        select(ActionDigest.id).where(ActionDigest.user_id == user_id, ActionDigest.week_of == monday)
+    ):
         return 0
     items = list(
         db.session.scalars(

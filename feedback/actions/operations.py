@@ -268,7 +268,9 @@ def listed_items(
 
 def counts_for(user_id: int, today: date) -> dict[str, int]:
     """A person's open and overdue items, for the list's heading."""
-    mine = select(func.count()).select_from(ActionItem).where(ActionItem.owner_id == user_id, ActionItem.status == "open")
+    mine = (
+        select(func.count()).select_from(ActionItem).where(ActionItem.owner_id == user_id, ActionItem.status == "open")
+    )
     return {
         "open": db.session.scalar(mine) or 0,
         "overdue": db.session.scalar(mine.where(ActionItem.due_on < today)) or 0,

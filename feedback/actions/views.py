@@ -210,5 +210,5 @@ def _changeable(item_id: int) -> ActionItem:
 
 def _show_errors(form: ItemForm, invalid: InvalidActionItem) -> None:
     for name, message in invalid.errors.items():
-        field = form[name] if name in form else form.title
+        field = form._fields.get(name, form.title)
         field.errors = [*field.errors, message]

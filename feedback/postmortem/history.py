@@ -20,7 +20,9 @@ def earlier_cancellations(cancellation: Cancellation) -> list[Cancellation]:
     return list(
         db.session.scalars(
             select(Cancellation)
-            .where(or_(*same), Cancellation.id != cancellation.id, Cancellation.cancelled_at < cancellation.cancelled_at)
+            .where(
+                or_(*same), Cancellation.id != cancellation.id, Cancellation.cancelled_at < cancellation.cancelled_at
+            )
             .order_by(Cancellation.cancelled_at.desc())
         )
     )

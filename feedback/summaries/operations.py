@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask import Flask, current_app
-
 from sqlalchemy.exc import IntegrityError
 
 from feedback.extensions import db
@@ -20,7 +19,6 @@ from feedback.questions.models import QuestionnaireVersion
 from feedback.settings.operations import current_settings
 from feedback.summaries.models import Summary
 from feedback.urls import external_url
-
 
 #: (cancellation) -> more context for the summary page and email; registered by higher features at start-up.
 SummaryExtra = Callable[[Cancellation], dict[str, Any]]

@@ -51,9 +51,7 @@ class ReferralContact(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     #: Unique: an answer is contacted once; un-marking deletes the row.
-    survey_response_id: Mapped[int] = mapped_column(
-        ForeignKey("survey_responses.id", ondelete="CASCADE"), unique=True
-    )
+    survey_response_id: Mapped[int] = mapped_column(ForeignKey("survey_responses.id", ondelete="CASCADE"), unique=True)
     contacted_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     contacted_at: Mapped[datetime] = mapped_column(default=utcnow)
 
