@@ -118,6 +118,12 @@ def test_from_review_to_closed_item_and_win_back_email(live, chromium, smtp, own
         assert page.inner_text(".items").index("Fix the invoice PDF") < page.inner_text(".items").index("yearly plan")
         look(page, live, "the action list")
         screenshot(page, f"actions-{suffix}")
+        page.locator(".item", has_text="Fix the invoice PDF").get_by_role("link", name="Edit").click()
+        page.get_by_label("Ticket").fill("https://linear.app/acme/issue/ACM-12")
+        look(page, live, "editing an item")
+        screenshot(page, f"action-edit-{suffix}")
+        page.get_by_role("button", name="Save").click()
+        assert "ACM-12" in page.locator("#actions a.ticket-link").get_attribute("href")
         context.close()
 
     # Closing the item that addresses the customer's reason, from the list.

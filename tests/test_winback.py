@@ -21,7 +21,7 @@ REASON = "It was too expensive for us"
 
 def answer_survey(app, client, smtp, address="casey@client.test", consent=True, **answers):
     deliver(app)
-    survey = link_in(smtp.one(address, "Thank you"))
+    survey = link_in(smtp.one(address))
     page = client.get(survey)
     assert 'id="winback_consent"' in page.text and "checked" not in page.text.split('id="winback_consent"')[1][:40]
     data = {"main_reason": REASON, **answers}
@@ -235,3 +235,12 @@ def test_earlier_cancellations_show_on_the_postmortem(app, client, logged_in_own
     again = log(app, logged_in_owner["email"], reason="Moved on")
     page = client.get(f"/cancellations/{again}").text
     assert "Earlier cancellations" in page and "1 Mar 2025" in page and "Too slow" in page
+
+
+def test_the_draft_is_in_the_customers_language_with_their_reason_as_they_read_it(app, client, auth, smtp, owner):
+    cancellation_id = log(app, owner["email"], locale="fr", customer_name="Léa Martin")
+    answer_survey(app, app.test_client(), smtp)
+    item_id = done_change(app, cancellation_id)
+    auth.login(owner["email"])
+    draft = client.get(f"/win-back/{cancellation_id}/tell/{item_id}").text
+    assert "Bonjour Léa" in draft and "« C’était trop cher pour nous »" in draft

@@ -23,6 +23,7 @@ from feedback.i18n import customer_locale
 from feedback.mail.suppression import suppression_for
 from feedback.postmortem.emails import email_about
 from feedback.postmortem.models import Cancellation
+from feedback.questions.translations import localize
 from feedback.settings.operations import current_settings
 from feedback.surveys.consent import WinbackConsent, consenting
 from feedback.surveys.models import Invitation, SurveyResponse
@@ -137,6 +138,19 @@ def asks_for(user: User, today: Any = None) -> dict[str, Any]:
     return {"winback_asks": asks}
 
 
+def reason_in_their_words(cancellation: Cancellation) -> str:
+    """The reason as the customer read it on their survey, in the language of the current locale."""
+    reason = reason_of(cancellation)
+    response = cancellation.invitation.response if cancellation.invitation else None
+    if response is None:
+        return reason
+    for question in response.version.questions:
+        if question.key == REASON_KEY and reason in question.choices:
+            localized = localize(question)
+            return localized.labels[localized.choices.index(reason)]
+    return reason
+
+
 def default_message(cancellation: Cancellation, item: ActionItem, author: User) -> tuple[str, str]:
     """A first draft in the customer's language for the owner to edit: what they said, what changed, no pressure."""
     company = current_settings().company_name
@@ -148,7 +162,7 @@ def default_message(cancellation: Cancellation, item: ActionItem, author: User) 
             "email. If not, there is no need to answer, and we won't write to you about this again.\n\n%(author)s",
             name=first_name(cancellation.customer_name),
             company=company,
-            reason=reason_of(cancellation),
+            reason=reason_in_their_words(cancellation),
             change=item.title,
             author=author.name,
         )
