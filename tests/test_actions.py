@@ -368,9 +368,14 @@ def test_money_is_shown_in_the_currency_from_settings(app, client, auth, owner, 
     assert refused.status_code == 422 and "ISO 4217" in refused.text
 
 
-def test_the_jobs_run_from_the_command_line(app, runner, owner):
+def test_the_jobs_are_registered_with_the_scheduler(app, runner, owner):
+    from feedback.jobs import registered
+
+    jobs = {job.name: job for job in registered()}
+    assert jobs["actions.reminders"].every == timedelta(minutes=15)
+    assert jobs["actions.weekly-digest"].every == timedelta(hours=1)
     cancellation_id = log(app, owner["email"])
     make_item(app, cancellation_id, utcnow().date() - timedelta(days=1), title="Late")
-    assert runner.invoke(args=["actions", "remind"]).output == "1 action item reminder queued\n"
-    assert runner.invoke(args=["actions", "remind"]).output == "no reminders due\n"
-    assert runner.invoke(args=["actions", "digest"]).exit_code == 0
+    result = runner.invoke(args=["jobs", "run"])
+    assert result.exit_code == 0, result.output
+    assert "1 action item reminder queued" in result.output

@@ -19,6 +19,7 @@ from sqlalchemy.orm import joinedload
 from feedback.actions.models import ActionDigest, ActionItem, ActionReminder
 from feedback.auth.models import User
 from feedback.extensions import db
+from feedback.jobs import periodic
 from feedback.mail.models import OutboxMessage
 from feedback.mail.outbox import enqueue
 from feedback.settings.operations import current_settings
@@ -52,6 +53,7 @@ def _once(row: ActionReminder | ActionDigest) -> bool:
     return True
 
 
+@periodic("actions.reminders", every=timedelta(minutes=15))
 def remind_due_items(now: datetime) -> str:
     """Reminds owners two days before an item is due, and once on the day it becomes overdue."""
     today = now.date()
@@ -126,6 +128,7 @@ def week_of(now: datetime) -> date:
     return now.date() - timedelta(days=now.weekday())
 
 
+@periodic("actions.weekly-digest", every=timedelta(hours=1))
 def send_weekly_digests(now: datetime) -> str:
     """Each person's open and overdue items, once a week from Monday morning; none to someone with nothing."""
     monday = week_of(now)
