@@ -56,10 +56,15 @@ def split_unanswered(rows: list[AnsweredQuestion] | None) -> tuple[list[Answered
     return [row for row in rows if row.answer], [row.prompt for row in rows if not row.answer]
 
 
-def headline(customer: list[AnsweredQuestion] | None, review: list[AnsweredQuestion] | None) -> dict[str, str]:
-    """The first row of the summary: what the customer gave as the main reason, and what the owner concluded."""
-    found = {row.key: row.answer for row in (customer or []) if row.key in HEADLINE_KEYS["customer"]}
-    found |= {row.key: row.answer for row in (review or []) if row.key in HEADLINE_KEYS["review"]}
+def headline(
+    customer: list[AnsweredQuestion] | None, review: list[AnsweredQuestion] | None
+) -> dict[str, AnsweredQuestion]:
+    """The first row of the summary: what the customer gave as the main reason, and what the owner concluded.
+
+    Each with the question as it was asked, so the row says what was asked even after the questions change.
+    """
+    found = {row.key: row for row in (customer or []) if row.key in HEADLINE_KEYS["customer"] and row.answer}
+    found |= {row.key: row for row in (review or []) if row.key in HEADLINE_KEYS["review"] and row.answer}
     return found
 
 
