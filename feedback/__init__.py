@@ -62,11 +62,31 @@ def register_hooks(app: Flask) -> None:
     from feedback.postmortem.workflow import when_summary_due
     from feedback.settings.operations import sender_name
     from feedback.summaries.operations import compose_summary
+    from feedback.surveys.consent import footer_links
     from feedback.surveys.operations import reminder_obsolete
 
     when_summary_due(app, compose_summary)
     mail_hooks.check_before_sending(app, "survey_reminder", reminder_obsolete)
     mail_hooks.sender_name_from(app, sender_name)
+    mail_hooks.customer_footer_from(app, footer_links)
+    register_follow_through(app)
+
+
+def register_follow_through(app: Flask) -> None:
+    """Action items answer the review's "What must change?", appear in the summary, and are reminded of by mail;
+    win-back adds its questions to the owner's digest."""
+    from feedback.actions import jobs as action_jobs
+    from feedback.actions.operations import items_of
+    from feedback.actions.review_part import part
+    from feedback.mail import hooks as mail_hooks
+    from feedback.reviews.parts import add_review_part
+    from feedback.summaries.operations import summary_context_from
+    from feedback.winback.operations import asks_for
+
+    add_review_part(app, part())
+    summary_context_from(app, lambda cancellation: {"action_items": items_of(cancellation)})
+    mail_hooks.check_before_sending(app, "action_reminder", action_jobs.reminder_obsolete)
+    action_jobs.digest_extra_from(app, asks_for)
 
 
 def register_blueprints(app: Flask) -> None:
@@ -83,11 +103,13 @@ def register_blueprints(app: Flask) -> None:
     for blueprint in (auth, cancellations, health, mailbox, reviews, summaries, surveys, email_log, unsubscribe):
         app.register_blueprint(blueprint)
 
+    from feedback.actions.views import blueprint as actions
     from feedback.questions.views import blueprint as questions
     from feedback.settings.views import blueprint as site_settings
     from feedback.staff.views import blueprint as staff
+    from feedback.winback.views import blueprint as winback
 
-    for blueprint in (questions, site_settings, staff):
+    for blueprint in (questions, site_settings, staff, actions, winback):
         app.register_blueprint(blueprint)
     register_ways_in(app)
 
@@ -131,6 +153,7 @@ def register_commands(app: Flask) -> None:
 
 def register_jobs(app: Flask) -> None:
     """Periodic work lives in its feature: importing a feature's jobs module registers them (see feedback.jobs)."""
+    from feedback.actions import jobs as action_jobs  # noqa: F401
     from feedback.api import jobs as api_jobs  # noqa: F401
     from feedback.surveys import jobs as survey_jobs  # noqa: F401
     from feedback.webhooks import jobs as webhook_jobs  # noqa: F401

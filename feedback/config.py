@@ -92,6 +92,7 @@ def from_environment(instance_path: str) -> dict[str, Any]:
         "SURVEY_INTRO": os.environ.get("SURVEY_INTRO", "").strip(),
         "LOGO_URL": os.environ.get("LOGO_URL", "").strip(),
         "ACCENT_COLOR": os.environ.get("ACCENT_COLOR", "").strip(),
+        "CURRENCY": os.environ.get("CURRENCY", "").strip().upper() or "EUR",
         "OUTBOX_BACKOFF_SECONDS": _int("OUTBOX_BACKOFF_SECONDS", 60, minimum=1),
         "OUTBOX_MAX_ATTEMPTS": _int("OUTBOX_MAX_ATTEMPTS", 8, minimum=1),
         "OUTBOX_LEASE_SECONDS": _int("OUTBOX_LEASE_SECONDS", 300, minimum=30),
@@ -154,6 +155,9 @@ def finalize(config: dict[str, Any]) -> None:
             parse_many(config[name])
         except ValueError:
             raise ConfigError(f"{name} must be a rate limit such as '120 per minute', got {config[name]!r}.") from None
+    currency = config.setdefault("CURRENCY", "EUR")
+    if not is_currency(currency):
+        raise ConfigError(f"CURRENCY must be an ISO 4217 code such as EUR, USD or GBP; got {currency!r}.")
     if config["MAIL_USE_TLS"] and config["MAIL_USE_SSL"]:
         raise ConfigError("MAIL_USE_TLS and MAIL_USE_SSL are exclusive: STARTTLS or implicit TLS, not both.")
 
@@ -168,6 +172,13 @@ def finalize(config: dict[str, Any]) -> None:
     config.setdefault("WTF_CSRF_TIME_LIMIT", None)
     config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", _engine_options(config["SQLALCHEMY_DATABASE_URI"]))
     config["TESTING"] = config.get("TESTING", env == "testing")
+
+
+def is_currency(code: str) -> bool:
+    """An ISO 4217 code that Babel can format (EUR, USD, CHF...)."""
+    from babel.numbers import list_currencies
+
+    return code in list_currencies()
 
 
 def _engine_options(url: str) -> dict[str, Any]:

@@ -6,6 +6,8 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
+from babel.numbers import format_currency
+
 
 def format_datetime(value: datetime | None, with_time: bool = True) -> str:
     if value is None:
@@ -18,5 +20,10 @@ def format_date(value: Any) -> str:
     return value.strftime("%-d %b %Y") if value else ""
 
 
-def format_money(value: Decimal | None) -> str:
-    return "" if value is None else f"{value:,.2f}"
+def format_money(value: Decimal | None, currency: str | None = None, locale: str = "en") -> str:
+    """49.00 with its currency as a reader of `locale` writes it ("€49.00", "49,00 €"); bare without a currency."""
+    if value is None:
+        return ""
+    if not currency:
+        return f"{value:,.2f}"
+    return format_currency(value, currency, locale=locale)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 from flask import Flask, current_app
@@ -16,10 +17,15 @@ from feedback.summaries.operations import answered_questions
 from feedback.surveys.operations import STRIPE_MAIN_REASONS
 
 
+def money(value: Decimal | None) -> str:
+    """MRR in the company's currency (Admin → Settings, else CURRENCY), written as the reader's language does."""
+    return format_money(value, current_settings().currency, str(get_locale() or "en"))
+
+
 def register(app: Flask) -> None:
     app.add_template_filter(format_datetime, "datetime")
     app.add_template_filter(format_date, "date")
-    app.add_template_filter(format_money, "money")
+    app.add_template_filter(money, "money")
     app.add_template_global(answered_questions)
     app.add_template_global(lambda: str(get_locale() or "en"), "current_locale")
     app.add_template_filter(tenure, "tenure")

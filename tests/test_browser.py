@@ -235,7 +235,7 @@ def test_owner_reviews_and_reads_the_summary(live, chromium, smtp, owner):
         if suffix == "desktop":
             page.get_by_label("What happened this week?").fill("They moved to a cheaper tool.")
             page.get_by_label("which warning signs did we miss?").fill("Logins fell after the price change.")
-            page.get_by_label("What must change?").fill("Call accounts before price changes")
+            page.get_by_label("Item 1: what must change").fill("Call accounts before price changes")
             page.get_by_role("group", name="ideal customer profile").get_by_label("Partly").check()
             page.get_by_role("group", name="Was this loss avoidable?").get_by_label("Yes").check()
             page.get_by_role("button", name="Submit review").click()

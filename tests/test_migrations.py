@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
+
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import select
+from sqlalchemy import create_engine, select, text
 
 from feedback.extensions import db
 
@@ -62,4 +65,71 @@ def test_0006_moves_stored_mail_into_outbox_contents_and_back(smtp, tmp_path):
             row = connection.execute(text("SELECT body_text, body_html, mime FROM outbox_messages")).one()
             assert "outbox_contents" not in db.inspect(connection).get_table_names()
         assert tuple(row) == ("Plain words", "<p>Rich words</p>", b"Subject: Queued before\r\n\r\nPlain words")
+        db.engine.dispose()
+
+
+@pytest.fixture
+def scratch_database_url(database, tmp_path):
+    """An empty database of the kind under test: a SQLite file, or a PostgreSQL schema of its own."""
+    if database["kind"] == "sqlite":
+        yield f"sqlite:///{tmp_path}/scratch.sqlite3"
+        return
+    engine = create_engine(database["url"])
+    with engine.begin() as connection:
+        connection.execute(text("DROP SCHEMA IF EXISTS migration_scratch CASCADE"))
+        connection.execute(text("CREATE SCHEMA migration_scratch"))
+    separator = "&" if "?" in database["url"] else "?"
+    yield f"{database['url']}{separator}options=-csearch_path%3Dmigration_scratch"
+    with engine.begin() as connection:
+        connection.execute(text("DROP SCHEMA migration_scratch CASCADE"))
+    engine.dispose()
+
+
+def test_0010_turns_each_line_of_what_must_change_into_an_item(smtp, scratch_database_url):
+    """Nothing typed is lost: one open item per non-empty line, owned by the postmortem's owner, no due date."""
+    from conftest import make_config
+    from flask_migrate import downgrade, upgrade
+
+    from feedback import create_app
+    from feedback.actions.models import ActionItem
+
+    app = create_app(make_config(scratch_database_url, smtp))
+    with app.app_context():
+        upgrade(revision="0009")
+        answers = {"this_week": "Price", "action_items": "Call before price changes\n\n  - Offer a smaller plan  \n"}
+        with db.engine.begin() as connection:
+            for statement in (
+                "INSERT INTO users (id, email, name, password_hash, role, active, created_at) VALUES "
+                "(1, 'olivia@acme.test', 'Olivia', 'x', 'owner', true, '2026-11-01 10:00:00')",
+                "INSERT INTO questionnaire_versions (id, questionnaire, number, published_at) VALUES "
+                "(1, 'internal-review', 1, '2026-11-01 10:00:00')",
+                "INSERT INTO cancellations (id, customer_name, customer_email, company, plan, reason, complaint, "
+                "owner_id, source, state, cancelled_at, created_at, feedback, comment) VALUES (1, 'Casey', "
+                "'casey@client.test', '', '', '', '', 1, 'web', 'reviewed', '2026-11-01 10:00:00', "
+                "'2026-11-01 10:00:00', '', '')",
+                "INSERT INTO cancellations (id, customer_name, customer_email, company, plan, reason, complaint, "
+                "owner_id, source, state, cancelled_at, created_at, feedback, comment) VALUES (2, 'Dana', "
+                "'dana@client.test', '', '', '', '', 1, 'web', 'reviewed', '2026-11-01 10:00:00', "
+                "'2026-11-01 10:00:00', '', '')",
+            ):
+                connection.execute(text(statement))
+            insert_review = text(
+                "INSERT INTO reviews (cancellation_id, version_id, author_id, answers, submitted_at) "
+                "VALUES (:cancellation, 1, 1, :answers, '2026-11-02 09:00:00')"
+            )
+            connection.execute(insert_review, {"cancellation": 1, "answers": json.dumps(answers)})
+            connection.execute(insert_review, {"cancellation": 2, "answers": json.dumps({"this_week": "Quiet"})})
+        upgrade()
+        items = db.session.scalars(select(ActionItem).order_by(ActionItem.id)).all()
+        assert [(i.title, i.owner_id, i.due_on, i.status, i.source, i.cancellation_id) for i in items] == [
+            ("Call before price changes", 1, None, "open", "migration", 1),
+            ("Offer a smaller plan", 1, None, "open", "migration", 1),
+        ]
+        db.session.remove()
+
+        downgrade(revision="0009")
+        with db.engine.connect() as connection:
+            assert "action_items" not in db.inspect(connection).get_table_names()
+            kept = connection.execute(text("SELECT answers FROM reviews WHERE cancellation_id = 1")).scalar()
+        assert "Offer a smaller plan" in (kept if isinstance(kept, str) else json.dumps(kept))
         db.engine.dispose()

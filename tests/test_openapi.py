@@ -102,3 +102,30 @@ def test_successful_answers_conform_too(api_app: Flask, token: str, owner: dict[
     }
     listing = SCHEMA["/api/v1/cancellations"]["GET"].Case(query={"state": "answered"}, headers=headers)
     assert listing.call_and_validate(app=api_app, checks=CHECKS).json()["total"] == 1
+
+
+def test_action_item_answers_conform_too(api_app: Flask, token: str, owner: dict[str, Any]) -> None:
+    """Random ids rarely name an item: a real one is listed, then patched, and each answer checked."""
+    from datetime import date
+
+    from conftest import log
+
+    from feedback.actions.operations import add_item
+    from feedback.postmortem.models import Cancellation
+
+    headers = {"Authorization": f"Bearer {token}"}
+    cancellation_id = log(api_app, owner["email"])
+    with api_app.app_context():
+        item_id = add_item(db.session.get(Cancellation, cancellation_id), title="Ship", due_on=date(2027, 1, 1)).id
+        db.session.commit()
+    listing = SCHEMA["/api/v1/action-items"]["GET"].Case(query={"status": "open"}, headers=headers)
+    assert listing.call_and_validate(app=api_app, checks=CHECKS).json()["total"] == 1
+    patch = SCHEMA["/api/v1/action-items/{item_id}"]["PATCH"].Case(
+        path_parameters={"item_id": item_id},
+        body={"status": "not_doing", "due_on": None, "owner_email": owner["email"], "ticket_url": None},
+        headers=headers,
+        media_type="application/json",
+    )
+    assert patch.call_and_validate(app=api_app, checks=CHECKS).json()["status"] == "not_doing"
+    shown = SCHEMA["/api/v1/action-items/{item_id}"]["GET"].Case(path_parameters={"item_id": item_id}, headers=headers)
+    assert shown.call_and_validate(app=api_app, checks=CHECKS).json()["closed_at"] is not None

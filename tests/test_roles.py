@@ -8,12 +8,16 @@ from __future__ import annotations
 import pytest
 from conftest import AuthActions, csrf_token, log
 
+from feedback.actions.operations import add_item
 from feedback.api.tokens import create_token
 from feedback.extensions import db
+from feedback.postmortem.models import Cancellation
+from feedback.surveys.operations import submit_survey
 
 #: public: no login at all; staff: any logged-in staff member; own: the cancellation's owner or an admin;
 #: admin: admins only; logout: any staff member, checked last as it ends the session;
-#: token: the JSON API, by bearer token only; signed: webhooks, by the sender's signature only.
+#: token: the JSON API, by bearer token only; signed: webhooks, by the sender's signature only;
+#: owner-only: the cancellation's own account owner, not even an admin (the win-back email is the owner's word).
 #: A 400 or 422 counts as let in: the request was checked, and refused for its (here empty) content.
 ACCESS = {
     "auth.home": "public",
@@ -24,6 +28,7 @@ ACCESS = {
     "surveys.thanks": "public",
     "surveys.new_link": "public",
     "unsubscribe.unsubscribe": "public",
+    "unsubscribe.withdraw_consent": "public",
     "staff.accept": "public",
     "auth.logout": "logout",
     "auth.logout_everywhere": "logout",
@@ -69,6 +74,19 @@ ACCESS = {
     "api.get_cancellation": "token",
     "api.create_customer": "token",
     "api.get_customer": "token",
+    "api.list_action_items": "token",
+    "api.get_action_item": "token",
+    "api.update_action_item": "token",
+    "actions.index": "staff",
+    "actions.add": "own",
+    "actions.edit": "own",  # the item's owner, the postmortem's owner or an admin
+    "actions.close": "own",
+    "actions.reopen": "own",
+    "winback.index": "staff",
+    "winback.referral_list": "staff",
+    "winback.mark": "staff",
+    "winback.tell": "owner-only",
+    "winback.skip": "owner-only",
     "webhooks.stripe": "signed",
     "webhooks.cancellations": "signed",
 }
@@ -111,11 +129,16 @@ def test_role_checks_on_every_staff_route(app, owner, other_owner, admin):
     other_id = log(app, other_owner["email"], customer_email="theirs@client.test")
     with app.app_context():
         token_id = create_token("roles")[0].id
+        own_item, other_item = (
+            add_item(db.session.get(Cancellation, cid), title="Call sooner").id for cid in (own_id, other_id)
+        )
+        invitation = db.session.get(Cancellation, own_id).invitation
+        response_id = submit_survey(invitation, {"main_reason": "Something else", "better_fit_referral": "Bo"}).id
         db.session.commit()
     base = {"questionnaire": "exit-survey", "position": 1, "user_id": other_owner["id"], "message_id": 1, "number": 1,
-            "token_id": token_id}  # fmt: skip
-    own = requests_for(app, {**base, "cancellation_id": own_id})
-    others = requests_for(app, {**base, "cancellation_id": other_id})
+            "token_id": token_id, "response_id": response_id}  # fmt: skip
+    own = requests_for(app, {**base, "cancellation_id": own_id, "item_id": own_item})
+    others = requests_for(app, {**base, "cancellation_id": other_id, "item_id": other_item})
     assert own, "no staff routes found"
 
     visitor = app.test_client()
@@ -131,7 +154,10 @@ def test_role_checks_on_every_staff_route(app, owner, other_owner, admin):
     for (endpoint, method, path), (_, _, others_path) in zip(own, others, strict=True):
         rule = ACCESS[endpoint]
         response = send(owner_client, method, path, token)
-        if rule == "admin":
+        if rule == "owner-only":
+            assert response.status_code < 400 or response.status_code == 422, (endpoint, method, path)
+            assert send(owner_client, method, others_path, token).status_code == 403, (endpoint, others_path)
+        elif rule == "admin":
             assert response.status_code == 403, (endpoint, method, path)
         else:
             assert response.status_code < 400 or response.status_code in (400, 422), (endpoint, method, path)
@@ -148,6 +174,9 @@ def test_role_checks_on_every_staff_route(app, owner, other_owner, admin):
     everything = own + [r for r in others if ACCESS[r[0]] == "own"]
     for endpoint, method, path in sorted(everything, key=lambda r: ACCESS[r[0]] == "logout"):
         response = send(admin_client, method, path, token)
+        if ACCESS[endpoint] == "owner-only":
+            assert response.status_code == 403, (endpoint, method, path)
+            continue
         assert response.status_code < 400 or response.status_code in (400, 422), (
             endpoint,
             method,

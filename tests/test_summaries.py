@@ -169,7 +169,7 @@ def test_a_multi_line_answer_is_indented_on_every_line_of_the_text_summary(app, 
     cancellation_id = log(app, owner["email"], customer_email="lines@client.test")
     deliver(app)
     answer(app, cancellation_id, {"main_reason": "Something else", "final_straw": "First line\r\nSecond line\nThird"})
-    review(app, cancellation_id, owner["id"], {**REVIEW, "action_items": "Call sooner\nPrice notice"})
+    review(app, cancellation_id, owner["id"], {**REVIEW, "relationship_history": "Call sooner\nPrice notice"})
     deliver(app)
     text = text_part(smtp.one(owner["email"], "Summary")).replace("\r\n", "\n")
     assert "\n  First line\n  Second line\n  Third\n" in text

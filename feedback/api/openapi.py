@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from feedback.actions.models import STATUSES as ITEM_STATUSES
+from feedback.api.action_items import ACTION_ITEM, ACTION_ITEM_PATCH
 from feedback.customers.intake import STRIPE_FEEDBACK
 from feedback.postmortem.models import STATES
 
@@ -194,7 +196,10 @@ def openapi_document() -> dict[str, Any]:
         "info": {
             "title": "Farewell API",
             "version": "1",
-            "description": "Log cancellations and customers. Authenticate with `Authorization: Bearer TOKEN`.",
+            "description": (
+                "Log cancellations and customers; list and close action items. "
+                "Authenticate with `Authorization: Bearer TOKEN`."
+            ),
         },
         "servers": [{"url": "/"}],
         "security": [{"bearer": []}],
@@ -268,6 +273,57 @@ def openapi_document() -> dict[str, Any]:
                     },
                 }
             },
+            "/api/v1/action-items": {
+                "get": {
+                    "operationId": "listActionItems",
+                    "parameters": [
+                        _query("page", {"type": "integer", "minimum": 1, "maximum": 100000}),
+                        _query("per_page", {"type": "integer", "minimum": 1, "maximum": 100}),
+                        _query("status", {"type": "string", "enum": list(ITEM_STATUSES)}),
+                        _query("owner", {"type": "string", "format": "email"}, "The owner's email address."),
+                        _query("overdue", {"type": "string", "enum": ["true", "false"]}, "Open and past due."),
+                    ],
+                    "responses": {
+                        "200": _json(
+                            "Soonest due first; items with no due date last.",
+                            {
+                                "type": "object",
+                                "required": ["data", "page", "per_page", "total", "next"],
+                                "properties": {
+                                    "data": {"type": "array", "items": {"$ref": ref + "ActionItem"}},
+                                    "page": {"type": "integer"},
+                                    "per_page": {"type": "integer"},
+                                    "total": {"type": "integer"},
+                                    "next": _nullable(TEXT),
+                                },
+                            },
+                        ),
+                        **_problems("400", "401"),
+                    },
+                }
+            },
+            "/api/v1/action-items/{item_id}": {
+                "get": {
+                    "operationId": "getActionItem",
+                    "parameters": [_id_parameter("item_id")],
+                    "responses": {
+                        "200": _json("The action item.", {"$ref": ref + "ActionItem"}),
+                        **_problems("401", "404"),
+                    },
+                },
+                "patch": {
+                    "operationId": "updateActionItem",
+                    "parameters": [_id_parameter("item_id")],
+                    "requestBody": {
+                        "required": True,
+                        "content": {"application/json": {"schema": {"$ref": ref + "ActionItemPatch"}}},
+                    },
+                    "responses": {
+                        "200": _json("Changed.", {"$ref": ref + "ActionItem"}),
+                        **_problems("400", "401", "404", "413", "415", "422"),
+                    },
+                },
+            },
             "/api/v1/customers/{customer_id}": {
                 "get": {
                     "operationId": "getCustomer",
@@ -284,6 +340,8 @@ def openapi_document() -> dict[str, Any]:
                 "CancellationInput": CANCELLATION_INPUT,
                 "Cancellation": CANCELLATION,
                 "CancellationDetail": CANCELLATION_DETAIL,
+                "ActionItem": ACTION_ITEM,
+                "ActionItemPatch": ACTION_ITEM_PATCH,
                 "Problem": PROBLEM,
             },
         },

@@ -9,10 +9,15 @@ from typing import Any
 from flask import Blueprint, Response, g, jsonify, request, url_for
 from sqlalchemy import func, select
 
+from feedback.actions.models import STATUSES as STATUSES_OF_ITEMS
+from feedback.actions.models import ActionItem
+from feedback.actions.operations import InvalidActionItem, listed_items, today_utc, update_item
+from feedback.api.action_items import WRITABLE, action_item_json
 from feedback.api.idempotency import Result, request_fingerprint, run_once
 from feedback.api.openapi import openapi_document
 from feedback.api.serialize import cancellation_json
 from feedback.api.tokens import authenticate
+from feedback.auth.models import User
 from feedback.cancellations.operations import InvalidCancellation, listed_with
 from feedback.customers.intake import record_cancellation
 from feedback.customers.operations import FIELDS, InvalidCustomer, customer_json, upsert_customer
@@ -185,6 +190,64 @@ def create_customer() -> Response:
 @blueprint.get("/customers/<int:customer_id>")
 def get_customer(customer_id: int) -> Response:
     return jsonify(customer_json(_get_or_404(Customer, customer_id, "customer")))
+
+
+def _bool_arg(name: str) -> bool:
+    raw = request.args.get(name, "")
+    if raw not in ("", "true", "false"):
+        raise Problem(400, "Invalid query parameter.", {name: "Must be true or false."})
+    return raw == "true"
+
+
+@blueprint.get("/action-items")
+def list_action_items() -> Response:
+    """Soonest due first (undated last); filter by status, owner (an email) and overdue."""
+    page = _int_arg("page", 1, 1, MAX_PAGE)
+    per_page = _int_arg("per_page", 25, 1, 100)
+    status = request.args.get("status", "")
+    if status and status not in STATUSES_OF_ITEMS:
+        raise Problem(400, "Invalid query parameter.", {"status": f"Must be one of {', '.join(STATUSES_OF_ITEMS)}."})
+    owner_id = None
+    owner = request.args.get("owner", "").strip().lower()
+    if owner:
+        owner_id = db.session.scalar(select(User.id).where(func.lower(User.email) == owner))
+        if owner_id is None:
+            raise Problem(400, "Invalid query parameter.", {"owner": "No staff member has this email address."})
+    query = listed_items(owner_id=owner_id, status=status, overdue=_bool_arg("overdue"), today=today_utc())
+    total = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
+    rows = db.session.scalars(query.limit(per_page).offset((page - 1) * per_page)).unique().all()
+    args = {k: v for k, v in request.args.items() if k != "page"}
+    return jsonify(
+        {
+            "data": [action_item_json(item) for item in rows],
+            "page": page,
+            "per_page": per_page,
+            "total": total,
+            "next": url_for("api.list_action_items", page=page + 1, **args) if page * per_page < total else None,
+        }
+    )
+
+
+@blueprint.get("/action-items/<int:item_id>")
+def get_action_item(item_id: int) -> Response:
+    return jsonify(action_item_json(_get_or_404(ActionItem, item_id, "action item")))
+
+
+@blueprint.patch("/action-items/<int:item_id>")
+def update_action_item(item_id: int) -> Response:
+    """Changes any of title, owner_email, due_on, status, note, ticket_url: how a ticket system closes an item."""
+    item = _get_or_404(ActionItem, item_id, "action item")
+    body = read_json()
+    unknown = {name: "This field cannot be changed." for name in body if name not in WRITABLE}
+    if unknown:
+        raise Problem(422, "Nothing was changed; fix the fields listed in errors.", unknown)
+    try:
+        update_item(item, body)
+    except InvalidActionItem as invalid:
+        db.session.rollback()
+        raise Problem(422, "Nothing was changed; fix the fields listed in errors.", invalid.errors) from None
+    db.session.commit()
+    return jsonify(action_item_json(item))
 
 
 @blueprint.get("/openapi.json")

@@ -6,6 +6,7 @@ from sqlalchemy import select
 from werkzeug.wrappers import Response
 from wtforms import SelectChoice
 
+from feedback.actions.views import postmortem_section
 from feedback.auth.models import User
 from feedback.cancellations.forms import CancellationForm
 from feedback.cancellations.operations import (
@@ -18,6 +19,7 @@ from feedback.extensions import db
 from feedback.i18n import LANGUAGES
 from feedback.mail.suppression import suppression_for
 from feedback.postmortem.access import may_review, may_see
+from feedback.postmortem.history import earlier_cancellations
 from feedback.postmortem.models import STATES, Cancellation
 
 blueprint = Blueprint("cancellations", __name__, url_prefix="/cancellations")
@@ -90,4 +92,6 @@ def detail(cancellation_id: int) -> str:
         may_review=may_review(current_user, cancellation),
         languages=LANGUAGES,
         suppression=suppression_for(cancellation.customer_email),
+        earlier=earlier_cancellations(cancellation),
+        **postmortem_section(cancellation),
     )

@@ -3,6 +3,7 @@
 - A *send check* for a kind of message says, just before it goes, why it must not go after all ("" to send):
   a survey reminder whose survey was answered meanwhile. It reads on the worker's connection.
 - The *sender name* is the name on the From line when the configured sender address comes without one.
+- *Customer footer links*: more links for the footer of every email to a customer (withdrawing a consent).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ _HOOKS = "farewell.mail"
 
 
 def _hooks(app: Flask) -> dict[str, Any]:
-    return app.extensions.setdefault(_HOOKS, {"send_checks": {}, "sender_name": None})
+    return app.extensions.setdefault(_HOOKS, {"send_checks": {}, "sender_name": None, "customer_footer": []})
 
 
 def check_before_sending(app: Flask, kind: str, check: SendCheck) -> None:
@@ -42,3 +43,15 @@ def sender_name_from(app: Flask, name: Callable[[], tuple[str, bool]]) -> None:
 def sender_name() -> tuple[str, bool]:
     name = _hooks(current_app)["sender_name"]
     return name() if name is not None else ("", False)
+
+
+def customer_footer_from(app: Flask, links: Callable[[str], dict[str, Any]]) -> None:
+    """`links(address)` returns template context (a URL or None per name) for the footer of email to a customer."""
+    _hooks(app)["customer_footer"].append(links)
+
+
+def customer_footer(address: str) -> dict[str, Any]:
+    context: dict[str, Any] = {}
+    for links in _hooks(current_app)["customer_footer"]:
+        context.update(links(address))
+    return context

@@ -13,6 +13,7 @@ from sqlalchemy import select
 from feedback.db import utcnow
 from feedback.extensions import db
 from feedback.mail.headers import header_address, header_safe
+from feedback.mail.hooks import customer_footer
 from feedback.mail.models import OutboxContent, OutboxMessage
 from feedback.mail.rendering import mime_bytes, render_email
 from feedback.mail.suppression import opted_out, skip_reason, suppression_for, unsubscribe_url
@@ -43,6 +44,8 @@ def enqueue(
     subject = header_safe(subject)
     to = header_address(to)
     context["unsubscribe_url"] = unsubscribe_url(to, cancellation_id) if to_customer else None
+    if to_customer:
+        context.update(customer_footer(to))
     text, html = render_email(template, subject=subject, **context)
     domain = urlsplit(current_app.config["BASE_URL"]).hostname or "localhost"
     message = OutboxMessage(

@@ -173,7 +173,7 @@ INTERNAL_REVIEW: list[dict[str, Any]] = [
     {
         "key": "action_items",
         "type": "long_text",
-        "prompt": "What must change? List the action items, one per line.",
+        "prompt": "What must change? Each change becomes an action item with one owner and a due date.",
         "required": True,
     },
     {

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
@@ -40,8 +41,16 @@ def review_version(cancellation: Cancellation) -> QuestionnaireVersion:
     return cancellation.review.version if cancellation.review else live_version("internal-review")
 
 
-def submit_review(cancellation: Cancellation, author: User, answers: dict[str, Any], version_id: int) -> Review:
+def submit_review(
+    cancellation: Cancellation,
+    author: User,
+    answers: dict[str, Any],
+    version_id: int,
+    then: Callable[[Review], None] | None = None,
+) -> Review:
     """Records the review once; if the customer has answered (or their link lapsed), the summary goes now.
+
+    `then(review)` writes what the review's parts answered (its action items) before the summary is composed.
 
     The unique key on reviews settles a second submission (another tab, a colleague): it is refused, and the
     transaction rolled back so that nothing of it can be committed.
@@ -53,5 +62,7 @@ def submit_review(cancellation: Cancellation, author: User, answers: dict[str, A
     except IntegrityError:
         db.session.rollback()
         raise AlreadyReviewed from None
+    if then is not None:
+        then(review)
     record_step(cancellation.id, "reviewed", f"{author.name} submitted the internal review.")
     return review

@@ -3,7 +3,7 @@ from wtforms import EmailField, IntegerField, StringField, TextAreaField
 from wtforms.validators import Length, NumberRange, Optional, ValidationError
 
 from feedback.inputs.fields import normalize_email
-from feedback.settings.operations import accent_problem, logo_problem
+from feedback.settings.operations import accent_problem, currency_problem, logo_problem
 
 
 class SettingsForm(FlaskForm):
@@ -22,6 +22,7 @@ class SettingsForm(FlaskForm):
     )
     logo_url = StringField("Logo URL", validators=[Optional(), Length(max=500)])
     accent_color = StringField("Accent colour", validators=[Optional(), Length(max=7)])
+    currency = StringField("Currency", validators=[Optional(), Length(max=3)], filters=[lambda v: (v or "").upper()])
 
     def validate_company_name(self, field: StringField) -> None:
         _one_line(field)
@@ -37,6 +38,11 @@ class SettingsForm(FlaskForm):
 
     def validate_logo_url(self, field: StringField) -> None:
         problem = logo_problem(field.data or "")
+        if problem:
+            raise ValidationError(problem)
+
+    def validate_currency(self, field: StringField) -> None:
+        problem = currency_problem(field.data or "")
         if problem:
             raise ValidationError(problem)
 

@@ -27,5 +27,7 @@ class SiteSettings(db.Model):
     logo_url: Mapped[str | None] = mapped_column(String(500))
     #: #rrggbb, at least 4.5:1 against white.
     accent_color: Mapped[str | None] = mapped_column(String(7))
+    #: ISO 4217 (EUR, USD...): how MRR is shown, to staff and customers.
+    currency: Mapped[str | None] = mapped_column(String(3))
     updated_at: Mapped[datetime | None] = mapped_column(default=utcnow, onupdate=utcnow)
     updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))

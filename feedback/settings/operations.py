@@ -10,6 +10,7 @@ from typing import Any
 from flask import current_app, g, has_request_context
 from sqlalchemy.exc import SQLAlchemyError
 
+from feedback.config import is_currency
 from feedback.extensions import db
 from feedback.settings.models import SiteSettings
 
@@ -31,6 +32,8 @@ class Settings:
     survey_link_days: int
     logo_url: str
     accent_color: str
+    #: ISO 4217, e.g. EUR.
+    currency: str
 
 
 def defaults() -> Settings:
@@ -45,6 +48,7 @@ def defaults() -> Settings:
         survey_link_days=config["SURVEY_LINK_DAYS"],
         logo_url=config.get("LOGO_URL", ""),
         accent_color=config.get("ACCENT_COLOR", ""),
+        currency=config.get("CURRENCY", "EUR"),
     )
 
 
@@ -125,6 +129,12 @@ def accent_problem(colour: str) -> str | None:
             "to stay readable. Choose a darker colour."
         )
     return None
+
+
+def currency_problem(code: str) -> str | None:
+    if is_currency(code.upper()):
+        return None
+    return "Enter an ISO 4217 currency code of three letters, e.g. EUR, USD or GBP."
 
 
 def logo_problem(url: str) -> str | None:

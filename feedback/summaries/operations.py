@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from flask import Flask, current_app
 from sqlalchemy.exc import IntegrityError
 
 from feedback.extensions import db
 from feedback.postmortem.emails import email_about
+from feedback.postmortem.history import earlier_cancellations
 from feedback.postmortem.models import Cancellation
 from feedback.postmortem.workflow import never_asked
 from feedback.questions.forms import display_answer
@@ -16,6 +19,20 @@ from feedback.questions.models import QuestionnaireVersion
 from feedback.settings.operations import current_settings
 from feedback.summaries.models import Summary
 from feedback.urls import external_url
+
+#: (cancellation) -> more context for the summary page and email; registered by higher features at start-up.
+SummaryExtra = Callable[[Cancellation], dict[str, Any]]
+
+_HOOKS = "farewell.summaries"
+#: Answers the summary's first row pairs: the customer's reason beside the owner's verdicts.
+HEADLINE_KEYS = {"customer": ("main_reason", "may_follow_up"), "review": ("avoidable", "icp_fit")}
+#: Answers shown elsewhere on the summary (in its first row, or as action items) rather than in the lists.
+SHOWN_APART = {"main_reason", "may_follow_up", "avoidable", "icp_fit", "action_items"}
+
+
+def summary_context_from(app: Flask, extra: SummaryExtra) -> None:
+    """The action items feature adds the postmortem's items this way: the summary lists them, never imports them."""
+    app.extensions.setdefault(_HOOKS, []).append(extra)
 
 
 @dataclass(frozen=True)
@@ -30,20 +47,52 @@ def answered_questions(version: QuestionnaireVersion, answers: dict[str, Any]) -
     return [AnsweredQuestion(q.prompt, display_answer(q, answers), q.key) for q in version.questions]
 
 
+def split_unanswered(rows: list[AnsweredQuestion] | None) -> tuple[list[AnsweredQuestion], list[str]]:
+    """The answered rows, and the prompts left unanswered (listed once, together, instead of row after row).
+
+    What the first row or the action items show is left out of both.
+    """
+    rows = [row for row in rows or [] if row.key not in SHOWN_APART]
+    return [row for row in rows if row.answer], [row.prompt for row in rows if not row.answer]
+
+
+def headline(
+    customer: list[AnsweredQuestion] | None, review: list[AnsweredQuestion] | None
+) -> dict[str, AnsweredQuestion]:
+    """The first row of the summary: what the customer gave as the main reason, and what the owner concluded.
+
+    Each with the question as it was asked, so the row says what was asked even after the questions change.
+    """
+    found = {row.key: row for row in (customer or []) if row.key in HEADLINE_KEYS["customer"] and row.answer}
+    found |= {row.key: row for row in (review or []) if row.key in HEADLINE_KEYS["review"] and row.answer}
+    return found
+
+
 def summary_context(cancellation: Cancellation) -> dict[str, Any]:
     invitation = cancellation.invitation
     response = invitation.response if invitation else None
     review = cancellation.review
-    return {
+    customer_rows = answered_questions(response.version, response.answers) if response else None
+    review_rows = answered_questions(review.version, review.answers) if review else None
+    context = {
         "cancellation": cancellation,
-        "customer_answers": answered_questions(response.version, response.answers) if response else None,
+        "customer_answers": customer_rows,
         "customer_answered_at": response.submitted_at if response else None,
         "link_expired": invitation is not None and invitation.expired_at is not None,
         "opted_out": never_asked(cancellation),
-        "review_answers": answered_questions(review.version, review.answers) if review else None,
+        "review_answers": review_rows,
         "review": review,
         "company": current_settings().company_name,
+        "headline": headline(customer_rows, review_rows),
+        "customer_rows": split_unanswered(customer_rows)[0],
+        "customer_unanswered": split_unanswered(customer_rows)[1],
+        "review_rows": split_unanswered(review_rows)[0],
+        "review_unanswered": split_unanswered(review_rows)[1],
+        "earlier_cancellations": earlier_cancellations(cancellation),
     }
+    for extra in current_app.extensions.get(_HOOKS, []):
+        context.update(extra(cancellation))
+    return context
 
 
 def compose_summary(cancellation: Cancellation) -> Summary | None:

@@ -26,6 +26,7 @@ from feedback.questions.models import QuestionnaireVersion
 from feedback.questions.translations import LocalizedQuestion, localize
 from feedback.settings.operations import Settings, current_settings
 from feedback.signing import check, sign
+from feedback.surveys.consent import give_consent
 from feedback.surveys.models import Invitation, LinkRenewal, SurveyResponse
 from feedback.urls import external_url
 
@@ -300,8 +301,13 @@ def renew_link(invitation: Invitation, now: datetime | None = None) -> bool:
     return True
 
 
-def submit_survey(invitation: Invitation, answers: dict[str, Any], user_agent: str = "") -> SurveyResponse:
-    """Spends the link: the conditional update lets exactly one submission through, the unique key backs it up."""
+def submit_survey(
+    invitation: Invitation, answers: dict[str, Any], user_agent: str = "", winback_consent: str | None = None
+) -> SurveyResponse:
+    """Spends the link: the conditional update lets exactly one submission through, the unique key backs it up.
+
+    `winback_consent` is the language the customer ticked the separate win-back consent in, or None if they didn't.
+    """
     now = utcnow()
     spend = (
         update(Invitation)
@@ -320,6 +326,8 @@ def submit_survey(invitation: Invitation, answers: dict[str, Any], user_agent: s
     except IntegrityError:
         db.session.rollback()
         raise AlreadyAnswered from None
+    if winback_consent is not None:  # only the submission that won records it
+        give_consent(invitation.cancellation_id, invitation.cancellation.customer_email, winback_consent, now)
     record_step(invitation.cancellation_id, "answered", "The customer answered the exit survey.", at=now)
     return response
 

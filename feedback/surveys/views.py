@@ -5,13 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, redirect, render_template, request, url_for
-from flask_babel import force_locale
+from flask_babel import force_locale, get_locale
 from werkzeug.wrappers import Response
 
 from feedback.extensions import csrf, db
 from feedback.i18n import DEFAULT_LOCALE, use_customer_locale
 from feedback.questions.forms import answers_from, questionnaire_form
 from feedback.questions.translations import localize_all
+from feedback.surveys.consent import CURRENT_WORDING, WORDINGS
 from feedback.surveys.operations import (
     AlreadyAnswered,
     LinkStatus,
@@ -71,9 +72,15 @@ def survey(token: str) -> str | Response | tuple[str, int]:
     form = questionnaire_form(questions, csrf=False, data=initial)
     if form.validate_on_submit():
         try:
+            shown_in = str(get_locale() or DEFAULT_LOCALE)  # the language the consent's wording was read in
             # What the answer sets off (the owner's summary, when the review is in) is for staff: in English.
             with force_locale(DEFAULT_LOCALE):
-                submit_survey(invitation, answers_from(form, questions), request.headers.get("User-Agent", ""))
+                submit_survey(
+                    invitation,
+                    answers_from(form, questions),
+                    request.headers.get("User-Agent", ""),
+                    winback_consent=shown_in if request.form.get("winback_consent") == "yes" else None,
+                )
                 db.session.commit()
         except AlreadyAnswered:
             return render_template("surveys/answered.html", invitation=invitation, repeated=True), 409
@@ -85,6 +92,8 @@ def survey(token: str) -> str | Response | tuple[str, int]:
         questions=questions,
         invitation=invitation,
         first_name=first_name(invitation.cancellation.customer_name),
+        consent_wording=WORDINGS[CURRENT_WORDING],
+        consent_ticked=request.form.get("winback_consent") == "yes",
     ), status
 
 

@@ -1,13 +1,17 @@
-"""The customer's way out: a signed link that works from the email, and the RFC 8058 one-click POST."""
+"""The customer's ways out: unsubscribing (a signed link, and the RFC 8058 one-click POST), and taking back the
+win-back consent they gave on the exit survey."""
 
 from __future__ import annotations
 
 from flask import Blueprint, render_template, request
+from sqlalchemy import select
 
 from feedback.extensions import csrf, db
 from feedback.i18n import use_customer_locale
 from feedback.mail.suppression import check_unsubscribe_token, opted_out_with, suppress, suppression_for
 from feedback.postmortem.models import Cancellation
+from feedback.surveys.consent import WinbackConsent, check_withdraw_token
+from feedback.surveys.consent import withdraw_consent as withdraw_consent_of
 
 blueprint = Blueprint("unsubscribe", __name__, url_prefix="/u")
 
@@ -34,3 +38,24 @@ def unsubscribe(token: str) -> str | tuple[str, int]:
         cancellation.record("unsubscribed", detail, at=suppression.created_at)
     db.session.commit()
     return render_template("unsubscribe/done.html", address=address)
+
+
+@blueprint.route("/consent/<token>", methods=["GET", "POST"])
+@csrf.exempt  # the signed link is the credential, as for unsubscribing
+def withdraw_consent(token: str) -> str | tuple[str, int]:
+    """Takes back "you may let me know if you change what made me leave". GET asks; POST withdraws."""
+    link = check_withdraw_token(token)
+    if link.invalid:
+        return render_template("unsubscribe/invalid.html"), 404
+    address = link.data["a"]
+    consents = db.session.scalars(select(WinbackConsent).where(WinbackConsent.email == address)).all()
+    latest = max(consents, key=lambda c: c.given_at, default=None)
+    cancellation = db.session.get(Cancellation, latest.cancellation_id) if latest else None
+    use_customer_locale(cancellation.locale if cancellation else None)
+    standing = any(c.withdrawn_at is None for c in consents)
+    if request.method == "GET":
+        return render_template("unsubscribe/consent.html", address=address, standing=standing)
+    if withdraw_consent_of(address) and cancellation is not None:
+        cancellation.record("consent_withdrawn", f"{address} withdrew their consent to hear about changes.")
+    db.session.commit()
+    return render_template("unsubscribe/consent_done.html", address=address, unsubscribe_url=None)
