@@ -75,12 +75,24 @@ def register_blueprints(app: Flask) -> None:
     from feedback.email_log.mailbox import blueprint as mailbox
     from feedback.email_log.views import blueprint as email_log
     from feedback.health import blueprint as health
+    from feedback.insights.views import blueprint as insights
     from feedback.reviews.views import blueprint as reviews
     from feedback.summaries.views import blueprint as summaries
     from feedback.surveys.views import blueprint as surveys
     from feedback.unsubscribe.views import blueprint as unsubscribe
 
-    for blueprint in (auth, cancellations, health, mailbox, reviews, summaries, surveys, email_log, unsubscribe):
+    for blueprint in (
+        auth,
+        cancellations,
+        health,
+        insights,
+        mailbox,
+        reviews,
+        summaries,
+        surveys,
+        email_log,
+        unsubscribe,
+    ):
         app.register_blueprint(blueprint)
 
     from feedback.questions.views import blueprint as questions
@@ -116,12 +128,13 @@ def register_commands(app: Flask) -> None:
     from feedback.cancellations.cli import cancellations
     from feedback.demo import demo
     from feedback.imports.cli import import_
+    from feedback.insights.cli import insights
     from feedback.jobs.cli import jobs
     from feedback.mail.cli import outbox
     from feedback.worker import worker
 
     cancellations.add_command(import_)
-    for group in (users, cancellations, outbox, demo, tokens, jobs, worker):
+    for group in (users, cancellations, outbox, demo, tokens, jobs, worker, insights):
         app.cli.add_command(group)
 
     from feedback.questions.cli import questions

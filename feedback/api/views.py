@@ -10,6 +10,7 @@ from flask import Blueprint, Response, g, jsonify, request, url_for
 from sqlalchemy import func, select
 
 from feedback.api.idempotency import Result, request_fingerprint, run_once
+from feedback.api.insights import insights_json
 from feedback.api.openapi import openapi_document
 from feedback.api.serialize import cancellation_json
 from feedback.api.tokens import authenticate
@@ -18,6 +19,8 @@ from feedback.customers.intake import record_cancellation
 from feedback.customers.operations import FIELDS, InvalidCustomer, customer_json, upsert_customer
 from feedback.errors import Problem, limit_body
 from feedback.extensions import csrf, db
+from feedback.insights.filters import InvalidFilter, parse_filter
+from feedback.insights.queries import report
 from feedback.postmortem.models import STATES, Cancellation, Customer
 
 blueprint = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -185,6 +188,16 @@ def create_customer() -> Response:
 @blueprint.get("/customers/<int:customer_id>")
 def get_customer(customer_id: int) -> Response:
     return jsonify(customer_json(_get_or_404(Customer, customer_id, "customer")))
+
+
+@blueprint.get("/insights")
+def insights() -> Response:
+    """The insights page's numbers for the same filter: since and until are days, both inclusive."""
+    try:
+        f = parse_filter(request.args)
+    except InvalidFilter as invalid:
+        raise Problem(400, "Invalid query parameter.", invalid.errors) from None
+    return jsonify(insights_json(report(db.session.connection(), f)))
 
 
 @blueprint.get("/openapi.json")

@@ -52,6 +52,13 @@ class day_text(FunctionElement[str]):  # noqa: N801 - reads as the SQL function 
     inherit_cache = True
 
 
+class moment_text(FunctionElement[str]):  # noqa: N801
+    """A timestamp as YYYY-MM-DD HH:MM:SS text (UTC), the same on every database."""
+
+    type = String()
+    inherit_cache = True
+
+
 class seconds_between(FunctionElement[float]):  # noqa: N801
     """later - earlier, in seconds."""
 
@@ -78,6 +85,16 @@ def _day_sqlite(element: Any, compiler: Any, **kw: Any) -> str:
 @compiles(day_text, "postgresql")
 def _day_postgresql(element: Any, compiler: Any, **kw: Any) -> str:
     return "to_char({}, 'YYYY-MM-DD')".format(*_args(element, compiler, **kw))
+
+
+@compiles(moment_text)
+def _moment_sqlite(element: Any, compiler: Any, **kw: Any) -> str:
+    return "strftime('%Y-%m-%d %H:%M:%S', {})".format(*_args(element, compiler, **kw))
+
+
+@compiles(moment_text, "postgresql")
+def _moment_postgresql(element: Any, compiler: Any, **kw: Any) -> str:
+    return "to_char({}, 'YYYY-MM-DD HH24:MI:SS')".format(*_args(element, compiler, **kw))
 
 
 @compiles(seconds_between)

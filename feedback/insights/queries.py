@@ -305,8 +305,8 @@ def report(connection: Connection, f: Filter) -> Report:
         follow = shares_by_version(
             connection, "may_follow_up", "survey_version_id", asked(connection, "exit-survey", "may_follow_up")
         )
-        follow_asked = sum(share.count for share in follow)
-        yes = next((share.count for share in follow if share.label in ("True", "1", "true")), 0)
+        # Asked and not answered counts in the whole: the share is of those asked, like every share here.
+        yes = next((share for share in follow if share.label in ("True", "1", "true")), None)
         likelihood = shares_by_version(
             connection, "return_likelihood", "survey_version_id", asked(connection, "exit-survey", "return_likelihood")
         )
@@ -345,7 +345,7 @@ def report(connection: Connection, f: Filter) -> Report:
             likelihood=[
                 by_score.get(str(score), Share(str(score), 0, _ratio(0, likelihood_total))) for score in range(11)
             ],
-            follow_up=Share("Allow a follow-up", yes, _ratio(yes, follow_asked)),
+            follow_up=Share("Allow a follow-up", yes.count, yes.share) if yes else Share("Allow a follow-up", 0, None),
             feed=feed(connection),
             options=options(connection),
         )
