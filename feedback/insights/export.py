@@ -106,7 +106,7 @@ def _header_line(header: list[str]) -> str:
 
 def copy_statement(connection: Connection, query: Any) -> tuple[str, dict[str, Any]]:
     """The query as PostgreSQL's COPY ... TO STDOUT, with its parameters as the table stores them (naive UTC)."""
-    compiled = query.compile(dialect=connection.dialect)
+    compiled = query.compile(dialect=connection.dialect, compile_kwargs={"render_postcompile": True})
     params = {
         name: value.astimezone(UTC).replace(tzinfo=None) if isinstance(value, datetime) and value.tzinfo else value
         for name, value in compiled.params.items()

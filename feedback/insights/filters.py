@@ -11,6 +11,8 @@ from feedback.postmortem.timeline import SOURCE_LABELS
 
 #: The page opens on the last 90 days, compared with the 90 before.
 DEFAULT_DAYS = 90
+#: The longest range a page charts (about ten years).
+MAX_DAYS = 3660
 #: Longer ranges are charted by month rather than by week.
 WEEKLY_UP_TO_DAYS = 190
 #: The review's answers a filter can pick (feedback.questions.defaults); "" means any.
@@ -107,6 +109,8 @@ def parse_filter(args: Mapping[str, str], today: date | None = None) -> Filter:
         errors["since"] = "Must be on or before until."
     if since.year < 1900 or until.year > 9000:
         errors["since" if since.year < 1900 else "until"] = "Must be a year from 1900 to 9000."
+    elif (until - since).days >= MAX_DAYS and not errors:
+        errors["since"] = f"The range can be at most {MAX_DAYS // 366} years long."
     values = {name: args.get(name, "").strip() for name in FIELDS[2:]}
     choices = {"source": SOURCES, "fit": FIT_CHOICES, "avoidable": AVOIDABLE_CHOICES}
     for name, allowed in choices.items():
