@@ -37,14 +37,14 @@ def _lead(shares: list[Share], what: str) -> str:
     if not shares:
         return f"No {what} in this period yet."
     top = shares[0]
-    return f"“{top.label}” leads: {top.count} ({percent(top.share)}), {format_money(top.mrr_lost)} MRR lost."
+    return f"“{top.label}” leads: {top.count:,} ({percent(top.share)}), {format_money(top.mrr_lost)} MRR lost."
 
 
 def takeaways(report: Report) -> dict[str, str]:
     t, previous = report.totals, report.previous
     agreement = report.agreement
     if agreement["compared"]:
-        agree = f"Owners named the customer's own reason {agreement['agreed']} times in {agreement['compared']}"
+        agree = f"Owners named the customer's own reason {agreement['agreed']:,} times in {agreement['compared']:,}"
         if agreement["differences"]:
             d = agreement["differences"][0]
             agree += f"; they differ most where the customer said “{d['customer']}” and the owner “{d['owner']}”."
@@ -59,7 +59,7 @@ def takeaways(report: Report) -> dict[str, str]:
     words = [entry for entry in report.feed if entry["final_straw"] or entry["could_have_done"]]
     return {
         "periods": (
-            f"{t['cancellations']} cancellations took {format_money(t['mrr_lost'])} of MRR: "
+            f"{t['cancellations']:,} cancellations took {format_money(t['mrr_lost'])} of MRR: "
             f"{_change(t['cancellations'], previous['cancellations'])}."
         ),
         "reasons": _lead(report.reasons, "answers"),

@@ -20,6 +20,18 @@ from feedback.postmortem.timeline import SOURCE_LABELS
 
 blueprint = Blueprint("insights", __name__, url_prefix="/insights")
 
+#: Stripe's own words for its cancellation feedback values.
+STRIPE_LABELS = {
+    "too_expensive": "Too expensive",
+    "missing_features": "Missing features",
+    "switched_service": "Switched service",
+    "unused": "Unused",
+    "customer_service": "Customer service",
+    "too_complex": "Too complex",
+    "low_quality": "Low quality",
+    "other": "Other",
+}
+
 
 def _filter() -> tuple[Filter, dict[str, str]]:
     """The URL's filter; a part that makes no sense is dropped, and the page says which."""
@@ -60,6 +72,7 @@ def index() -> str:
         bucket_label=bucket_label,
         period_labels=[bucket_label(bucket.start) for bucket in result.periods],
         short_money=short_money,
+        stripe_labels=STRIPE_LABELS,
     )
 
 
