@@ -228,14 +228,27 @@ def build_statements(f: Filter) -> list[Any]:
     return [facts.insert().from_select([column.name for column in facts.columns], facts_select(f))]
 
 
+#: For gathering only, on PostgreSQL: the filter picks a fraction of the cancellations, and looking each one's
+#: invitation, answers and review up by their unique keys beats hashing the three whole tables (5.6 s against
+#: 10.7 s at a million cancellations here); JIT compiling the JSON extraction costs more than it saves.
+PLANNER = ("jit = off", "enable_hashjoin = off", "enable_mergejoin = off")
+
+
 @contextmanager
 def gathered(connection: Connection, f: Filter) -> Iterator[Table]:
     """The filter's facts in a temporary table on this connection, for the duration of the block."""
     facts.drop(connection, checkfirst=True)  # left behind on a pooled connection by a page that failed
     facts.create(connection)
     try:
+        postgresql = connection.dialect.name == "postgresql"
+        if postgresql:  # see PLANNER below
+            for setting in PLANNER:
+                connection.exec_driver_sql(f"SET LOCAL {setting}")
         for statement in build_statements(f):
             connection.execute(statement)
+        if postgresql:
+            for setting in PLANNER:
+                connection.exec_driver_sql(f"RESET {setting.split(' =')[0]}")
         yield facts
     finally:
         facts.drop(connection, checkfirst=True)
