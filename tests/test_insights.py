@@ -317,7 +317,7 @@ def test_weekly_digest_once_per_person_and_week(app, smtp, admin, owner, other_o
     now = datetime.combine(monday + timedelta(days=7), time(9), tzinfo=UTC)  # a week later: that week is done
     with app.app_context():
         assert weekly_digest(now) == f"1 digest queued for the week of {monday.isoformat()}"  # only the admin
-        assert weekly_digest(now + timedelta(hours=1)) == f"0 digests queued for the week of {monday.isoformat()}"
+        assert weekly_digest(now + timedelta(hours=1)) == ""  # the hour after: nothing new
         from feedback.insights.operations import set_digest
 
         set_digest(db.session.get(User, owner["id"]), True)  # an owner turns theirs on
@@ -377,3 +377,36 @@ def test_review_asks_the_owners_reason(app, client, auth, owner):
     auth.login(owner["email"])
     page = client.get(f"/cancellations/{cancellation_id}/review")
     assert "In your view, what was the main reason?" in page.text
+
+
+def test_the_digest_is_a_registered_periodic_job(app):
+    from feedback.jobs import registered
+
+    jobs = {job.name: job for job in registered()}
+    assert jobs["insights.weekly-digest"].every == timedelta(hours=1)
+
+
+def test_0011_publishes_the_review_again_with_the_owners_reason(smtp, tmp_path):
+    """A database whose review was published before 0011 gets a new version with owner_reason before icp_fit."""
+    from conftest import make_config
+    from flask_migrate import downgrade, upgrade
+
+    from feedback import create_app
+    from feedback.questions.defaults import INTERNAL_REVIEW
+    from feedback.questions.operations import latest_version
+
+    app = create_app(make_config(f"sqlite:///{tmp_path}/old.sqlite3", smtp))
+    with app.app_context():
+        upgrade(revision="0008")
+        publish("internal-review", [q for q in INTERNAL_REVIEW if q["key"] != "owner_reason"])
+        db.session.commit()
+        upgrade()
+        live = latest_version("internal-review")
+        keys = [question.key for question in live.questions]
+        assert live.number == 2 and keys.index("owner_reason") == keys.index("icp_fit") - 1
+        assert live.questions[keys.index("owner_reason")].choices == EXIT_SURVEY[0]["choices"]
+        db.session.remove()
+        downgrade(revision="0008")
+        assert latest_version("internal-review").number == 1
+        db.session.remove()
+        db.engine.dispose()

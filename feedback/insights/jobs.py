@@ -13,6 +13,7 @@ from feedback.insights.filters import Filter
 from feedback.insights.operations import queue_digest, wants_digest
 from feedback.insights.queries import report
 from feedback.insights.takeaways import percent
+from feedback.jobs import periodic, tally
 from feedback.settings.operations import current_settings
 from feedback.urls import external_url
 
@@ -23,8 +24,9 @@ def last_week(now: datetime) -> Filter:
     return Filter(since=monday, until=monday + timedelta(days=6))
 
 
+@periodic("insights.weekly-digest", every=timedelta(hours=1))
 def weekly_digest(now: datetime) -> str:
-    """Queues last week's digest for each active staff member who wants it; run it as often as you like.
+    """Queues last week's digest for each active staff member who wants it; hourly, so a new week goes out soon.
 
     The unique (user, week) key in digests_sent makes a second run, or a second worker, queue nothing new.
     Commits person by person, as periodic jobs do, so one bad address cannot hold back the others.
@@ -34,7 +36,7 @@ def weekly_digest(now: datetime) -> str:
         user for user in db.session.scalars(select(User).where(User.active).order_by(User.id)) if wants_digest(user)
     ]
     if not people:
-        return "no one wants the digest"
+        return ""
     numbers = report(db.session.connection(), week)
     db.session.commit()  # the report's temporary table is gone; nothing else was written
     subject = _subject(numbers.totals["cancellations"], numbers.totals["mrr_lost"], week.since)
@@ -54,7 +56,8 @@ def weekly_digest(now: datetime) -> str:
         if queue_digest(person, week.since, subject, **context):
             queued += 1
         db.session.commit()
-    return f"{queued} digest{'' if queued == 1 else 's'} queued for the week of {week.since.isoformat()}"
+    report_words = tally(queued, "digest queued", "digests queued")
+    return f"{report_words} for the week of {week.since.isoformat()}" if report_words else ""
 
 
 def _subject(cancellations: int, mrr_lost: object, monday: date) -> str:

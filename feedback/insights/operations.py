@@ -30,19 +30,20 @@ def set_digest(user: User, wanted: bool) -> None:
 def queue_digest(user: User, week_start: date, subject: str, **context: object) -> bool:
     """Queues this week's digest for `user` unless it was queued before; False when it had been.
 
-    The unique (user, week) key decides, inside a savepoint: two workers, or a job run twice, queue one digest.
+    The unique (user, week) key decides: two workers, or a job run twice, queue one digest. A refusal rolls the
+    transaction back (the job commits person by person, so only this person's attempt is undone).
     """
+    sent = DigestSent(user_id=user.id, week_start=week_start)
+    db.session.add(sent)
     try:
-        with db.session.begin_nested():
-            sent = DigestSent(user_id=user.id, week_start=week_start)
-            db.session.add(sent)
-            db.session.flush()
-            message = enqueue(
-                "insights_digest", to=user.email, to_name=user.name, subject=subject, template="insights_digest",
-                recipient_name=user.name, **context,
-            )  # fmt: skip
-            sent.outbox_message_id = message.id
-            db.session.flush()
+        db.session.flush()
     except IntegrityError:
+        db.session.rollback()
         return False
+    message = enqueue(
+        "insights_digest", to=user.email, to_name=user.name, subject=subject, template="insights_digest",
+        recipient_name=user.name, **context,
+    )  # fmt: skip
+    sent.outbox_message_id = message.id
+    db.session.flush()
     return True

@@ -143,5 +143,6 @@ def downgrade():
     op.drop_table('digest_preferences')
     op.drop_index('ix_cancellations_plan_cancelled', table_name='cancellations')
     op.drop_index('ix_cancellations_owner_cancelled', table_name='cancellations')
-    with op.batch_alter_table('invitations') as batch_op:
-        batch_op.drop_column('opened_at')
+    # Not a batch copy: on SQLite the outbox's sent trigger names invitations, and a copied table breaks it.
+    # ALTER TABLE ... DROP COLUMN works in place on PostgreSQL and on SQLite 3.35 and later.
+    op.execute('ALTER TABLE invitations DROP COLUMN opened_at')
