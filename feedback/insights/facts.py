@@ -123,7 +123,7 @@ facts = Table(
     "insight_facts",
     MetaData(),  # not the models' metadata: no migration makes it, each page does
     Column("id", Integer, primary_key=True),
-    Column("current", Boolean, nullable=False),  # in the filter's period, not the one before
+    Column("current", Boolean, nullable=False),  # always true: the period before is counted by previous_days
     Column("day", String(10), nullable=False),
     Column("mrr", Numeric(12, 2)),
     Column("plan", String(120)),
@@ -189,7 +189,7 @@ def _wrote(key: str) -> ColumnElement[bool]:
 
 
 def facts_select(f: Filter) -> Any:
-    """The rows of `facts` for this filter and the period before it, in the table's column order."""
+    """The rows of `facts` for this filter, in the table's column order."""
     i, c, r, v = invitations.c, cancellations.c, responses.c, reviews.c
     asked_at = func.coalesce(i.sent_at, i.created_at)
     columns = [
@@ -220,7 +220,23 @@ def facts_select(f: Filter) -> Any:
         answer(reviews, "icp_fit").as_string(),
         answer(reviews, "avoidable").as_string(),
     ]
-    return select(*columns).select_from(joined()).where(*conditions(f, start=f.previous.start))
+    return select(*columns).select_from(joined()).where(*conditions(f))
+
+
+def previous_days(connection: Connection, f: Filter) -> list[tuple[str, int, Any]]:
+    """The period before, by day (count, MRR lost): all the comparison needs, without gathering its facts.
+
+    The answers are joined only when the filter asks about the review (fit, avoidable).
+    """
+    source = joined() if f.fit or f.avoidable else cancellations
+    day = day_text(cancellations.c.cancelled_at)
+    query = (
+        select(day, func.count(), func.sum(cancellations.c.mrr))
+        .select_from(source)
+        .where(*conditions(f.previous))
+        .group_by(day)
+    )
+    return [tuple(row) for row in connection.execute(query)]
 
 
 def build_statements(f: Filter) -> list[Any]:

@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import Connection, case, func, select
 from sqlalchemy.sql import ColumnElement
 
-from feedback.insights.facts import facts, gathered
+from feedback.insights.facts import facts, gathered, previous_days
 from feedback.insights.filters import AVOIDABLE_CHOICES, FIT_CHOICES, Filter
 from feedback.questions.models import Question, QuestionnaireVersion
 
@@ -159,10 +159,10 @@ def buckets(f: Filter) -> list[Bucket]:
     return [Bucket(start) for start in starts]
 
 
-def periods(connection: Connection, f: Filter) -> list[Bucket]:
-    rows = connection.execute(
-        select(facts.c.current, facts.c.day, func.count(), func.sum(facts.c.mrr)).group_by(facts.c.current, facts.c.day)
-    ).all()
+def periods(connection: Connection, f: Filter, before: list[tuple[str, int, Any]]) -> list[Bucket]:
+    rows = connection.execute(select(facts.c.current, facts.c.day, func.count(), func.sum(facts.c.mrr)).group_by(
+        facts.c.current, facts.c.day
+    )).all() + [(False, day, count, mrr) for day, count, mrr in before]  # fmt: skip
     result = buckets(f)
     starts = {bucket.start: bucket for bucket in result}
     for current, day, count, mrr in rows:
@@ -204,7 +204,7 @@ def median(connection: Connection, column: Any) -> float | None:
     return connection.scalar(select(func.avg(middle.subquery().c.value)))
 
 
-def totals(connection: Connection) -> tuple[dict[str, Any], dict[str, Any]]:
+def totals(connection: Connection) -> dict[str, Any]:
     c = facts.c
 
     def counted(condition: Any) -> Any:
@@ -221,8 +221,6 @@ def totals(connection: Connection) -> tuple[dict[str, Any], dict[str, Any]]:
             counted(c.current & c.answered_after_reminder),
             counted(c.current & c.reviewed),
             counted(c.current & (c.avoidable == "Yes")),
-            counted(~c.current),
-            func.sum(case((~c.current, c.mrr))),
         )
     ).one()
     values = [value or 0 for value in row]
@@ -239,8 +237,7 @@ def totals(connection: Connection) -> tuple[dict[str, Any], dict[str, Any]]:
     current["open_rate"] = _ratio(current["opened"], current["invited"])
     current["after_reminder_share"] = _ratio(current["after_reminder"], current["answered"])
     current["review_rate"] = _ratio(current["reviewed"], current["cancellations"])
-    previous = {"cancellations": values[9], "mrr_lost": _money(values[10])}
-    return current, previous
+    return current
 
 
 def agreement(connection: Connection) -> dict[str, Any]:
@@ -299,7 +296,12 @@ def options(connection: Connection) -> dict[str, list[str]]:
 def report(connection: Connection, f: Filter) -> Report:
     """Every number the page shows, for this filter; runs in the caller's transaction and writes nothing lasting."""
     with gathered(connection, f):
-        current, previous = totals(connection)
+        current = totals(connection)
+        before = previous_days(connection, f)
+        previous = {
+            "cancellations": sum(row[1] for row in before),
+            "mrr_lost": sum((_money(row[2]) for row in before), ZERO),
+        }
         main_asked = asked(connection, "exit-survey", "main_reason")
         reasons = shares_by_version(connection, "main_reason", "survey_version_id", main_asked)
         follow = shares_by_version(
@@ -318,7 +320,7 @@ def report(connection: Connection, f: Filter) -> Report:
             filter=f,
             totals=current,
             previous=previous,
-            periods=periods(connection, f),
+            periods=periods(connection, f, before),
             reasons=reasons,
             owner_reasons=shares_by_version(
                 connection, "owner_reason", "review_version_id", asked(connection, "internal-review", "owner_reason")
