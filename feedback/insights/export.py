@@ -29,6 +29,8 @@ FACTS = (
 )  # fmt: skip
 #: Rows per chunk handed to the web server when Python writes the CSV.
 CHUNK = 2000
+#: Bytes per chunk handed to the web server from PostgreSQL's COPY.
+COPY_CHUNK = 64 * 1024
 
 
 def question_keys(connection: Connection, questionnaire: str) -> list[tuple[str, str]]:
@@ -119,8 +121,14 @@ def _copied(connection: Connection, query: Any) -> Iterator[bytes]:
     cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
     try:
         with cursor.copy(statement, params) as copy:
-            for chunk in copy:
-                yield bytes(chunk)
+            buffer = bytearray()
+            for row in copy:  # PostgreSQL sends a message per row: hand the web server bigger pieces
+                buffer += row
+                if len(buffer) >= COPY_CHUNK:
+                    yield bytes(buffer)
+                    buffer.clear()
+            if buffer:
+                yield bytes(buffer)
     finally:
         cursor.close()
 
