@@ -207,6 +207,7 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=100_000, help="cancellations in the database (default 100,000)")
     parser.add_argument("--database-url", default="", help="default: SQLite in a temporary directory")
     parser.add_argument("--repeat", type=int, default=3, help="timed runs per figure, after one warm-up")
+    parser.add_argument("--only", choices=("page", "export"), help="measure only the page or only the export")
     parser.add_argument("--export-child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.export_child:
@@ -218,22 +219,32 @@ def main() -> None:
     client = logged_in(app)
     narrow, last_10k, everything = ranges(app)
     print(f"database: {app.config['SQLALCHEMY_DATABASE_URI'].split('@')[-1]}, {args.n:,} cancellations")
+    if args.only != "export":
+        measure_page(app, client, narrow, args.repeat)
+    if args.only != "page":
+        measure_export(app, url, last_10k, everything, args.repeat)
+
+
+def measure_page(app: Any, client: Any, narrow: dict[str, str], repeat: int) -> None:
     print("\nthe page                    page (s)   raw SQL (s)   ratio   statements")
     for name, query in (("default (90 days)", {}), ("narrow (owner, plan, 30d)", narrow)):
-        page = median_time(lambda query=query: client.get("/insights/", query_string=query), args.repeat)
+        page = median_time(lambda query=query: client.get("/insights/", query_string=query), repeat)
         statements = captured_statements(app, client, query)
-        raw = median_time(lambda statements=statements: replay(app, statements), args.repeat)
+        raw = median_time(lambda statements=statements: replay(app, statements), repeat)
         print(f"{name:26}  {page:8.3f}   {raw:11.3f}   {page / raw:5.2f}   {len(statements):10}")
+
+
+def measure_export(app: Any, url: str, last_10k: dict[str, str], everything: dict[str, str], repeat: int) -> None:
     print("\nthe export                  rows        seconds   rows/s     peak RSS (MiB)")
     results = {}
     for name, query in (("~10,000 rows", last_10k), ("every row", everything)):
-        result = run_export(url, query, args.repeat)
+        result = run_export(url, query, repeat)
         results[name] = result
         rate = result["rows"] / result["seconds"]
         print(f"{name:26}  {result['rows']:>9,}   {result['seconds']:7.2f}   {rate:9,.0f}   {result['peak_mib']:8.1f}")
     peak_ratio = results["every row"]["peak_mib"] / results["~10,000 rows"]["peak_mib"]
     print(f"peak memory, every row / 10k: {peak_ratio:.2f} (target at most 1.2)")
-    copy = copy_rate(app, everything, args.repeat)
+    copy = copy_rate(app, everything, repeat)
     if copy is None:
         print("COPY: not on this database (PostgreSQL only)")
     else:
