@@ -254,8 +254,14 @@ def test_empty_states(client, auth, owner):
     assert bad.status_code == 200 and "Part of this filter made no sense" in bad.text
 
 
-def test_export_one_row_per_cancellation_with_every_answer(client, auth, owner, cases):
+def test_an_owners_export_holds_only_their_own(client, auth, owner, cases):
     auth.login(owner["email"])
+    rows = list(csv.DictReader(io.StringIO(client.get("/insights/export.csv", query_string=RANGE).text)))
+    assert len(rows) == 6 and {row["owner"] for row in rows} == {owner["email"]}
+
+
+def test_export_one_row_per_cancellation_with_every_answer(client, auth, admin, cases):
+    auth.login(admin["email"])
     response = client.get("/insights/export.csv", query_string=RANGE)
     assert response.status_code == 200 and response.mimetype == "text/csv"
     assert "attachment" in response.headers["Content-Disposition"]

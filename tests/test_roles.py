@@ -69,6 +69,10 @@ ACCESS = {
     "api.get_cancellation": "token",
     "api.create_customer": "token",
     "api.get_customer": "token",
+    "api.insights": "token",
+    "insights.index": "staff",
+    "insights.export": "staff",  # an owner's export holds only their own cancellations (tests/test_insights.py)
+    "insights.digest": "staff",
     "webhooks.stripe": "signed",
     "webhooks.cancellations": "signed",
 }
