@@ -403,7 +403,7 @@ def test_0011_publishes_the_review_again_with_the_owners_reason(smtp, tmp_path):
 
     app = create_app(make_config(f"sqlite:///{tmp_path}/old.sqlite3", smtp))
     with app.app_context():
-        upgrade(revision="0008")
+        upgrade(revision="0009")
         publish("internal-review", [q for q in INTERNAL_REVIEW if q["key"] != "owner_reason"])
         db.session.commit()
         upgrade()
@@ -412,7 +412,7 @@ def test_0011_publishes_the_review_again_with_the_owners_reason(smtp, tmp_path):
         assert live.number == 2 and keys.index("owner_reason") == keys.index("icp_fit") - 1
         assert live.questions[keys.index("owner_reason")].choices == EXIT_SURVEY[0]["choices"]
         db.session.remove()
-        downgrade(revision="0008")
+        downgrade(revision="0009")
         assert latest_version("internal-review").number == 1
         db.session.remove()
         db.engine.dispose()

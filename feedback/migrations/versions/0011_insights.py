@@ -9,10 +9,10 @@
   before icp_fit. A database with no review yet needs nothing: the defaults carry the question into version 1.
   Downgrading removes that version only if no review answered it.
 
-Written against 0008; re-chained after whichever migrations land first.
+Written against 0008, re-chained after 0009 (security) when rebased on it; re-chain again after any other.
 
 Revision ID: 0011
-Revises: 0008
+Revises: 0009
 Create Date: 2026-12-01 21:00:00
 
 """
@@ -24,7 +24,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0011'
-down_revision = '0008'
+down_revision = '0009'
 branch_labels = None
 depends_on = None
 
