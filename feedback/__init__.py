@@ -95,12 +95,24 @@ def register_blueprints(app: Flask) -> None:
     from feedback.email_log.mailbox import blueprint as mailbox
     from feedback.email_log.views import blueprint as email_log
     from feedback.health import blueprint as health
+    from feedback.insights.views import blueprint as insights
     from feedback.reviews.views import blueprint as reviews
     from feedback.summaries.views import blueprint as summaries
     from feedback.surveys.views import blueprint as surveys
     from feedback.unsubscribe.views import blueprint as unsubscribe
 
-    for blueprint in (auth, cancellations, health, mailbox, reviews, summaries, surveys, email_log, unsubscribe):
+    for blueprint in (
+        auth,
+        cancellations,
+        health,
+        insights,
+        mailbox,
+        reviews,
+        summaries,
+        surveys,
+        email_log,
+        unsubscribe,
+    ):
         app.register_blueprint(blueprint)
 
     from feedback.actions.views import blueprint as actions
@@ -138,12 +150,13 @@ def register_commands(app: Flask) -> None:
     from feedback.cancellations.cli import cancellations
     from feedback.demo import demo
     from feedback.imports.cli import import_
+    from feedback.insights.cli import insights
     from feedback.jobs.cli import jobs
     from feedback.mail.cli import outbox
     from feedback.worker import worker
 
     cancellations.add_command(import_)
-    for group in (users, cancellations, outbox, demo, tokens, jobs, worker):
+    for group in (users, cancellations, outbox, demo, tokens, jobs, worker, insights):
         app.cli.add_command(group)
 
     from feedback.questions.cli import questions
@@ -155,6 +168,7 @@ def register_jobs(app: Flask) -> None:
     """Periodic work lives in its feature: importing a feature's jobs module registers them (see feedback.jobs)."""
     from feedback.actions import jobs as action_jobs  # noqa: F401
     from feedback.api import jobs as api_jobs  # noqa: F401
+    from feedback.insights import jobs as insights_jobs  # noqa: F401
     from feedback.surveys import jobs as survey_jobs  # noqa: F401
     from feedback.webhooks import jobs as webhook_jobs  # noqa: F401
 

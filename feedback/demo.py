@@ -15,6 +15,7 @@ from feedback.auth.operations import find_staff
 from feedback.cancellations.operations import NewCancellation, log_cancellation
 from feedback.db import utcnow
 from feedback.extensions import db
+from feedback.insights.bulk import load_bulk
 from feedback.mail.models import OutboxMessage
 from feedback.postmortem.models import Cancellation
 from feedback.reviews.operations import review_version, submit_review
@@ -242,9 +243,13 @@ def _settle(cancellation: Cancellation, started: datetime) -> None:
 
 
 @click.command("demo")
+@click.option("--bulk", type=click.IntRange(min=1), help="Instead, add N generated cancellations over two years.")
 @with_appcontext
-def demo() -> None:
+def demo(bulk: int | None) -> None:
     """Load demo staff and cancellations (once; later runs change nothing)."""
+    if bulk:
+        load_bulk(bulk)
+        return
     if find_staff(STAFF[0][0]) is not None:
         click.echo("Demo data is already loaded.")
         return

@@ -87,6 +87,10 @@ ACCESS = {
     "winback.mark": "staff",
     "winback.tell": "owner-only",
     "winback.skip": "owner-only",
+    "api.insights": "token",
+    "insights.index": "staff",
+    "insights.export": "staff",  # an owner's export holds only their own cancellations (tests/test_insights.py)
+    "insights.digest": "staff",
     "webhooks.stripe": "signed",
     "webhooks.cancellations": "signed",
 }

@@ -7,6 +7,7 @@ from typing import Any
 from feedback.actions.models import STATUSES as ITEM_STATUSES
 from feedback.api.action_items import ACTION_ITEM, ACTION_ITEM_PATCH
 from feedback.customers.intake import STRIPE_FEEDBACK
+from feedback.insights.filters import AVOIDABLE_CHOICES, FIT_CHOICES, SOURCES
 from feedback.postmortem.models import STATES
 
 
@@ -126,6 +127,66 @@ CANCELLATION_DETAIL = {
         ),
     },
 }
+
+RATIO = _nullable({"type": "number", "minimum": 0, "maximum": 1})
+MONEY = {"type": "number", "description": "In the currency's main unit: 49.5 means 49.50."}
+
+
+def _object(properties: dict[str, Any]) -> dict[str, Any]:
+    return {"type": "object", "required": list(properties), "properties": properties}
+
+
+SHARE = _object({"count": {"type": "integer"}, "share": RATIO, "mrr_lost": MONEY})
+REASON = _object({"reason": TEXT, **SHARE["properties"]})
+GROUP = _object({"value": TEXT, **SHARE["properties"]})
+INSIGHTS = _object(
+    {
+        "filter": {
+            "type": "object",
+            "required": ["since", "until"],
+            "properties": {name: TEXT for name in ("owner", "plan", "source", "locale", "fit", "avoidable")}
+            | {"since": DAY, "until": DAY},
+        },
+        "totals": _object(
+            {
+                **{name: {"type": "integer"} for name in ("cancellations", "invited", "opened", "answered")},
+                **{name: {"type": "integer"} for name in ("reviewed", "avoidable")},
+                "mrr_lost": MONEY,
+                "response_rate": RATIO,
+                "review_rate": RATIO,
+                "median_answer_seconds": _nullable({"type": "number"}),
+                "median_review_seconds": _nullable({"type": "number"}),
+            }
+        ),
+        "previous": _object({"cancellations": {"type": "integer"}, "mrr_lost": MONEY}),
+        "periods": {
+            "type": "array",
+            "items": _object({"start": DAY, "cancellations": {"type": "integer"}, "mrr_lost": MONEY}),
+        },
+        "reasons": {"type": "array", "items": REASON, "description": "The customer's main reason, by stored choice."},
+        "owner_reasons": {"type": "array", "items": REASON, "description": "The owner's view of the main reason."},
+        "stripe_feedback": {"type": "array", "items": GROUP},
+        "agreement": _object(
+            {
+                "compared": {"type": "integer"},
+                "agreed": {"type": "integer"},
+                "rate": RATIO,
+                "differences": {
+                    "type": "array",
+                    "items": _object({"customer": TEXT, "owner": TEXT, "count": {"type": "integer"}}),
+                },
+            }
+        ),
+        **{
+            name: {"type": "array", "items": GROUP} for name in ("plans", "tenure", "mrr_bands", "icp_fit", "avoidable")
+        },
+        "return_likelihood": {
+            "type": "array",
+            "items": _object({"score": {"type": "integer"}, "count": {"type": "integer"}, "share": RATIO}),
+        },
+        "follow_up": _object({"count": {"type": "integer"}, "share": RATIO}),
+    }
+)
 
 PROBLEM = {
     "type": "object",
@@ -324,6 +385,26 @@ def openapi_document() -> dict[str, Any]:
                     },
                 },
             },
+            "/api/v1/insights": {
+                "get": {
+                    "operationId": "getInsights",
+                    "description": "The insights page's numbers for one filter; shares count only those asked.",
+                    "parameters": [
+                        _query("since", {"type": "string", "format": "date"}, "Cancelled on or after this day."),
+                        _query("until", {"type": "string", "format": "date"}, "Cancelled on or before this day."),
+                        _query("owner", {"type": "string", "maxLength": 254}, "The owner's email."),
+                        _query("plan", {"type": "string", "maxLength": 120}),
+                        _query("source", {"type": "string", "enum": list(SOURCES)}),
+                        _query("locale", {"type": "string", "maxLength": 16}, "The customer's language."),
+                        _query("fit", {"type": "string", "enum": list(FIT_CHOICES)}, "The review's ICP fit."),
+                        _query("avoidable", {"type": "string", "enum": list(AVOIDABLE_CHOICES)}),
+                    ],
+                    "responses": {
+                        "200": _json("Defaults: the last 90 days, everyone.", {"$ref": ref + "Insights"}),
+                        **_problems("400", "401"),
+                    },
+                }
+            },
             "/api/v1/customers/{customer_id}": {
                 "get": {
                     "operationId": "getCustomer",
@@ -342,6 +423,7 @@ def openapi_document() -> dict[str, Any]:
                 "CancellationDetail": CANCELLATION_DETAIL,
                 "ActionItem": ACTION_ITEM,
                 "ActionItemPatch": ACTION_ITEM_PATCH,
+                "Insights": INSIGHTS,
                 "Problem": PROBLEM,
             },
         },

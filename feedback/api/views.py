@@ -14,6 +14,7 @@ from feedback.actions.models import ActionItem
 from feedback.actions.operations import InvalidActionItem, listed_items, today_utc, update_item
 from feedback.api.action_items import WRITABLE, action_item_json
 from feedback.api.idempotency import Result, request_fingerprint, run_once
+from feedback.api.insights import insights_json
 from feedback.api.openapi import openapi_document
 from feedback.api.serialize import cancellation_json
 from feedback.api.tokens import authenticate
@@ -23,6 +24,8 @@ from feedback.customers.intake import record_cancellation
 from feedback.customers.operations import FIELDS, InvalidCustomer, customer_json, upsert_customer
 from feedback.errors import Problem, limit_body
 from feedback.extensions import csrf, db
+from feedback.insights.filters import InvalidFilter, parse_filter
+from feedback.insights.queries import report
 from feedback.postmortem.models import STATES, Cancellation, Customer
 
 blueprint = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -248,6 +251,16 @@ def update_action_item(item_id: int) -> Response:
         raise Problem(422, "Nothing was changed; fix the fields listed in errors.", invalid.errors) from None
     db.session.commit()
     return jsonify(action_item_json(item))
+
+
+@blueprint.get("/insights")
+def insights() -> Response:
+    """The insights page's numbers for the same filter: since and until are days, both inclusive."""
+    try:
+        f = parse_filter(request.args)
+    except InvalidFilter as invalid:
+        raise Problem(400, "Invalid query parameter.", invalid.errors) from None
+    return jsonify(insights_json(report(db.session.connection(), f)))
 
 
 @blueprint.get("/openapi.json")

@@ -8,7 +8,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from sqlalchemy import CheckConstraint, ForeignKey, Numeric, String, Text
+from sqlalchemy import CheckConstraint, ForeignKey, Index, Numeric, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from feedback.db import utcnow
@@ -67,6 +67,9 @@ class Cancellation(db.Model):
             "state IN ('needs_contact', 'logged', 'invited', 'answered', 'reviewed', 'summarized')", name="state_known"
         ),
         CheckConstraint("mrr IS NULL OR mrr >= 0", name="mrr_not_negative"),
+        # The insights page filters a date range by owner or by plan (migration 0011).
+        Index("ix_cancellations_owner_cancelled", "owner_id", "cancelled_at"),
+        Index("ix_cancellations_plan_cancelled", "plan", "cancelled_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -177,6 +177,13 @@ INTERNAL_REVIEW: list[dict[str, Any]] = [
         "required": True,
     },
     {
+        "key": "owner_reason",
+        "type": "single_choice",
+        "prompt": "In your view, what was the main reason?",
+        "help": "The same choices the customer had, so the insights page can show where you agree.",
+        "choices": MAIN_REASONS,
+    },
+    {
         "key": "icp_fit",
         "type": "single_choice",
         "prompt": "Was this customer a fit for our ideal customer profile?",

@@ -27,6 +27,8 @@ class Invitation(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(index=True)
     sent_at: Mapped[datetime | None]
+    #: When the customer first opened the survey's page: the funnel's middle step.
+    opened_at: Mapped[datetime | None]
     #: Set exactly once, by the submission that wins; the survey's single-use rule rests on it.
     answered_at: Mapped[datetime | None]
     #: Set by the sweeper when the link lapsed unanswered.

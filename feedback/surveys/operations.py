@@ -301,6 +301,16 @@ def renew_link(invitation: Invitation, now: datetime | None = None) -> bool:
     return True
 
 
+def mark_opened(invitation: Invitation) -> None:
+    """The first look at the survey's page, for the insights funnel; later looks change nothing."""
+    db.session.execute(
+        update(Invitation)
+        .where(Invitation.id == invitation.id, Invitation.opened_at.is_(None))
+        .values(opened_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+
+
 def submit_survey(
     invitation: Invitation, answers: dict[str, Any], user_agent: str = "", winback_consent: str | None = None
 ) -> SurveyResponse:

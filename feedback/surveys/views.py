@@ -19,6 +19,7 @@ from feedback.surveys.operations import (
     check_link,
     first_name,
     initial_answers,
+    mark_opened,
     renew_link,
     reply_address,
     stripe_initial_answers,
@@ -66,6 +67,9 @@ def survey(token: str) -> str | Response | tuple[str, int]:
             return render_template("surveys/answered.html", invitation=invitation, repeated=True), 409
         return render_template("surveys/answered.html", invitation=invitation, repeated=False)
 
+    if request.method == "GET" and invitation.opened_at is None:
+        mark_opened(invitation)
+        db.session.commit()
     questions = localize_all(invitation.version.questions)
     # What Stripe told us is a starting point; the reason the customer clicked in the email wins over it.
     initial = {**stripe_initial_answers(invitation.cancellation), **initial_answers(invitation, request.args)}

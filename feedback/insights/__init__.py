@@ -1,0 +1,1 @@
+"""Insights: what every postmortem says together, filtered, charted, exported and sent weekly."""

@@ -1,0 +1,69 @@
+"""The insights page in headless Chromium at 375 and 1280 px: fits, passes axe, asks nothing of other servers."""
+
+# ruff: noqa: F811 - the browser fixtures come from test_browser.py, and tests name them as parameters
+
+from __future__ import annotations
+
+import pytest
+from conftest import PASSWORD
+from test_browser import DESKTOP, PHONE, assert_fits, assert_local_only, chromium, live, screenshot  # noqa: F401
+from test_customer_experience import assert_accessible
+
+from feedback.extensions import db
+
+pytestmark = pytest.mark.browser
+
+
+def log_in(page, live, email: str) -> None:
+    page.goto(f"{live.base_url}/login")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url("**/cancellations/")
+
+
+def test_empty_insights_help_and_pass_axe(live, chromium, admin):
+    context = chromium.new_context(viewport=PHONE)
+    page = context.new_page()
+    log_in(page, live, admin["email"])
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Insights").click()
+    assert page.get_by_role("heading", name="Your insights appear here").is_visible()
+    assert_fits(page)
+    assert_accessible(page, "the empty insights page")
+    screenshot(page, "insights-empty-phone")
+    context.close()
+
+
+def test_insights_at_375_and_1280(live, chromium, admin):
+    from feedback.insights.bulk import load
+
+    with live.app_context():
+        load(3000, seed=7)
+        db.session.remove()
+    for viewport, suffix in ((PHONE, "phone"), (DESKTOP, "desktop")):
+        context = chromium.new_context(viewport=viewport)
+        requests: list[str] = []
+        context.on("request", lambda request, requests=requests: requests.append(request.url))
+        page = context.new_page()
+        page.requests = requests
+        log_in(page, live, admin["email"])
+        page.goto(f"{live.base_url}/insights/")
+        assert page.get_by_role("heading", name="Why they left").is_visible()
+        assert page.locator("svg.chart").count() >= 12
+        assert page.locator("svg.chart title").count() == page.locator("svg.chart").count()
+        assert_fits(page)
+        assert_accessible(page, f"insights ({suffix})")
+        screenshot(page, f"insights-{suffix}")
+        for summary in page.locator("details.numbers > summary").all():
+            summary.click()  # every table open: still no sideways scroll, still accessible
+        assert_fits(page)
+        assert_accessible(page, f"insights with every table open ({suffix})")
+        page.goto(f"{live.base_url}/insights/")
+        page.get_by_label("Plan", exact=True).select_option("Team")
+        page.get_by_role("button", name="Apply").click()
+        page.wait_for_url("**plan=Team**")
+        assert page.get_by_label("Plan", exact=True).input_value() == "Team"
+        assert_fits(page)
+        screenshot(page, f"insights-team-{suffix}")
+        assert_local_only(page, live.base_url)
+        context.close()
