@@ -10,10 +10,10 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
 from feedback.cancellations.operations import NewCancellation, log_cancellation
-from feedback.customers.intake import STRIPE_FEEDBACK
 from feedback.customers.operations import upsert_customer
 from feedback.extensions import db
 from feedback.inputs.fields import normalize_email
+from feedback.inputs.schemas import STRIPE_FEEDBACK
 from feedback.postmortem.models import Cancellation
 from feedback.webhooks.models import ProcessedWebhook
 from feedback.webhooks.stripe import (
