@@ -56,16 +56,18 @@ class NewCancellation:
     needs_contact: bool = False
 
 
-def check_cancellation(data: NewCancellation) -> tuple[NewCancellation, User]:
+def check_cancellation(data: NewCancellation, strict: bool = False) -> tuple[NewCancellation, User]:
     """Tidies `data` in place and finds its owner; raises InvalidCancellation with every problem at once.
 
     The field rules are the CANCELLATION schema's; whether the owner is an active staff member is asked here.
+    `strict` refuses control characters in single-line fields (the CLI's options); otherwise they become spaces,
+    the ways in that take text from people (forms, API, webhooks, CSV) having refused them already.
     """
     # Held for contact details: the name and address come later, from staff, and `complete_contact` checks them.
     awaiting_contact = data.needs_contact and not (data.customer_email or "").strip()
     values = {name: getattr(data, name) for name in CANCELLATION}
     optional = ("customer_name", "customer_email") if awaiting_contact else ()
-    cleaned, errors = CANCELLATION.check(values, optional=optional)
+    cleaned, errors = CANCELLATION.check(values, optional=optional, strict=strict)
     for name, value in cleaned.items():
         setattr(data, name, value)
     owner = None
@@ -81,12 +83,12 @@ def check_cancellation(data: NewCancellation) -> tuple[NewCancellation, User]:
     return data, owner
 
 
-def log_cancellation(data: NewCancellation) -> Cancellation:
+def log_cancellation(data: NewCancellation, strict: bool = False) -> Cancellation:
     """Records the cancellation, its invitation and both emails; the caller commits them together, or none.
 
     The caller's transaction may hold more of its own (an idempotency record, a processed event id).
     """
-    data, owner = check_cancellation(data)
+    data, owner = check_cancellation(data, strict)
     customer = data.customer or customer_for(data)
     cancellation = Cancellation(
         customer_name=data.customer_name,

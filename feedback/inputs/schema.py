@@ -16,7 +16,7 @@ from typing import Any
 from feedback.db import utcnow
 from feedback.i18n import LANGUAGES, supported_locale
 from feedback.inputs.fields import normalize_email
-from feedback.inputs.text import ONE_LINE, multi_line, single_line
+from feedback.inputs.text import ONE_LINE, flattened, multi_line, single_line
 
 #: A BCP 47 language tag's shape: a language, then any subtags (de, de-CH, zh-Hant-TW; de_DE is read as de-DE).
 LANGUAGE_TAG = re.compile(r"^[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{1,8})*$")
@@ -41,23 +41,25 @@ def _text(value: Any) -> str:
     return value
 
 
-def _line(value: Any) -> str:
+def _line(value: Any, strict: bool = True) -> str:
+    if not strict:
+        return flattened(_text(value))
     try:
         return single_line(_text(value)).strip()
     except ValueError:
         raise Invalid("control", ONE_LINE) from None
 
 
-def _name(value: Any) -> str:
-    return " ".join(_line(value).split())
+def _name(value: Any, strict: bool = True) -> str:
+    return " ".join(_line(value, strict).split())
 
 
-def _multi_line(value: Any) -> str:
+def _multi_line(value: Any, strict: bool = True) -> str:
     return multi_line(_text(value)).strip()
 
 
-def _email(value: Any) -> str:
-    address = _line(value)
+def _email(value: Any, strict: bool = True) -> str:
+    address = _line(value, strict)
     if not address:
         return ""
     try:
@@ -66,7 +68,7 @@ def _email(value: Any) -> str:
         raise Invalid("invalid", str(error)) from None
 
 
-def _money(value: Any) -> Decimal | None:
+def _money(value: Any, strict: bool = True) -> Decimal | None:
     """An amount in the currency's main unit (49.5 means 49.50), as JSON numbers, CSV text or a form give it.
 
     Rounded to cents before the range is checked: 9999999999.995 would round to ten billion when stored.
@@ -87,7 +89,7 @@ def _money(value: Any) -> Decimal | None:
     return abs(amount)  # never -0.00
 
 
-def _date(value: Any) -> date | None:
+def _date(value: Any, strict: bool = True) -> date | None:
     """A calendar date, YYYY-MM-DD, not in the future."""
     if value is None or value == "":
         return None
@@ -105,7 +107,7 @@ def _date(value: Any) -> date | None:
     return value
 
 
-def _moment(value: Any) -> datetime | None:
+def _moment(value: Any, strict: bool = True) -> datetime | None:
     """An RFC 3339 date-time, not in the future; one without an offset is taken as UTC.
 
     A datetime handed over by code (a billing system's timestamp) is taken as it is.
@@ -126,16 +128,16 @@ def _moment(value: Any) -> datetime | None:
     return moment
 
 
-def _language_tag(value: Any) -> str:
-    tag = _line(value)
+def _language_tag(value: Any, strict: bool = True) -> str:
+    tag = _line(value, strict)
     if tag and not LANGUAGE_TAG.match(tag):
         raise Invalid("invalid", "Must be a language tag, e.g. en, de or de-CH.")
     return tag
 
 
-def _locale(value: Any) -> str | None:
+def _locale(value: Any, strict: bool = True) -> str | None:
     """One of the languages Farewell ships (de-CH reads as de); empty for none."""
-    tag = _line(value)
+    tag = _line(value, strict)
     if not tag:
         return None
     locale = supported_locale(tag)
@@ -178,8 +180,10 @@ class Field:
     #: "{limit:,}" is the maximum length and "{error}" the general message.
     messages: Mapping[str, str] = field(default_factory=dict, hash=False, compare=False)
 
-    def clean(self, value: Any, required: bool | None = None) -> Any:
-        cleaned = KINDS[self.kind](value)
+    def clean(self, value: Any, required: bool | None = None, strict: bool = True) -> Any:
+        """The value checked and tidied; raises Invalid. Not `strict`, a single-line value is made one line rather
+        than refused."""
+        cleaned = KINDS[self.kind](value, strict)
         if cleaned in (None, ""):
             if self.required if required is None else required:
                 raise Invalid("required", "Required.")
@@ -218,11 +222,14 @@ class Schema:
         only: Iterable[str] | None = None,
         optional: Collection[str] = (),
         given_only: bool = False,
+        strict: bool = True,
     ) -> tuple[dict[str, Any], dict[str, str]]:
         """Returns (cleaned, errors), every problem at once.
 
         `only` checks some of the fields; `optional` lifts `required` from some (a caller with a default for
-        them); `given_only` checks just the fields present in `values` (an update that changes those).
+        them); `given_only` checks just the fields present in `values` (an update that changes those). Not
+        `strict`, control characters in single-line fields become spaces instead of errors: for an operation that
+        must store nothing harmful whoever calls it, while each way in refuses them first.
         """
         cleaned: dict[str, Any] = {}
         errors: dict[str, str] = {}
@@ -231,7 +238,8 @@ class Schema:
             if given_only and name not in values:
                 continue
             try:
-                cleaned[name] = rule.clean(values.get(name), required=rule.required and name not in optional)
+                required = rule.required and name not in optional
+                cleaned[name] = rule.clean(values.get(name), required=required, strict=strict)
             except Invalid as problem:
                 errors[name] = rule.say(problem)
         return cleaned, errors

@@ -11,7 +11,7 @@ from flask import current_app
 
 from feedback.db import utcnow
 from feedback.extensions import db
-from feedback.mail.headers import header_address, header_safe
+from feedback.mail.headers import NAME_LENGTH, SUBJECT_LENGTH, header_address, header_safe, shortened
 from feedback.mail.models import OutboxContent, OutboxMessage
 from feedback.mail.rendering import mime_bytes, render_email
 from feedback.mail.suppression import opted_out, skip_reason, suppression_for, unsubscribe_url
@@ -39,7 +39,7 @@ def enqueue(
     `cancellation_id` and `timeline_label` are the postmortem's: the database writes "<label> sent to <address>."
     on that cancellation's timeline when the message is marked sent. Flushes, never commits.
     """
-    subject = header_safe(subject)
+    subject = shortened(header_safe(subject), SUBJECT_LENGTH)  # the parts are capped too: this is the last guard
     to = header_address(to)
     context["unsubscribe_url"] = unsubscribe_url(to, cancellation_id) if to_customer else None
     text, html = render_email(template, subject=subject, **context)
@@ -47,7 +47,7 @@ def enqueue(
     message = OutboxMessage(
         kind=kind,
         recipient=to,
-        recipient_name=header_safe(to_name),
+        recipient_name=shortened(header_safe(to_name), NAME_LENGTH),
         reply_to=header_address(reply_to) if reply_to else None,
         subject=subject,
         content=OutboxContent(body_text=text, body_html=html),
