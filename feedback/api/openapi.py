@@ -17,6 +17,7 @@ def _nullable(schema: dict[str, Any]) -> dict[str, Any]:
 TEXT = {"type": "string"}
 MOMENT = {"type": "string", "format": "date-time"}
 DAY = {"type": "string", "format": "date"}
+DAY_OR_MOMENT = {"anyOf": [DAY, MOMENT]}
 
 
 def _length(schema: Schema, name: str) -> int:
@@ -231,8 +232,8 @@ def openapi_document() -> dict[str, Any]:
                         _query("page", {"type": "integer", "minimum": 1, "maximum": 100000}),
                         _query("per_page", {"type": "integer", "minimum": 1, "maximum": 100}),
                         _query("state", {"type": "string", "enum": list(STATES)}),
-                        _query("since", {"type": "string", "format": "date"}, "Cancelled on or after this day."),
-                        _query("until", {"type": "string", "format": "date"}, "Cancelled on or before this day."),
+                        _query("since", DAY_OR_MOMENT, "Cancelled on or after this day (from its start) or moment."),
+                        _query("until", DAY_OR_MOMENT, "Cancelled on or before this day (to its end) or moment."),
                     ],
                     "responses": {
                         "200": _json(
