@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from email.headerregistry import HeaderRegistry, UnstructuredHeader
+from email.headerregistry import Address, HeaderRegistry, UnstructuredHeader
 from email.policy import SMTP
+from email.utils import formataddr
 from typing import Any
 
 from feedback.inputs.text import CONTROLS, flattened
@@ -36,9 +37,21 @@ def shortened(value: str, limit: int = SUBJECT_PART) -> str:
     return value if len(value) <= limit else value[: limit - 1].rstrip() + "…"
 
 
+def mailbox(name: str, address: str) -> str:
+    """`Name <address>` for To, From or Reply-To, the name quoted (or, beyond ASCII, encoded) whole.
+
+    Built from `Address`, which refuses a malformed address and quotes a name holding `<`, `"`, `,` or `>`; sent
+    verbatim, because Python's own folding of a long quoted name drops its quotes, and `"Spy" <spy@evil.test>, …`
+    in a name of 90 characters would then become addresses of its own.
+    """
+    checked = Address(name, addr_spec=address)
+    return str(checked) if name.isascii() else formataddr((name, checked.addr_spec), charset="utf-8")
+
+
 class VerbatimHeader(UnstructuredHeader):
-    """A header that must reach the mail app as written (List-Unsubscribe's `<https://…>`): ASCII, folded only at its
-    own whitespace, never turned into an RFC 2047 encoded word, which mailbox providers do not read as a link."""
+    """A header that must reach the mail app as written: ASCII, folded only at its own whitespace, never turned
+    into an RFC 2047 encoded word (List-Unsubscribe's `<https://…>` would no longer be a link), never refolded
+    (an address's quoted name would lose its quotes)."""
 
     @classmethod
     def parse(cls, value: str, kwds: dict[str, Any]) -> None:
@@ -59,7 +72,7 @@ class VerbatimHeader(UnstructuredHeader):
 
 
 _registry = HeaderRegistry()
-_registry.map_to_type("list-unsubscribe", VerbatimHeader)
-_registry.map_to_type("list-unsubscribe-post", VerbatimHeader)
+for _name in ("to", "from", "reply-to", "list-unsubscribe", "list-unsubscribe-post"):
+    _registry.map_to_type(_name, VerbatimHeader)
 #: How every message is written: SMTP's line endings, and the headers above kept verbatim.
 POLICY = SMTP.clone(header_factory=_registry)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime, parseaddr
 from typing import TYPE_CHECKING, Any
@@ -12,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 import css_inline
 from flask import current_app, render_template
 
-from feedback.mail.headers import POLICY, header_safe
+from feedback.mail.headers import POLICY, header_safe, mailbox
 from feedback.mail.hooks import sender_name
 
 if TYPE_CHECKING:
@@ -41,18 +40,18 @@ def sender_address() -> tuple[str, str]:
 def build_message(row: OutboxMessage) -> EmailMessage:
     """The message exactly as it leaves: the email log's preview shows these headers too.
 
-    Addresses are `Address` objects, so a display name is quoted or encoded whole, whatever it holds (`<`, `"`, a
+    Addresses are built by `mailbox`, so a display name is quoted or encoded whole, whatever it holds (`<`, `"`, a
     comma, 200 characters); it can never close the address or start another.
     """
     message = EmailMessage(policy=POLICY)
     message["Subject"] = row.subject
     name, address = sender_address()
-    message["From"] = Address(name, addr_spec=address)
-    message["To"] = Address(row.recipient_name, addr_spec=row.recipient)
+    message["From"] = mailbox(name, address)
+    message["To"] = mailbox(row.recipient_name, row.recipient)
     message["Date"] = format_datetime(row.created_at)
     message["Message-ID"] = row.message_id
     if row.reply_to:
-        message["Reply-To"] = Address(addr_spec=row.reply_to)
+        message["Reply-To"] = mailbox("", row.reply_to)
     if row.unsubscribe_url:
         # RFC 8058: the mail app may offer "Unsubscribe" and POST to the link itself, with no cookies.
         message["List-Unsubscribe"] = f"<{row.unsubscribe_url}>"
