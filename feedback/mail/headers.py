@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from email.header import Header
 from email.headerregistry import Address, HeaderRegistry, UnstructuredHeader
 from email.policy import SMTP
 from email.utils import formataddr
@@ -45,7 +46,15 @@ def mailbox(name: str, address: str) -> str:
     in a name of 90 characters would then become addresses of its own.
     """
     checked = Address(name, addr_spec=address)
-    return str(checked) if name.isascii() else formataddr((name, checked.addr_spec), charset="utf-8")
+    if name.isascii():
+        return str(checked)
+    return " ".join(formataddr((name, checked.addr_spec), charset="utf-8").split())  # encoded words, one line
+
+
+def subject(value: str) -> str:
+    """The Subject as sent: beyond ASCII, encoded words (Python's own folding fails on a long word that is not
+    ASCII, such as a long name); either way folded only at whitespace."""
+    return value if value.isascii() else " ".join(Header(value, "utf-8").encode().split())
 
 
 class VerbatimHeader(UnstructuredHeader):
@@ -58,6 +67,7 @@ class VerbatimHeader(UnstructuredHeader):
         if not value.isascii() or CONTROLS.search(value):
             raise ValueError(f"a verbatim header must be printable ASCII: {value!r}")
         super().parse(value, kwds)
+        kwds["decoded"] = value  # as written: its encoded words (a name beyond ASCII) stay encoded
 
     def fold(self, *, policy: Any) -> str:
         """Between words where the line would pass 78 characters; a word longer than that stays whole on its line
@@ -72,7 +82,7 @@ class VerbatimHeader(UnstructuredHeader):
 
 
 _registry = HeaderRegistry()
-for _name in ("to", "from", "reply-to", "list-unsubscribe", "list-unsubscribe-post"):
+for _name in ("subject", "to", "from", "reply-to", "list-unsubscribe", "list-unsubscribe-post"):
     _registry.map_to_type(_name, VerbatimHeader)
 #: How every message is written: SMTP's line endings, and the headers above kept verbatim.
 POLICY = SMTP.clone(header_factory=_registry)

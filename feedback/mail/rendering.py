@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 import css_inline
 from flask import current_app, render_template
 
-from feedback.mail.headers import POLICY, header_safe, mailbox
+from feedback.mail.headers import POLICY, header_safe, mailbox, subject
 from feedback.mail.hooks import sender_name
 
 if TYPE_CHECKING:
@@ -44,7 +44,7 @@ def build_message(row: OutboxMessage) -> EmailMessage:
     comma, 200 characters); it can never close the address or start another.
     """
     message = EmailMessage(policy=POLICY)
-    message["Subject"] = row.subject
+    message["Subject"] = subject(row.subject)
     name, address = sender_address()
     message["From"] = mailbox(name, address)
     message["To"] = mailbox(row.recipient_name, row.recipient)
