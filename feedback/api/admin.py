@@ -28,9 +28,13 @@ def index() -> str | tuple[str, int]:
     form = TokenForm()
     new_token = None
     if form.validate_on_submit():
-        _, new_token = create_token(form.name.data or "", created_by=current_user._get_current_object())
-        db.session.commit()
-        form.name.data = ""
+        try:
+            _, new_token = create_token(form.name.data or "", created_by=current_user._get_current_object())
+        except ValueError as error:  # a name of spaces only: InputRequired saw characters, the operation none
+            form.name.errors = [*form.name.errors, str(error)]
+        else:
+            db.session.commit()
+            form.name.data = ""
     status = 422 if form.errors else 200
     return render_template("api/tokens.html", form=form, tokens=list_tokens(), new_token=new_token), status
 
