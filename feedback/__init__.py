@@ -90,6 +90,18 @@ def register_blueprints(app: Flask) -> None:
     for blueprint in (questions, site_settings, staff):
         app.register_blueprint(blueprint)
     register_ways_in(app)
+    register_privacy(app)
+
+
+def register_privacy(app: Flask) -> None:
+    """GDPR export and erasure (page, API), the audit trail's page, and password reset."""
+    from feedback.audit_log.views import blueprint as audit_log
+    from feedback.auth.reset_views import blueprint as password_reset
+    from feedback.privacy.api import blueprint as privacy_api
+    from feedback.privacy.views import blueprint as privacy
+
+    for blueprint in (privacy, privacy_api, audit_log, password_reset):
+        app.register_blueprint(blueprint)
 
 
 def register_ways_in(app: Flask) -> None:
@@ -118,10 +130,11 @@ def register_commands(app: Flask) -> None:
     from feedback.imports.cli import import_
     from feedback.jobs.cli import jobs
     from feedback.mail.cli import outbox
+    from feedback.privacy.cli import customers
     from feedback.worker import worker
 
     cancellations.add_command(import_)
-    for group in (users, cancellations, outbox, demo, tokens, jobs, worker):
+    for group in (users, cancellations, outbox, demo, tokens, jobs, worker, customers):
         app.cli.add_command(group)
 
     from feedback.questions.cli import questions
@@ -133,6 +146,7 @@ def register_jobs(app: Flask) -> None:
     """Periodic work lives in its feature: importing a feature's jobs module registers them (see feedback.jobs)."""
     from feedback.api import jobs as api_jobs  # noqa: F401
     from feedback.surveys import jobs as survey_jobs  # noqa: F401
+    from feedback.privacy import jobs as privacy_jobs  # noqa: F401
     from feedback.webhooks import jobs as webhook_jobs  # noqa: F401
 
 

@@ -115,6 +115,10 @@ def from_environment(instance_path: str) -> dict[str, Any]:
         "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
         **{name: _text(name, default) for name, default in RATE_LIMITS.items()},
         "TRUSTED_PROXIES": _int("TRUSTED_PROXIES", 0),
+        # Privacy: postmortems older than this many months are anonymised by a job; 0 or unset keeps them.
+        "RETENTION_MONTHS": _int("RETENTION_MONTHS", 0),
+        # Operations: one line per request; "json" for a log collector, "text" for a person.
+        "LOG_FORMAT": os.environ.get("LOG_FORMAT", "").strip().lower() or "text",
     }
 
 

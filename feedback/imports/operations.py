@@ -6,6 +6,7 @@ from contextlib import suppress
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from feedback import audit
 from feedback.cancellations.operations import InvalidCancellation, NewCancellation, check_cancellation
 from feedback.customers.intake import BODY_NAMES, check_fields, record_cancellation
 from feedback.customers.operations import FIELDS, InvalidCustomer, clean_customer, find_customer, upsert_customer
@@ -169,4 +170,5 @@ def import_rows(kind: str, rows: list[tuple[int, dict[str, str]]], acting: User 
         except InvalidCancellation as invalid:
             db.session.rollback()
             raise ImportFailed(line, invalid.errors) from None
+    audit.record("import", ("import", kind), f"Imported {len(rows)} {kind} row(s) from CSV.")
     return len(rows)

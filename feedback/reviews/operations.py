@@ -6,6 +6,7 @@ from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 
+from feedback import audit
 from feedback.auth.models import User
 from feedback.extensions import db
 from feedback.postmortem.emails import email_about
@@ -54,4 +55,5 @@ def submit_review(cancellation: Cancellation, author: User, answers: dict[str, A
         db.session.rollback()
         raise AlreadyReviewed from None
     record_step(cancellation.id, "reviewed", f"{author.name} submitted the internal review.")
+    audit.record("review.submit", cancellation, actor=author)
     return review
