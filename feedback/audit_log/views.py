@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, render_template, request
-from sqlalchemy import distinct, select
+from sqlalchemy import select
 
 from feedback.audit.models import AuditEvent
 from feedback.auth.access import admin_required
@@ -31,7 +31,7 @@ def index() -> str:
         if target_id:
             query = query.where(AuditEvent.target_id == target_id)
     page = db.paginate(query.order_by(AuditEvent.id.desc()), per_page=PER_PAGE, error_out=False)
-    actions = db.session.scalars(select(distinct(AuditEvent.action)).order_by(AuditEvent.action)).all()
+    actions = db.session.scalars(select(AuditEvent.action).distinct().order_by(AuditEvent.action)).all()
     return render_template(
         "audit_log/index.html", page=page, actions=actions, action=action, actor=actor, target=target
     )
