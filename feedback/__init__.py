@@ -27,6 +27,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         [FileSystemLoader(str(ROOT / "templates")), PrefixLoader({"emails": FileSystemLoader(str(ROOT / "emails"))})]
     )
     register_extensions(app)
+    register_logging(app)
     register_hooks(app)
     register_blueprints(app)
     register_errorhandlers(app)
@@ -54,6 +55,12 @@ def register_extensions(app: Flask) -> None:
     login_manager.login_message_category = "info"
     login_manager.user_loader(load_user)
     babel.init_app(app, locale_selector=select_locale, default_translation_directories=str(TRANSLATIONS))
+
+
+def register_logging(app: Flask) -> None:
+    from feedback import requestlog
+
+    requestlog.init_app(app)
 
 
 def register_hooks(app: Flask) -> None:
