@@ -152,8 +152,8 @@ def register_commands(app: Flask) -> None:
 def register_jobs(app: Flask) -> None:
     """Periodic work lives in its feature: importing a feature's jobs module registers them (see feedback.jobs)."""
     from feedback.api import jobs as api_jobs  # noqa: F401
-    from feedback.surveys import jobs as survey_jobs  # noqa: F401
     from feedback.privacy import jobs as privacy_jobs  # noqa: F401
+    from feedback.surveys import jobs as survey_jobs  # noqa: F401
     from feedback.webhooks import jobs as webhook_jobs  # noqa: F401
 
 

@@ -58,6 +58,7 @@ def job_row(name: str) -> JobRun:
 def test_the_features_register_their_jobs_with_their_intervals(app):
     assert {job.name: job.every for job in registered()} == {
         "api.forget-idempotency-keys": timedelta(hours=1),
+        "privacy.retention": timedelta(hours=1),
         "surveys.lapse-links": timedelta(minutes=1),
         "surveys.queue-reminders": timedelta(minutes=1),
         "webhooks.forget-event-ids": timedelta(hours=1),
@@ -70,14 +71,14 @@ def test_registering_again_is_harmless_and_a_clash_is_refused(app, app_config):
     create_app(app_config)  # a second app imports the job modules again
     importlib.reload(feedback.surveys.jobs)  # and a reloaded module registers new function objects
     periodic("surveys.lapse-links", every=MINUTE)(feedback.surveys.jobs.lapse_links)
-    assert len(registered()) == 4
+    assert len(registered()) == 5
 
     def lapse_links(now: datetime) -> str:  # another function under a taken name
         return ""
 
     with pytest.raises(DuplicateJob, match="surveys.lapse-links is already feedback.surveys.jobs.lapse_links"):
         periodic("surveys.lapse-links", every=MINUTE)(lapse_links)
-    assert registered()[1].run is feedback.surveys.jobs.lapse_links
+    assert {j.name: j.run for j in registered()}["surveys.lapse-links"] is feedback.surveys.jobs.lapse_links
 
 
 def test_a_due_job_runs_once_and_then_waits_for_its_interval(app):
@@ -261,6 +262,7 @@ def test_flask_outbox_send_only_delivers_and_flask_jobs_run_lapses_the_link(app,
     assert ran.exit_code == 0, ran.output
     assert ran.output.splitlines() == [
         "api.forget-idempotency-keys: nothing to do",
+        "privacy.retention: nothing to do",
         "surveys.lapse-links: 1 survey link expired",
         "surveys.queue-reminders: nothing to do",
         "webhooks.forget-event-ids: nothing to do",
@@ -291,10 +293,10 @@ def test_flask_jobs_status_tells_a_newcomer_what_runs_when(app, runner, monkeypa
 
     monkeypatch.setitem(job_registry._jobs, "test.breaks", Job("test.breaks", MINUTE, breaks))
     before = runner.invoke(args=["jobs", "status"]).output
-    assert "5 periodic jobs (times in UTC, now " in before
+    assert "6 periodic jobs (times in UTC, now " in before
     assert "surveys.lapse-links, every 1 min: Marks survey links past SURVEY_LINK_DAYS expired" in before
     assert "api.forget-idempotency-keys, every 1 h: Deletes Idempotency-Keys" in before
-    assert before.count("last run   never; it runs at the next pass of a worker") == 5
+    assert before.count("last run   never; it runs at the next pass of a worker") == 6
 
     runner.invoke(args=["jobs", "run"])
     with app.app_context():
@@ -370,12 +372,12 @@ def test_flask_worker_delivers_mail_and_runs_the_jobs_until_sigterm(app, databas
         db.session.commit()
     process = flask(database_url, smtp, "worker", "--interval", "0.2")
     try:
-        wait_until(lambda: len(smtp.messages) == 2 and jobs_done(app) == 4, timeout=60)
+        wait_until(lambda: len(smtp.messages) == 2 and jobs_done(app) == 5, timeout=60)
     finally:
         output = stop(process)
     assert process.returncode == 0, output
     lines = output.splitlines()
-    assert lines[0] == "Worker started: delivering mail and running 4 periodic jobs; checking every 0.2s."
+    assert lines[0] == "Worker started: delivering mail and running 5 periodic jobs; checking every 0.2s."
     assert "Job webhooks.forget-event-ids: 1 webhook event id forgotten." in lines
     assert "Outbox: sent 2, will retry 0, failed 0." in lines
     assert lines[-1] == "Worker stopped."
@@ -388,11 +390,11 @@ def test_flask_worker_delivers_mail_and_runs_the_jobs_until_sigterm(app, databas
 def test_flask_jobs_work_runs_the_jobs_until_sigterm(app, database_url, smtp):
     process = flask(database_url, smtp, "jobs", "work", "--interval", "0.2")
     try:
-        wait_until(lambda: jobs_done(app) == 4, timeout=60)
+        wait_until(lambda: jobs_done(app) == 5, timeout=60)
     finally:
         output = stop(process)
     assert process.returncode == 0, output
-    assert output.splitlines() == ["Job runner started (4 jobs); checking every 0.2s.", "Job runner stopped."]
+    assert output.splitlines() == ["Job runner started (5 jobs); checking every 0.2s.", "Job runner stopped."]
 
 
 def imported_modules(path: Path) -> set[str]:

@@ -195,3 +195,13 @@ def test_retention_anonymises_old_postmortems_only(app, owner, smtp):
     app.config["RETENTION_MONTHS"] = 0
     with app.app_context():
         assert anonymise_expired(utcnow() + timedelta(days=4000)) == 0
+
+
+def test_retention_runs_as_a_job_in_the_worker(app, owner, smtp, runner):
+    app.config["RETENTION_MONTHS"] = 1
+    old = log(app, owner["email"], cancelled_at=utcnow() - timedelta(days=40))
+    result = runner.invoke(args=["jobs", "run"])
+    assert result.exit_code == 0, result.output
+    assert "privacy.retention: 1 postmortem anonymised" in result.output
+    with app.app_context():
+        assert db.session.get(Cancellation, old).erased_at is not None
