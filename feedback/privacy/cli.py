@@ -52,4 +52,4 @@ def erase(email: str, yes: bool, why: str) -> None:
     except NothingToErase as nothing:
         raise click.ClickException(str(nothing)) from None
     db.session.commit()
-    click.echo(f"{erased}.")
+    click.echo(f"Erased {erased}.")

@@ -37,7 +37,7 @@ class Erased:
     def __str__(self) -> str:
         return (
             f"{self.customers} customer record(s), {self.cancellations} cancellation(s) and "
-            f"{self.messages} email(s) erased"
+            f"{self.messages} email(s)"
         )
 
 

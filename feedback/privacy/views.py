@@ -58,7 +58,7 @@ def erase(cancellation_id: int) -> str | Response | tuple[str, int]:
         else:
             erased = erase_person(person.email, form.why.data or "")
             db.session.commit()
-            flash(f"Erased: {erased}. The anonymous facts remain for insights.", "success")
+            flash(f"Erased {erased}. The anonymous facts remain for insights.", "success")
             return redirect(url_for("cancellations.detail", cancellation_id=cancellation_id))
     status = 422 if form.errors else 200
     return render_template("privacy/erase.html", form=form, cancellation=cancellation, person=person), status
