@@ -35,10 +35,7 @@ class Erased:
     messages: int
 
     def __str__(self) -> str:
-        return (
-            f"{self.customers} customer record(s), {self.cancellations} cancellation(s) and "
-            f"{self.messages} email(s)"
-        )
+        return f"{self.customers} customer record(s), {self.cancellations} cancellation(s) and {self.messages} email(s)"
 
 
 def erase_person(email: str, why: str = "") -> Erased:
