@@ -56,6 +56,7 @@ def register_extensions(app: Flask) -> None:
 
 def register_hooks(app: Flask) -> None:
     """What the postmortem and mail must have features do, handed down at start-up instead of imported."""
+    from feedback.inbound.addresses import reply_address_for
     from feedback.mail import hooks as mail_hooks
     from feedback.postmortem.workflow import when_summary_due
     from feedback.settings.operations import sender_name
@@ -65,6 +66,7 @@ def register_hooks(app: Flask) -> None:
     when_summary_due(app, compose_summary)
     mail_hooks.check_before_sending(app, "survey_reminder", reminder_obsolete)
     mail_hooks.sender_name_from(app, sender_name)
+    mail_hooks.customer_reply_address_from(app, reply_address_for)
 
 
 def register_blueprints(app: Flask) -> None:
@@ -114,11 +116,12 @@ def register_commands(app: Flask) -> None:
     from feedback.cancellations.cli import cancellations
     from feedback.demo import demo
     from feedback.imports.cli import import_
+    from feedback.inbound.cli import inbound
     from feedback.jobs import models as job_models  # noqa: F401 - the scheduler's table, until its CLI lands
     from feedback.mail.cli import outbox
 
     cancellations.add_command(import_)
-    for group in (users, cancellations, outbox, demo, tokens):
+    for group in (users, cancellations, outbox, demo, tokens, inbound):
         app.cli.add_command(group)
 
     from feedback.questions.cli import questions

@@ -86,6 +86,12 @@ def from_environment(instance_path: str) -> dict[str, Any]:
         "STRIPE_API_BASE": os.environ.get("STRIPE_API_BASE", "").strip().rstrip("/") or "https://api.stripe.com",
         "STRIPE_OWNER_EMAIL": os.environ.get("STRIPE_OWNER_EMAIL", "").strip(),
         "WEBHOOK_SECRET": os.environ.get("WEBHOOK_SECRET", "").strip(),
+        # Replies and bounces (see the README's "Replies and bounces"): all of them optional.
+        "REPLY_ADDRESS": os.environ.get("REPLY_ADDRESS", "").strip(),
+        "BOUNCE_ADDRESS": os.environ.get("BOUNCE_ADDRESS", "").strip(),
+        "INBOUND_IMAP_URL": os.environ.get("INBOUND_IMAP_URL", "").strip(),
+        "MAILGUN_SIGNING_KEY": os.environ.get("MAILGUN_SIGNING_KEY", "").strip(),
+        "INBOUND_MAX_BYTES": _int("INBOUND_MAX_BYTES", 1024 * 1024, minimum=64 * 1024),
     }
 
 
@@ -114,6 +120,11 @@ def finalize(config: dict[str, Any]) -> None:
     logo = config.get("LOGO_URL", "")
     if logo and not (logo.startswith("https://") or (logo.startswith("/") and not logo.startswith("//"))):
         raise ConfigError(f"LOGO_URL must be an https:// address or a path on this site; got {logo!r}.")
+    for name in ("REPLY_ADDRESS", "BOUNCE_ADDRESS"):
+        _check_subaddressable(name, config.get(name, ""))
+    imap_url = config.get("INBOUND_IMAP_URL", "")
+    if imap_url and not imap_url.startswith(("imap://", "imaps://")):
+        raise ConfigError(f"INBOUND_IMAP_URL must start with imaps:// (or imap:// on loopback); got {imap_url[:8]!r}.")
     if config["MAIL_USE_TLS"] and config["MAIL_USE_SSL"]:
         raise ConfigError("MAIL_USE_TLS and MAIL_USE_SSL are exclusive: STARTTLS or implicit TLS, not both.")
 
@@ -128,6 +139,15 @@ def finalize(config: dict[str, Any]) -> None:
     config.setdefault("WTF_CSRF_TIME_LIMIT", None)
     config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", _engine_options(config["SQLALCHEMY_DATABASE_URI"]))
     config["TESTING"] = config.get("TESTING", env == "testing")
+
+
+def _check_subaddressable(name: str, address: str) -> None:
+    """Farewell adds `+<key>` before the @, so the address must be a plain one without a + of its own."""
+    local, at, domain = address.partition("@")
+    if address and not (at and local and domain and "+" not in local and address.isascii() and " " not in address):
+        raise ConfigError(
+            f"{name} must be a plain address such as replies@example.com (no + and no name); got {address!r}."
+        )
 
 
 def _engine_options(url: str) -> dict[str, Any]:

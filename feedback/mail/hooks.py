@@ -3,6 +3,8 @@
 - A *send check* for a kind of message says, just before it goes, why it must not go after all ("" to send):
   a survey reminder whose survey was answered meanwhile. It reads on the worker's connection.
 - The *sender name* is the name on the From line when the configured sender address comes without one.
+- The *customer reply address* is the Reply-To of email to a customer about a cancellation: when it gives one
+  (`replies+<key>@…`, see feedback.inbound), the customer's reply comes back to Farewell instead of a person.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ _HOOKS = "farewell.mail"
 
 
 def _hooks(app: Flask) -> dict[str, Any]:
-    return app.extensions.setdefault(_HOOKS, {"send_checks": {}, "sender_name": None})
+    return app.extensions.setdefault(_HOOKS, {"send_checks": {}, "sender_name": None, "reply_address": None})
 
 
 def check_before_sending(app: Flask, kind: str, check: SendCheck) -> None:
@@ -42,3 +44,13 @@ def sender_name_from(app: Flask, name: Callable[[], tuple[str, bool]]) -> None:
 def sender_name() -> tuple[str, bool]:
     name = _hooks(current_app)["sender_name"]
     return name() if name is not None else ("", False)
+
+
+def customer_reply_address_from(app: Flask, address: Callable[[int], str | None]) -> None:
+    """`address(cancellation_id)` is the Reply-To for a customer's email about it, or None to keep the caller's."""
+    _hooks(app)["reply_address"] = address
+
+
+def customer_reply_address(cancellation_id: int) -> str | None:
+    address = _hooks(current_app)["reply_address"]
+    return address(cancellation_id) if address is not None else None

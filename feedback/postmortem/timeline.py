@@ -21,6 +21,7 @@ EMAIL_LABELS = {
     "survey_reminder": "Survey reminder",
     "review_request": "Review request",
     "summary": "Summary",
+    "customer_reply": "Customer's reply (forwarded)",
 }
 
 
