@@ -1,5 +1,5 @@
-import subprocess, sys
-from conftest import log, deliver, make_config
+from conftest import deliver, log
+
 from feedback.extensions import db
 from feedback.inbound.addresses import reply_address_for
 from feedback.inbound.models import InboundMessage
@@ -23,7 +23,7 @@ def test_smoke(app_config, owner, smtp, tmp_path):
         "On Tue, 1 Dec 2026, Acme <hello@acme.test> wrote:\r\n> ##- Please type your reply above this line -##\r\n"
     ).encode()
     with app.app_context():
-        from feedback.inbound.operations import store_message, process_and_commit
+        from feedback.inbound.operations import process_and_commit, store_message
 
         m, stored = store_message(raw, "pipe")
         assert stored

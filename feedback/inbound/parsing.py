@@ -6,6 +6,7 @@ are listed by name and never opened, and the text is cut to what the sender wrot
 
 from __future__ import annotations
 
+import contextlib
 import email
 import hashlib
 import re
@@ -178,10 +179,8 @@ def new_text(body: str) -> str:
             lines = lines[:number]
             break
     text = "\n".join(lines)
-    try:
+    with contextlib.suppress(Exception):  # the library failing on odd text: better the whole text than none
         text = EmailReplyParser(languages=LANGUAGES).parse_reply(text=text)
-    except Exception:  # noqa: BLE001 - better the whole text than none
-        pass
     text = _drop_trailing_attribution(text)
     return text.strip()[:MAX_TEXT]
 
@@ -241,10 +240,8 @@ class _TextFromHTML(HTMLParser):
 
 def html_to_text(html: str) -> str:
     parser = _TextFromHTML()
-    try:
+    with contextlib.suppress(Exception):  # what was read so far is the best there is
         parser.feed(html)
         parser.close()
-    except Exception:  # noqa: BLE001 - what was read so far is the best there is
-        pass
     text = "\n".join(line.strip() for line in parser.lines)
     return re.sub(r"\n{3,}", "\n\n", text).strip()
