@@ -74,7 +74,9 @@ def test_from_review_to_closed_item_and_win_back_email(live, chromium, smtp, own
     consent = survey.get_by_label("You may let me know if you change what made me leave")
     assert not consent.is_checked()
     survey.get_by_label(REASON).check()
-    survey.get_by_label("Do you know someone we might suit better?").fill("Ana at Sunrise Café")
+    survey.get_by_label("If someone you know might be a better fit for us, we'd be glad to hear.").fill(
+        "Ana at Sunrise Café"
+    )
     consent.check()
     assert_accessible(survey, "the survey with the consent box")
     survey.locator(".consent").scroll_into_view_if_needed()

@@ -119,7 +119,7 @@ def test_0010_turns_each_line_of_what_must_change_into_an_item(smtp, scratch_dat
             )
             connection.execute(insert_review, {"cancellation": 1, "answers": json.dumps(answers)})
             connection.execute(insert_review, {"cancellation": 2, "answers": json.dumps({"this_week": "Quiet"})})
-        upgrade()
+        upgrade(revision="0010")  # 0010 alone: rows given ids by hand leave PostgreSQL's sequences behind
         items = db.session.scalars(select(ActionItem).order_by(ActionItem.id)).all()
         assert [(i.title, i.owner_id, i.due_on, i.status, i.source, i.cancellation_id) for i in items] == [
             ("Call before price changes", 1, None, "open", "migration", 1),

@@ -246,7 +246,7 @@ def _decide_once(notice: WinbackNotice) -> None:
 
 
 def referrals() -> Select[tuple[SurveyResponse]]:
-    """Answers to "Do you know someone we might suit better?", newest first."""
+    """Answers to the referral question (better_fit_referral), newest first."""
     answer = SurveyResponse.answers[REFERRAL_KEY].as_string()
     return (
         select(SurveyResponse)
