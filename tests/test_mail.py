@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import email
+import email.policy
+import re
 import socket
 import threading
 from datetime import timedelta
+from email.utils import getaddresses
 
 from conftest import csrf_token, deliver, free_port, link_in, log, make_config
 from sqlalchemy import select
@@ -420,3 +424,73 @@ def test_resend_all_failed_from_the_email_log_and_the_command_line(app, client, 
     assert "Queued 1 failed message(s) again." in runner.invoke(args=["outbox", "resend", "--failed"]).output
     deliver(app)
     assert len(smtp.to("gone3@client.test")) == 1
+
+
+# --- What goes on the wire: the raw bytes the SMTP server received, not what a parser makes of them ----------------
+
+
+def raw_head(envelope) -> bytes:
+    """The header block exactly as sent, before any unfolding or decoding."""
+    return envelope.original_content.split(b"\r\n\r\n", 1)[0]
+
+
+def raw_header(envelope, name: str) -> bytes:
+    """One header's value with its folding kept (continuation lines start with a space or a tab)."""
+    match = re.search(rb"^" + name.encode() + rb": ?([^\r\n]*(?:\r\n[ \t][^\r\n]*)*)", raw_head(envelope), re.MULTILINE)
+    assert match, f"no {name} header in {raw_head(envelope)!r}"
+    return match.group(1)
+
+
+def envelope_to(smtp, address: str):
+    found = [e for e in smtp.envelopes if address in e.rcpt_tos]
+    assert len(found) == 1, f"expected one message to {address}, got {len(found)}"
+    return found[0]
+
+
+def test_no_whitespace_or_control_character_writes_a_header(app, smtp, owner):
+    """A company name stored with VT, FF, FS/GS/RS, NEL or U+2028 (before the input filter refused them, say) is
+    one line in every header: Python's folding would otherwise make each of them a line break."""
+    from feedback.settings.operations import save_settings
+
+    with app.app_context():
+        save_settings(
+            {"company_name": "Acme\x0bBcc: spy@evil.test\x0c\x1c\x1d\x1e\x85\u2028\u2029X-Evil: 1\x0b\x0bbody"}
+        )
+        db.session.commit()
+    log(app, owner["email"], customer_name="Casey\x0bBcc: spy2@evil.test", company="Co\x1eX-Injected: yes")
+    deliver(app)
+    assert len(smtp.envelopes) == 2
+    for envelope in smtp.envelopes:
+        head = raw_head(envelope)
+        assert not re.search(rb"^(Bcc|X-Evil|X-Injected|body)", head, re.MULTILINE | re.IGNORECASE), head
+        assert not re.search(rb"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]|\xc2[\x80-\x9f]|\xe2\x80[\xa8\xa9]", head), head
+        assert all(line[:1] in b" \t" or b":" in line for line in head.split(b"\r\n")), head
+    assert sorted(r for e in smtp.envelopes for r in e.rcpt_tos) == ["casey@client.test", owner["email"]]
+    invitation = smtp.one("casey@client.test")
+    assert invitation["Subject"].strip() == "Thank you for your time with Acme Bcc: spy@evil.test X-Evil: 1 body, Casey"
+
+
+def test_display_names_cannot_break_the_to_header(app, smtp, owner):
+    name = '"Spy" <spy@evil.test>, Bcc: <spy2@evil.test> ' + "x" * 90 + ' "quoted" <a@b.test> >'
+    log(app, owner["email"], customer_name=name, customer_email="casey@client.test")
+    deliver(app)
+    envelope = envelope_to(smtp, "casey@client.test")
+    assert envelope.rcpt_tos == ["casey@client.test"]
+    parsed = email.message_from_bytes(envelope.original_content, policy=email.policy.default)
+    addresses = parsed["To"].addresses
+    assert [a.addr_spec for a in addresses] == ["casey@client.test"]
+    assert addresses[0].display_name == " ".join(name.split())
+    # A strict reader of the raw header sees one address too: the name is quoted or encoded whole.
+    unfolded = re.sub(rb"\r\n[ \t]", b" ", raw_header(envelope, "To")).decode("ascii")
+    assert [address for _, address in getaddresses([unfolded])] == ["casey@client.test"]
+
+
+def test_list_unsubscribe_travels_as_a_plain_link_even_past_78_characters(app, smtp, owner):
+    log(app, owner["email"], customer_email="a-rather-long-address-for-a-longer-link@client.test")
+    deliver(app)
+    envelope = envelope_to(smtp, "a-rather-long-address-for-a-longer-link@client.test")
+    value = raw_header(envelope, "List-Unsubscribe")
+    line = b"List-Unsubscribe: " + value
+    assert len(line) > 78 and b"=?" not in value
+    assert re.fullmatch(rb"<http://localhost/u/[A-Za-z0-9_.-]+>", value), value
+    assert raw_header(envelope, "List-Unsubscribe-Post") == b"List-Unsubscribe=One-Click"

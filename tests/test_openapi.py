@@ -9,8 +9,10 @@ import schemathesis
 from conftest import deliver, link_in
 from flask import Flask
 from hypothesis import HealthCheck, given, settings
+from schemathesis import GenerationMode
 from schemathesis.checks import (
     content_type_conformance,
+    negative_data_rejection,
     not_a_server_error,
     response_headers_conformance,
     response_schema_conformance,
@@ -25,6 +27,7 @@ CHECKS = [
     not_a_server_error,
     status_code_conformance,
     content_type_conformance,
+    negative_data_rejection,
     response_schema_conformance,
     response_headers_conformance,
 ]
@@ -129,3 +132,24 @@ def test_action_item_answers_conform_too(api_app: Flask, token: str, owner: dict
     assert patch.call_and_validate(app=api_app, checks=CHECKS).json()["status"] == "not_doing"
     shown = SCHEMA["/api/v1/action-items/{item_id}"]["GET"].Case(path_parameters={"item_id": item_id}, headers=headers)
     assert shown.call_and_validate(app=api_app, checks=CHECKS).json()["closed_at"] is not None
+
+
+@pytest.mark.parametrize("operation", list(SCHEMA.get_all_operations()), ids=lambda op: op.ok().label)
+def test_what_the_document_forbids_is_refused(api_app: Flask, token: str, operation: Any) -> None:
+    """Negative cases (an empty `until=`, an Idempotency-Key outside its pattern…) get a 4xx, never a 2xx or a 500."""
+    operation = operation.ok()
+
+    auth = {"Authorization": f"Bearer {token}"}  # given, so that only the document's own parameters are negated
+
+    @given(case=operation.as_strategy(generation_mode=GenerationMode.NEGATIVE, headers=auth))
+    @settings(
+        max_examples=40,
+        deadline=None,
+        derandomize=True,
+        database=None,
+        suppress_health_check=list(HealthCheck),
+    )
+    def run(case: Any) -> None:
+        case.call_and_validate(app=api_app, checks=[*CHECKS, negative_data_rejection])
+
+    run()

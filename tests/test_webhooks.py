@@ -361,3 +361,80 @@ def test_an_unreachable_stripe_api_leaves_it_waiting_for_contact(app: Flask, cli
     app.config.update(STRIPE_API_KEY="sk_test_123", STRIPE_API_BASE=f"http://127.0.0.1:{free_port()}")
     assert post_stripe(client, stripe_event()).status_code == 201
     assert only_cancellation(app).state == "needs_contact"
+
+
+# --- Malformed but signed Stripe events ----------------------------------------------------------------------
+
+ODD_VALUES = [None, 1.5, "2", -1, 10**20, True, [], {}, "", "\x00", "x" * 300, [1], {"a": 1}]
+#: Every place in the event that Farewell reads, as a path of keys and list indexes.
+READ_PATHS = [
+    ("id",),
+    ("created",),
+    ("data",),
+    ("data", "object"),
+    ("data", "object", "customer"),
+    ("data", "object", "start_date"),
+    ("data", "object", "canceled_at"),
+    ("data", "object", "ended_at"),
+    ("data", "object", "cancellation_details"),
+    ("data", "object", "cancellation_details", "reason"),
+    ("data", "object", "cancellation_details", "feedback"),
+    ("data", "object", "cancellation_details", "comment"),
+    ("data", "object", "items"),
+    ("data", "object", "items", "data"),
+    ("data", "object", "items", "data", 0),
+    ("data", "object", "items", "data", 0, "quantity"),
+    ("data", "object", "items", "data", 0, "price"),
+    ("data", "object", "items", "data", 0, "price", "unit_amount"),
+    ("data", "object", "items", "data", 0, "price", "nickname"),
+    ("data", "object", "items", "data", 0, "price", "lookup_key"),
+    ("data", "object", "items", "data", 0, "price", "product"),
+    ("data", "object", "items", "data", 0, "price", "recurring"),
+    ("data", "object", "items", "data", 0, "price", "recurring", "interval"),
+    ("data", "object", "items", "data", 0, "price", "recurring", "interval_count"),
+]
+EXPANDED_PATHS = [
+    ("data", "object", "customer", "id"),
+    ("data", "object", "customer", "name"),
+    ("data", "object", "customer", "email"),
+    ("data", "object", "customer", "metadata"),
+    ("data", "object", "customer", "metadata", "company"),
+    ("data", "object", "customer", "metadata", "owner_email"),
+]
+
+
+def mutated(event: dict[str, Any], path: tuple[Any, ...], value: Any) -> dict[str, Any]:
+    copy = json.loads(json.dumps(event))
+    target = copy
+    for key in path[:-1]:
+        target = target[key]
+    target[path[-1]] = value
+    return copy
+
+
+def test_signed_but_malformed_stripe_events_are_a_400_never_a_500(app: Flask, client: FlaskClient, admin: Any) -> None:
+    """quantity 1.5 or "2", items not a list, start_date 10^20, a wrong type anywhere Farewell reads."""
+    answers: dict[int, int] = {}
+    cases = [(stripe_event(), path) for path in READ_PATHS] + [(expanded_event(), path) for path in EXPANDED_PATHS]
+    for n, (event, path) in enumerate(cases):
+        for m, value in enumerate(ODD_VALUES):
+            bad = mutated(event, path, value)
+            bad["id"] = f"evt_mutation_{n}_{m}" if path != ("id",) else value
+            response = post_stripe(client, bad)
+            assert response.status_code < 500, (path, value, response.json)
+            assert response.status_code in (200, 201, 400, 422), (path, value, response.status_code)
+            if response.status_code >= 400:
+                assert response.mimetype == "application/problem+json"
+            answers[response.status_code] = answers.get(response.status_code, 0) + 1
+    for path, value in (
+        (("data", "object", "items", "data", 0, "quantity"), 1.5),
+        (("data", "object", "items", "data", 0, "quantity"), "2"),
+        (("data", "object", "items"), []),
+        (("data", "object", "start_date"), 10**20),
+    ):
+        bad = mutated(stripe_event(), path, value)
+        bad["id"] = f"evt_named_{path[-1]}"
+        response = post_stripe(client, bad)
+        assert response.status_code == 400, (path, value, response.json)
+        assert response.json["detail"].startswith("The event is not shaped as Stripe sends it")
+    assert answers.get(400, 0) > 100

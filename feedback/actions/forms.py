@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_wtf import FlaskForm
-from wtforms import DateField, FieldList, Form, FormField, SelectChoice, SelectField, StringField, TextAreaField
+from wtforms import DateField, FieldList, FormField, SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import Length, Optional
 
 from feedback.actions.operations import NOTE_MAX, TICKET_MAX, TITLE_MAX, active_staff, customer_reasons, default_due
+from feedback.inputs.forms import InputForm, InputSubform
 from feedback.postmortem.models import Cancellation
 
 #: Blank rows the review starts with; "Add more rows" adds this many again (a plain submit button, no JavaScript).
@@ -20,7 +20,7 @@ def _strip(value: Any) -> Any:
     return value.strip() if isinstance(value, str) else value
 
 
-class ItemRow(Form):
+class ItemRow(InputSubform):
     """One item as the review asks for it; a row with no title is simply not an item."""
 
     title = StringField("What must change", validators=[Optional(), Length(max=TITLE_MAX)], filters=[_strip])
@@ -29,11 +29,11 @@ class ItemRow(Form):
     reason = SelectField("Addresses the customer's reason", validate_choice=False)
 
 
-class ReviewItemsForm(Form):
+class ReviewItemsForm(InputSubform):
     rows = FieldList(FormField(ItemRow), min_entries=ROWS, max_entries=MAX_ROWS)
 
 
-class ItemForm(FlaskForm):
+class ItemForm(InputForm):
     """Adding an item on the postmortem page, or editing one."""
 
     title = StringField("What must change", validators=[Length(max=TITLE_MAX)], filters=[_strip])
@@ -43,7 +43,7 @@ class ItemForm(FlaskForm):
     ticket_url = StringField("Ticket", validators=[Optional(), Length(max=TICKET_MAX)], filters=[_strip])
 
 
-class CloseForm(FlaskForm):
+class CloseForm(InputForm):
     note = TextAreaField("Note (optional)", validators=[Optional(), Length(max=NOTE_MAX)], filters=[_strip])
 
 

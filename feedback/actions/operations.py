@@ -16,6 +16,7 @@ from feedback.actions.models import STATUS_LABELS, STATUSES, ActionItem
 from feedback.auth.models import User
 from feedback.db import utcnow
 from feedback.extensions import db
+from feedback.inputs.text import CONTROLS, ONE_LINE, multi_line
 from feedback.postmortem.models import Cancellation
 from feedback.questions.defaults import MAIN_REASONS
 from feedback.questions.operations import live_version
@@ -71,8 +72,8 @@ def check_item(values: dict[str, Any], current: ActionItem | None = None) -> dic
         if name in values and value is not None and not isinstance(value, str):
             errors[name] = "Must be a string."
             values = {k: v for k, v in values.items() if k != name}
-        elif isinstance(value, str) and "\x00" in value:
-            errors[name] = "Must not contain NUL characters."
+        elif isinstance(value, str) and name != "note" and CONTROLS.search(value):
+            errors[name] = ONE_LINE
             values = {k: v for k, v in values.items() if k != name}
     if "title" in values:
         title = " ".join(str(values["title"] or "").split())
@@ -105,7 +106,7 @@ def check_item(values: dict[str, Any], current: ActionItem | None = None) -> dic
             errors["status"] = f"One of {', '.join(STATUSES)}."
         cleaned["status"] = values["status"]
     if "note" in values:
-        note = str(values["note"] or "").strip()
+        note = multi_line(str(values["note"] or "")).strip()
         if len(note) > NOTE_MAX:
             errors["note"] = f"Keep the note under {NOTE_MAX} characters."
         cleaned["note"] = note

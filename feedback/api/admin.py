@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_login import current_user
-from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 from wtforms import StringField
 from wtforms.validators import InputRequired, Length
@@ -12,11 +11,12 @@ from wtforms.validators import InputRequired, Length
 from feedback.api.tokens import create_token, list_tokens, revoke_token
 from feedback.auth.access import admin_required
 from feedback.extensions import db
+from feedback.inputs.forms import InputForm
 
 blueprint = Blueprint("tokens", __name__, url_prefix="/admin/tokens")
 
 
-class TokenForm(FlaskForm):
+class TokenForm(InputForm):
     name = StringField(
         "Name", validators=[InputRequired("Name the token after the system that will use it."), Length(max=120)]
     )
@@ -28,9 +28,13 @@ def index() -> str | tuple[str, int]:
     form = TokenForm()
     new_token = None
     if form.validate_on_submit():
-        _, new_token = create_token(form.name.data or "", created_by=current_user._get_current_object())
-        db.session.commit()
-        form.name.data = ""
+        try:
+            _, new_token = create_token(form.name.data or "", created_by=current_user._get_current_object())
+        except ValueError as error:  # a name of spaces only: InputRequired saw characters, the operation none
+            form.name.errors = [*form.name.errors, str(error)]
+        else:
+            db.session.commit()
+            form.name.data = ""
     status = 422 if form.errors else 200
     return render_template("api/tokens.html", form=form, tokens=list_tokens(), new_token=new_token), status
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
@@ -17,6 +18,8 @@ from feedback.extensions import db
 
 Result = tuple[int, dict[str, Any]]
 
+#: What the OpenAPI document allows: printable ASCII without spaces, e.g. a UUID; it is stored and compared as is.
+IDEMPOTENCY_KEY = re.compile(r"[!-~]{1,255}")
 #: How long a key replays its first answer, as with Stripe's API; a retry comes within minutes, not days.
 KEYS_KEPT_FOR = timedelta(hours=24)
 
@@ -49,8 +52,12 @@ def run_once(token: ApiToken, key: str | None, fingerprint: str, write: Callable
         status, body = write()
         db.session.commit()
         return status, body, False
-    if not key.strip() or len(key) > 255 or "\x00" in key:
-        raise Problem(400, "Idempotency-Key must be 1 to 255 characters.", {"Idempotency-Key": "Invalid length."})
+    if not IDEMPOTENCY_KEY.fullmatch(key):
+        raise Problem(
+            400,
+            "Idempotency-Key must be 1 to 255 printable ASCII characters, without spaces.",
+            {"Idempotency-Key": "Must match ^[!-~]{1,255}$, e.g. a UUID."},
+        )
     stored = _stored(token, key)
     if stored is not None:
         return _replay(stored, fingerprint)

@@ -6,7 +6,9 @@ from typing import Any
 
 from feedback.actions.models import STATUSES as ITEM_STATUSES
 from feedback.api.action_items import ACTION_ITEM, ACTION_ITEM_PATCH
-from feedback.customers.intake import STRIPE_FEEDBACK
+from feedback.inputs import schemas as inputs
+from feedback.inputs.schema import MAX_MONEY, Schema
+from feedback.inputs.schemas import STRIPE_FEEDBACK
 from feedback.insights.filters import AVOIDABLE_CHOICES, FIT_CHOICES, SOURCES
 from feedback.postmortem.models import STATES
 
@@ -18,22 +20,34 @@ def _nullable(schema: dict[str, Any]) -> dict[str, Any]:
 TEXT = {"type": "string"}
 MOMENT = {"type": "string", "format": "date-time"}
 DAY = {"type": "string", "format": "date"}
+DAY_OR_MOMENT = {"anyOf": [DAY, MOMENT]}
+
+
+def _length(schema: Schema, name: str) -> int:
+    """The limits are the input schemas': the document publishes what the checks hold."""
+    limit = schema[name].max_length
+    assert limit is not None
+    return limit
+
 
 CUSTOMER_FIELDS: dict[str, Any] = {
-    "external_id": {**_nullable({"type": "string", "maxLength": 255}), "description": "The billing system's id."},
-    "name": {"type": "string", "maxLength": 200},
-    "email": {"type": "string", "format": "email", "maxLength": 254},
-    "company": {"type": "string", "maxLength": 200},
-    "plan": {"type": "string", "maxLength": 120},
+    "external_id": {
+        **_nullable({"type": "string", "maxLength": _length(inputs.CUSTOMER, "external_id")}),
+        "description": "The billing system's id.",
+    },
+    "name": {"type": "string", "maxLength": _length(inputs.CUSTOMER, "name")},
+    "email": {"type": "string", "format": "email", "maxLength": _length(inputs.CUSTOMER, "email")},
+    "company": {"type": "string", "maxLength": _length(inputs.CUSTOMER, "company")},
+    "plan": {"type": "string", "maxLength": _length(inputs.CUSTOMER, "plan")},
     "mrr": {
-        **_nullable({"type": "number", "minimum": 0, "exclusiveMaximum": 10_000_000_000}),
+        **_nullable({"type": "number", "minimum": 0, "exclusiveMaximum": int(MAX_MONEY)}),
         "description": "Monthly recurring revenue in the currency's main unit: 49.5 means 49.50.",
     },
     "customer_since": _nullable(DAY),
-    "owner_email": {"type": "string", "format": "email", "maxLength": 254},
+    "owner_email": {"type": "string", "format": "email", "maxLength": _length(inputs.CUSTOMER, "owner_email")},
     "locale": {
         "type": "string",
-        "maxLength": 35,
+        "maxLength": _length(inputs.CUSTOMER, "locale"),
         "pattern": "^([A-Za-z]{2,3}([-_][A-Za-z0-9]{1,8})*)?$",
         "description": "A BCP 47 tag, e.g. en or de-CH; empty for none.",
     },
@@ -59,17 +73,17 @@ CANCELLATION_INPUT = {
     "description": "Give `customer` (created, or updated when its external_id is known) or `customer_external_id`.",
     "properties": {
         "customer": {"$ref": "#/components/schemas/CustomerInput"},
-        "customer_external_id": {"type": "string", "maxLength": 255},
+        "customer_external_id": {"type": "string", "maxLength": _length(inputs.CUSTOMER, "external_id")},
         "owner_email": {
             "type": "string",
             "format": "email",
             "description": "A staff member's address; defaults to the customer's owner_email.",
         },
-        "reason": {"type": "string", "maxLength": 5000},
-        "complaint": {"type": "string", "maxLength": 5000},
+        "reason": {"type": "string", "maxLength": _length(inputs.CANCELLATION, "reason")},
+        "complaint": {"type": "string", "maxLength": _length(inputs.CANCELLATION, "complaint")},
         "cancelled_at": {**MOMENT, "description": "Defaults to now; not in the future."},
         "feedback": _nullable({"type": "string", "enum": list(STRIPE_FEEDBACK)}),
-        "comment": {"type": "string", "maxLength": 5000},
+        "comment": {"type": "string", "maxLength": _length(inputs.CANCELLATION, "comment")},
     },
     "additionalProperties": False,
 }
@@ -284,8 +298,8 @@ def openapi_document() -> dict[str, Any]:
                         _query("page", {"type": "integer", "minimum": 1, "maximum": 100000}),
                         _query("per_page", {"type": "integer", "minimum": 1, "maximum": 100}),
                         _query("state", {"type": "string", "enum": list(STATES)}),
-                        _query("since", {"type": "string", "format": "date"}, "Cancelled on or after this day."),
-                        _query("until", {"type": "string", "format": "date"}, "Cancelled on or before this day."),
+                        _query("since", DAY_OR_MOMENT, "Cancelled on or after this day (from its start) or moment."),
+                        _query("until", DAY_OR_MOMENT, "Cancelled on or before this day (to its end) or moment."),
                     ],
                     "responses": {
                         "200": _json(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, date, datetime, time
 from typing import Any
 
@@ -32,6 +33,9 @@ blueprint = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(blueprint)  # bearer tokens, not cookies: there is no session to forge requests with
 
 MAX_ID = 2**31 - 1
+#: RFC 3339's full-date and date-time, the OpenAPI formats `date` and `date-time` (Python reads more than these).
+FULL_DATE = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
+DATE_TIME = re.compile(r"\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})", re.ASCII)
 MAX_PAGE = 100_000
 UNAUTHORIZED = {"WWW-Authenticate": 'Bearer realm="Farewell API"'}
 
@@ -99,23 +103,34 @@ def create_cancellation() -> Response:
     return _respond(status, body, replayed, location)
 
 
+def _arg(name: str) -> str | None:
+    """A query parameter as given, None when absent; an empty one is refused, as the OpenAPI document says (it is
+    neither a date, nor a number, nor a state), rather than read as absent."""
+    value = request.args.get(name)
+    if value == "":
+        raise Problem(400, "Invalid query parameter.", {name: "Must not be empty: leave the parameter out instead."})
+    return value
+
+
 def _day_bound(name: str, end: bool) -> datetime | None:
-    value = request.args.get(name, "").strip()
-    if not value:
+    value = _arg(name)
+    if value is None:
         return None
     try:
-        if len(value) == 10:
+        if FULL_DATE.fullmatch(value):
             day = date.fromisoformat(value)
             return datetime.combine(day, time.max if end else time.min, tzinfo=UTC)
-        moment = datetime.fromisoformat(value)
-        return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+        if not DATE_TIME.fullmatch(value):
+            raise ValueError(value)
+        moment = datetime.fromisoformat(value.upper().replace("Z", "+00:00"))
+        return moment.astimezone(UTC)
     except (ValueError, OverflowError):
         raise Problem(400, "Invalid query parameter.", {name: "Must be a date (YYYY-MM-DD) or a date-time."}) from None
 
 
 def _int_arg(name: str, default: int, low: int, high: int) -> int:
-    raw = request.args.get(name, "")
-    if raw == "":
+    raw = _arg(name)
+    if raw is None:
         return default
     if not (raw.isascii() and raw.isdigit()) or not low <= int(raw) <= high:
         raise Problem(400, "Invalid query parameter.", {name: f"Must be a whole number from {low} to {high}."})
@@ -128,8 +143,8 @@ def list_cancellations() -> Response:
     page = _int_arg("page", 1, 1, MAX_PAGE)
     per_page = _int_arg("per_page", 25, 1, 100)
     query = select(Cancellation).options(*listed_with())
-    state = request.args.get("state", "")
-    if state:
+    state = _arg("state")
+    if state is not None:
         if state not in STATES:
             raise Problem(400, "Invalid query parameter.", {"state": f"Must be one of {', '.join(STATES)}."})
         query = query.where(Cancellation.state == state)
@@ -256,6 +271,10 @@ def update_action_item(item_id: int) -> Response:
 @blueprint.get("/insights")
 def insights() -> Response:
     """The insights page's numbers for the same filter: since and until are days, both inclusive."""
+    # The page's form sends an empty field for "any"; the API's document says to leave the parameter out.
+    empty = {name: "Leave the parameter out, or give it a value." for name, value in request.args.items() if not value}
+    if empty:
+        raise Problem(400, "Invalid query parameter.", empty)
     try:
         f = parse_filter(request.args)
     except InvalidFilter as invalid:

@@ -8,6 +8,7 @@ from flask.cli import AppGroup
 
 from feedback.cancellations.operations import InvalidCancellation, NewCancellation, log_cancellation
 from feedback.extensions import db
+from feedback.inputs.schemas import CANCELLATION
 
 cancellations = AppGroup("cancellations", help="Log cancellations and import them from CSV.")
 
@@ -23,6 +24,7 @@ OPTION_NAMES = {
     "complaint": "--complaint",
     "locale": "--locale",
 }
+assert set(OPTION_NAMES) <= set(CANCELLATION), "every option is a field of the cancellation schema"
 
 
 def _money(ctx: click.Context, param: click.Parameter, value: str | None) -> Decimal | None:
@@ -49,7 +51,7 @@ def log(customer_since: dt.datetime | None, **options: str) -> None:
     """Log a cancellation, queue the exit survey and the review request, and print the new id."""
     data = NewCancellation(**options, customer_since=customer_since.date() if customer_since else None, source="cli")
     try:
-        cancellation = log_cancellation(data)
+        cancellation = log_cancellation(data, strict=True)
     except InvalidCancellation as invalid:
         lines = [f"{OPTION_NAMES.get(name, name)}: {message}" for name, message in invalid.errors.items()]
         raise click.ClickException("Nothing was logged.\n" + "\n".join(lines)) from None

@@ -1,11 +1,11 @@
-from flask_wtf import FlaskForm
 from wtforms import DateField, DecimalField, EmailField, SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Optional
 
 from feedback.i18n import LANGUAGES
+from feedback.inputs.forms import InputForm
 
 
-class CancellationForm(FlaskForm):
+class CancellationForm(InputForm):
     """Collects the facts; `log_cancellation` is the one that judges them."""
 
     customer_name = StringField("Customer's name", validators=[InputRequired("The customer's name is required.")])

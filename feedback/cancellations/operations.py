@@ -14,8 +14,8 @@ from feedback.auth.models import User
 from feedback.auth.operations import find_staff
 from feedback.db import utcnow
 from feedback.extensions import db
-from feedback.i18n import LANGUAGES, supported_locale
-from feedback.inputs.fields import normalize_email
+from feedback.i18n import supported_locale
+from feedback.inputs.schemas import CANCELLATION
 from feedback.postmortem.models import STATES, Cancellation, Customer
 from feedback.postmortem.timeline import SOURCE_LABELS
 from feedback.questions.models import QuestionnaireVersion
@@ -56,67 +56,39 @@ class NewCancellation:
     needs_contact: bool = False
 
 
-def check_cancellation(data: NewCancellation) -> tuple[NewCancellation, User]:
-    """Tidies `data` in place and finds its owner; raises InvalidCancellation with every problem at once."""
-    errors: dict[str, str] = {}
-    data.customer_name = " ".join(data.customer_name.split())
+def check_cancellation(data: NewCancellation, strict: bool = False) -> tuple[NewCancellation, User]:
+    """Tidies `data` in place and finds its owner; raises InvalidCancellation with every problem at once.
+
+    The field rules are the CANCELLATION schema's; whether the owner is an active staff member is asked here.
+    `strict` refuses control characters in single-line fields (the CLI's options); otherwise they become spaces,
+    the ways in that take text from people (forms, API, webhooks, CSV) having refused them already.
+    """
     # Held for contact details: the name and address come later, from staff, and `complete_contact` checks them.
-    awaiting_contact = data.needs_contact and not data.customer_email.strip()
-    if awaiting_contact:
-        data.customer_email = ""
-    elif not data.customer_name:
-        errors["customer_name"] = "The customer's name is required."
-    elif len(data.customer_name) > 200:
-        errors["customer_name"] = "The customer's name must be at most 200 characters."
-    try:
-        if not awaiting_contact:
-            data.customer_email = normalize_email(data.customer_email)
-    except ValueError as error:
-        errors["customer_email"] = f"The customer's email address is not valid: {error}"
-    owner_email = data.owner_email.strip()
-    owner = find_staff(owner_email) if owner_email else None
-    if not owner_email:
-        errors["owner_email"] = "The account owner is required."
-    elif owner is None:
-        errors["owner_email"] = f"No staff member has the address {owner_email!r}."
-    elif not owner.active:
-        errors["owner_email"] = f"{owner.email} is deactivated; choose an active account owner."
-    if data.mrr is not None and (data.mrr < 0 or data.mrr >= Decimal("1e10")):
-        errors["mrr"] = "MRR must be a positive amount."
-    if data.customer_since is not None and data.customer_since > utcnow().date():
-        errors["customer_since"] = "The customer can't have joined in the future."
-    limits = (
-        ("company", 200),
-        ("plan", 120),
-        ("reason", 5000),
-        ("complaint", 5000),
-        ("feedback", 32),
-        ("comment", 5000),
-    )
-    for name, limit in limits:
-        value = getattr(data, name).strip()
+    awaiting_contact = data.needs_contact and not (data.customer_email or "").strip()
+    values = {name: getattr(data, name) for name in CANCELLATION}
+    optional = ("customer_name", "customer_email") if awaiting_contact else ()
+    cleaned, errors = CANCELLATION.check(values, optional=optional, strict=strict)
+    for name, value in cleaned.items():
         setattr(data, name, value)
-        if len(value) > limit:
-            errors[name] = f"Keep this under {limit:,} characters."
-    if data.locale:
-        locale = supported_locale(data.locale)
-        if locale is None:
-            errors["locale"] = f"Farewell speaks {', '.join(LANGUAGES)}; {data.locale!r} is not one of them."
-        data.locale = locale
-    else:
-        data.locale = None
+    owner = None
+    if "owner_email" not in errors:
+        owner = find_staff(data.owner_email)
+        if owner is None:
+            errors["owner_email"] = f"No staff member has the address {data.owner_email!r}."
+        elif not owner.active:
+            errors["owner_email"] = f"{owner.email} is deactivated; choose an active account owner."
     if errors:
         raise InvalidCancellation(errors)
     assert owner is not None
     return data, owner
 
 
-def log_cancellation(data: NewCancellation) -> Cancellation:
+def log_cancellation(data: NewCancellation, strict: bool = False) -> Cancellation:
     """Records the cancellation, its invitation and both emails; the caller commits them together, or none.
 
     The caller's transaction may hold more of its own (an idempotency record, a processed event id).
     """
-    data, owner = check_cancellation(data)
+    data, owner = check_cancellation(data, strict)
     customer = data.customer or customer_for(data)
     cancellation = Cancellation(
         customer_name=data.customer_name,

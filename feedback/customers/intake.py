@@ -3,36 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, datetime
 from typing import Any
 
 from feedback.cancellations.operations import InvalidCancellation, NewCancellation, log_cancellation
-from feedback.customers.operations import FIELDS, InvalidCustomer, clean_text, find_customer, upsert_customer
-from feedback.db import utcnow
+from feedback.customers.operations import FIELDS, InvalidCustomer, find_customer, upsert_customer
 from feedback.extensions import db
+from feedback.inputs.schema import Invalid
+from feedback.inputs.schemas import CANCELLATION, CANCELLATION_BODY_FIELDS, CUSTOMER
 from feedback.postmortem.models import Cancellation
 
-#: Stripe's `cancellation_details.feedback` values; the API accepts the same.
-STRIPE_FEEDBACK = (
-    "too_expensive",
-    "missing_features",
-    "switched_service",
-    "unused",
-    "customer_service",
-    "too_complex",
-    "low_quality",
-    "other",
-)
-BODY_FIELDS = (
-    "customer",
-    "customer_external_id",
-    "owner_email",
-    "reason",
-    "complaint",
-    "cancelled_at",
-    "feedback",
-    "comment",
-)
+BODY_FIELDS = ("customer", "customer_external_id", *CANCELLATION_BODY_FIELDS)
 #: `log_cancellation`'s field names, as the body names them.
 BODY_NAMES = {
     "customer_name": "customer.name",
@@ -44,40 +24,11 @@ BODY_NAMES = {
 }
 
 
-def parse_moment(value: Any) -> datetime:
-    """An RFC 3339 date-time; one without an offset is taken as UTC."""
-    if not isinstance(value, str):
-        raise ValueError("Must be a date-time, e.g. 2026-11-24T09:30:00Z.")
-    try:
-        moment = datetime.fromisoformat(value.strip())
-        moment = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-    except (ValueError, OverflowError):
-        raise ValueError("Must be a date-time, e.g. 2026-11-24T09:30:00Z.") from None
-    if moment > utcnow():
-        raise ValueError("Must not be in the future.")
-    return moment
-
-
 def check_fields(body: Mapping[str, Any]) -> tuple[dict[str, str], dict[str, Any]]:
-    errors: dict[str, str] = {}
-    values: dict[str, Any] = {}
-    for name in body:
-        if name not in BODY_FIELDS:
-            errors[name] = "Unknown field."
-    for name, limit in (("owner_email", 254), ("reason", 5000), ("complaint", 5000), ("comment", 5000)):
-        try:
-            values[name] = clean_text(body.get(name), limit)
-        except ValueError as error:
-            errors[name] = str(error)
-    feedback = body.get("feedback")
-    if feedback not in (None, "", *STRIPE_FEEDBACK):
-        errors["feedback"] = f"Must be one of {', '.join(STRIPE_FEEDBACK)}."
-    values["feedback"] = feedback or ""
-    if body.get("cancelled_at") not in (None, ""):
-        try:
-            values["cancelled_at"] = parse_moment(body["cancelled_at"])
-        except ValueError as error:
-            errors["cancelled_at"] = str(error)
+    """The body's own fields (not its customer), by the CANCELLATION schema; the owner defaults to the customer's."""
+    errors = {name: "Unknown field." for name in body if name not in BODY_FIELDS}
+    values, problems = CANCELLATION.check(body, only=CANCELLATION_BODY_FIELDS, optional=("owner_email",))
+    errors.update(problems)
     return errors, values
 
 
@@ -109,12 +60,15 @@ def _record(body: Mapping[str, Any], source: str) -> Cancellation:
                 errors.update({f"customer.{name}": message for name, message in invalid.errors.items()})
     elif customer_body is not None:
         errors["customer"] = "Must be an object with the customer's fields."
-    elif not isinstance(external_id, str) or not external_id.strip() or "\x00" in external_id:
-        errors["customer"] = "Give the customer, or the customer_external_id of a known customer."
     else:
-        customer = find_customer(external_id.strip())
-        if customer is None:
-            errors["customer_external_id"] = f"No customer has the external_id {external_id.strip()!r}."
+        try:
+            external_id = CUSTOMER["external_id"].clean(external_id, required=True)
+        except Invalid:
+            errors["customer"] = "Give the customer, or the customer_external_id of a known customer."
+        else:
+            customer = find_customer(external_id)
+            if customer is None:
+                errors["customer_external_id"] = f"No customer has the external_id {external_id!r}."
     if errors:
         raise InvalidCancellation(errors)
     assert customer is not None
@@ -128,7 +82,7 @@ def _record(body: Mapping[str, Any], source: str) -> Cancellation:
         customer_since=customer.customer_since,
         reason=values["reason"],
         complaint=values["complaint"],
-        cancelled_at=values.get("cancelled_at"),
+        cancelled_at=values["cancelled_at"],
         feedback=values["feedback"],
         comment=values["comment"],
         source=source,

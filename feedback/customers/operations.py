@@ -2,103 +2,33 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from feedback.cancellations.operations import InvalidCancellation
-from feedback.db import utcnow
 from feedback.extensions import db
-from feedback.inputs.fields import normalize_email
+from feedback.inputs.schemas import CUSTOMER
 from feedback.postmortem.models import Customer
 
 #: The fields, in the order CSV files and JSON documents list them.
-#: A BCP 47 language tag's shape: a language, then any subtags (de, de-CH, zh-Hant-TW; de_DE is read as de-DE).
-LANGUAGE_TAG = re.compile(r"^[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{1,8})*$")
-FIELDS = ("external_id", "name", "email", "company", "plan", "mrr", "customer_since", "owner_email", "locale")
-LIMITS = {"external_id": 255, "name": 200, "email": 254, "company": 200, "plan": 120, "owner_email": 254, "locale": 35}
-MAX_MRR = Decimal("1e10")
+FIELDS = tuple(CUSTOMER)
 
 
 class InvalidCustomer(InvalidCancellation):
     """Field errors about a customer, keyed by the customer's JSON field names."""
 
 
-def clean_text(value: Any, limit: int) -> str:
-    """A single-line string, trimmed; ValueError for anything else (PostgreSQL refuses NUL characters)."""
-    if value is None:
-        return ""
-    if not isinstance(value, str):
-        raise ValueError("Must be a string.")
-    if "\x00" in value:
-        raise ValueError("Must not contain NUL characters.")
-    value = value.strip()
-    if len(value) > limit:
-        raise ValueError(f"Keep this under {limit:,} characters.")
-    return value
-
-
-def parse_money(value: Any) -> Decimal | None:
-    """An amount in the currency's main unit (49.5 means 49.50), as JSON numbers or CSV text give it."""
-    if value is None or value == "":
-        return None
-    if isinstance(value, bool) or not isinstance(value, int | float | str | Decimal):
-        raise ValueError("Must be a number, e.g. 49.00.")
-    try:
-        amount = Decimal(str(value).strip())
-    except InvalidOperation:
-        raise ValueError("Must be a number, e.g. 49.00.") from None
-    if not amount.is_finite() or amount < 0 or amount >= MAX_MRR:
-        raise ValueError("Must be a positive amount below 10,000,000,000.")
-    return amount.quantize(Decimal("0.01"))
-
-
-def parse_date(value: Any) -> date | None:
-    """A calendar date, YYYY-MM-DD, not in the future."""
-    if value is None or value == "":
-        return None
-    if isinstance(value, date):
-        return value
-    if not isinstance(value, str):
-        raise ValueError("Must be a date, YYYY-MM-DD.")
-    try:
-        day = date.fromisoformat(value.strip())
-    except ValueError:
-        raise ValueError("Must be a date, YYYY-MM-DD.") from None
-    if day > utcnow().date():
-        raise ValueError("Must not be in the future.")
-    return day
-
-
 def clean_customer(values: Mapping[str, Any]) -> dict[str, Any]:
-    """The fields present in `values`, checked; raises InvalidCustomer naming every bad one."""
-    errors: dict[str, str] = {}
-    cleaned: dict[str, Any] = {}
-    for name in FIELDS:
-        if name not in values:
-            continue
-        try:
-            if name == "mrr":
-                cleaned[name] = parse_money(values[name])
-            elif name == "customer_since":
-                cleaned[name] = parse_date(values[name])
-            else:
-                cleaned[name] = clean_text(values[name], LIMITS[name])
-                if name in ("email", "owner_email") and cleaned[name]:
-                    cleaned[name] = normalize_email(cleaned[name])
-                if name == "locale" and cleaned[name] and not LANGUAGE_TAG.match(cleaned[name]):
-                    raise ValueError("Must be a language tag, e.g. en, de or de-CH.")
-        except ValueError as error:
-            errors[name] = str(error)
-    if "external_id" in cleaned and not cleaned["external_id"]:
-        cleaned["external_id"] = None  # an empty id is no id: the unique key must not bind every id-less customer
+    """The fields present in `values`, checked by the CUSTOMER schema; raises InvalidCustomer naming every bad one."""
+    cleaned, errors = CUSTOMER.check(values, given_only=True)
     if errors:
         raise InvalidCustomer(errors)
+    if "external_id" in cleaned and not cleaned["external_id"]:
+        cleaned["external_id"] = None  # an empty id is no id: the unique key must not bind every id-less customer
     return cleaned
 
 

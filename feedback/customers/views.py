@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_login import current_user, login_required
-from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 from wtforms import EmailField, StringField
 from wtforms.validators import InputRequired
@@ -12,13 +11,14 @@ from wtforms.validators import InputRequired
 from feedback.cancellations.operations import InvalidCancellation
 from feedback.customers.contact import complete_contact
 from feedback.extensions import db
+from feedback.inputs.forms import InputForm
 from feedback.postmortem.access import may_see
 from feedback.postmortem.models import Cancellation
 
 blueprint = Blueprint("customers", __name__, url_prefix="/cancellations")
 
 
-class ContactForm(FlaskForm):
+class ContactForm(InputForm):
     customer_name = StringField("Customer's name", validators=[InputRequired("The customer's name is required.")])
     customer_email = EmailField(
         "Customer's email", validators=[InputRequired("The customer's email address is required.")]

@@ -8,10 +8,11 @@ from typing import TYPE_CHECKING, Any
 
 from feedback.cancellations.operations import InvalidCancellation, NewCancellation, check_cancellation
 from feedback.customers.intake import BODY_NAMES, check_fields, record_cancellation
-from feedback.customers.operations import FIELDS, InvalidCustomer, clean_customer, find_customer, upsert_customer
+from feedback.customers.operations import FIELDS, find_customer, upsert_customer
 from feedback.extensions import db
 from feedback.imports.csvfiles import read_csv
 from feedback.inputs.fields import normalize_email
+from feedback.inputs.schemas import CUSTOMER
 
 if TYPE_CHECKING:
     from feedback.auth.models import User
@@ -62,19 +63,11 @@ def _row_problems(kind: str, values: dict[str, str]) -> dict[str, str]:
     if kind == "customers":
         if not present.get("email") and not present.get("external_id"):
             return {"email": "Give the customer's email or external_id."}
-        try:
-            clean_customer(present)
-        except InvalidCustomer as invalid:
-            return invalid.errors
-        return {}
-    errors, cleaned_body = check_fields({k: v for k, v in cancellation_body(values).items() if k != "customer"})
-    try:
-        customer = clean_customer({k: v for k, v in present.items() if k in FIELDS})
-    except InvalidCustomer as invalid:
-        errors.update(invalid.errors)
-        # Check the rest too, so that one pass names every problem in the row.
-        customer = {k: v for k, v in present.items() if k in FIELDS and k not in invalid.errors}
-        customer = clean_customer(customer)
+        return CUSTOMER.check(present, given_only=True)[1]
+    errors, _ = check_fields({k: v for k, v in cancellation_body(values).items() if k != "customer"})
+    # Every field is checked, the bad ones left out of what follows, so that one pass names every problem in the row.
+    customer, problems = CUSTOMER.check({k: v for k, v in present.items() if k in FIELDS}, given_only=True)
+    errors.update(problems)
     known = find_customer(customer["external_id"]) if customer.get("external_id") else None
     merged = {name: getattr(known, name) for name in FIELDS} if known else {}
     merged.update({k: v for k, v in customer.items() if v not in (None, "")})

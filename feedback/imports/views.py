@@ -6,7 +6,6 @@ from typing import Any
 
 from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import HiddenField, RadioField, SelectChoice
 
@@ -14,6 +13,7 @@ from feedback.cancellations.operations import visible_cancellations
 from feedback.extensions import db
 from feedback.imports.csvfiles import write_csv
 from feedback.imports.operations import KINDS, SAMPLE_HEADERS, ImportFailed, Preview, import_rows, preview
+from feedback.inputs.forms import InputForm
 from feedback.signing import check, sign
 
 blueprint = Blueprint("imports", __name__, url_prefix="/cancellations")
@@ -23,7 +23,7 @@ PREVIEW_SALT = "csv-import-preview"
 PREVIEW_MAX_AGE = 3600
 
 
-class UploadForm(FlaskForm):
+class UploadForm(InputForm):
     kind = RadioField(
         "The file lists",
         choices=[SelectChoice("cancellations", "Cancellations"), SelectChoice("customers", "Customers")],
@@ -32,7 +32,7 @@ class UploadForm(FlaskForm):
     file = FileField("CSV file", validators=[FileRequired("Choose a CSV file to upload.")])
 
 
-class ConfirmForm(FlaskForm):
+class ConfirmForm(InputForm):
     payload = HiddenField()
 
 

@@ -7,6 +7,7 @@ from dataclasses import asdict, dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 
 from feedback.db import utcnow
+from feedback.inputs.text import CONTROLS
 from feedback.postmortem.timeline import SOURCE_LABELS
 
 #: The page opens on the last 90 days, compared with the 90 before.
@@ -117,7 +118,7 @@ def parse_filter(args: Mapping[str, str], today: date | None = None) -> Filter:
         if values[name] and values[name] not in allowed:
             errors[name] = f"Must be one of: {', '.join(allowed)}."
     for name in ("owner", "plan", "locale"):
-        if len(values[name]) > 254 or "\x00" in values[name]:
+        if len(values[name]) > 254 or CONTROLS.search(values[name]):
             errors[name] = "Too long, or not text."
     if errors:
         raise InvalidFilter(errors)

@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from feedback.db import utcnow
 from feedback.extensions import db
-from feedback.mail.headers import header_address, header_safe
+from feedback.mail.headers import NAME_LENGTH, SUBJECT_LENGTH, header_address, header_safe, shortened
 from feedback.mail.hooks import customer_footer
 from feedback.mail.models import OutboxContent, OutboxMessage
 from feedback.mail.rendering import mime_bytes, render_email
@@ -41,7 +41,7 @@ def enqueue(
     `cancellation_id` and `timeline_label` are the postmortem's: the database writes "<label> sent to <address>."
     on that cancellation's timeline when the message is marked sent. Flushes, never commits.
     """
-    subject = header_safe(subject)
+    subject = shortened(header_safe(subject), SUBJECT_LENGTH)  # the parts are capped too: this is the last guard
     to = header_address(to)
     context["unsubscribe_url"] = unsubscribe_url(to, cancellation_id) if to_customer else None
     if to_customer:
@@ -51,7 +51,7 @@ def enqueue(
     message = OutboxMessage(
         kind=kind,
         recipient=to,
-        recipient_name=header_safe(to_name),
+        recipient_name=shortened(header_safe(to_name), NAME_LENGTH),
         reply_to=header_address(reply_to) if reply_to else None,
         subject=subject,
         content=OutboxContent(body_text=text, body_html=html),

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from email.utils import format_datetime, formataddr, parseaddr
+from email.message import EmailMessage
+from email.utils import format_datetime, parseaddr
 from typing import TYPE_CHECKING, Any
 
 import css_inline
 from flask import current_app, render_template
-from flask_mail import BadHeaderError, Message
 
-from feedback.mail.headers import header_safe
+from feedback.mail.headers import POLICY, header_safe, mailbox, subject
 from feedback.mail.hooks import sender_name
 
 if TYPE_CHECKING:
@@ -37,33 +37,33 @@ def sender_address() -> tuple[str, str]:
     return (header_safe(chosen if by_admin else name or chosen), address)
 
 
-def build_message(row: OutboxMessage) -> Message:
-    """The message exactly as it leaves: the email log's preview shows these headers too."""
-    message = Message(
-        subject=row.subject,
-        recipients=[formataddr((row.recipient_name, row.recipient)) if row.recipient_name else row.recipient],
-        body=row.content.body_text,
-        html=row.content.body_html,
-        sender=sender_address(),
-        reply_to=row.reply_to,
-    )
-    message.msgId = row.message_id
+def build_message(row: OutboxMessage) -> EmailMessage:
+    """The message exactly as it leaves: the email log's preview shows these headers too.
+
+    Addresses are built by `mailbox`, so a display name is quoted or encoded whole, whatever it holds (`<`, `"`, a
+    comma, 200 characters); it can never close the address or start another.
+    """
+    message = EmailMessage(policy=POLICY)
+    message["Subject"] = subject(row.subject)
+    name, address = sender_address()
+    message["From"] = mailbox(name, address)
+    message["To"] = mailbox(row.recipient_name, row.recipient)
+    message["Date"] = format_datetime(row.created_at)
+    message["Message-ID"] = row.message_id
+    if row.reply_to:
+        message["Reply-To"] = mailbox("", row.reply_to)
     if row.unsubscribe_url:
         # RFC 8058: the mail app may offer "Unsubscribe" and POST to the link itself, with no cookies.
-        message.extra_headers = {
-            "List-Unsubscribe": f"<{row.unsubscribe_url}>",
-            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
-        }
+        message["List-Unsubscribe"] = f"<{row.unsubscribe_url}>"
+        message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    message.set_content(row.content.body_text, cte="base64")
+    message.add_alternative(row.content.body_html, subtype="html", cte="base64")
     return message
 
 
 def mime_bytes(row: OutboxMessage) -> bytes:
     """Built once, when queued: sending is then only SMTP, and the log's preview shows exactly what left."""
-    message = build_message(row)
-    if message.has_bad_headers():
-        raise BadHeaderError("a header value contains a line break")
-    message.date = row.created_at.timestamp()
-    return message.as_bytes()
+    return build_message(row).as_bytes()
 
 
 _DATE_HEADER = re.compile(rb"^Date: [^\r\n]*", re.MULTILINE)

@@ -5,18 +5,18 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import InputRequired
 
 from feedback.i18n import DEFAULT_LOCALE, LANGUAGES
+from feedback.inputs.forms import InputForm
 from feedback.questions.validation import CHOICE_TYPES, TYPE_LABELS
 
 #: The languages a question can be translated into: every language the survey ships in but the default.
 TRANSLATED = [code for code in LANGUAGES if code != DEFAULT_LOCALE]
 
 
-class QuestionForm(FlaskForm):
+class QuestionForm(InputForm):
     prompt = TextAreaField("Prompt", validators=[InputRequired("Every question needs a prompt.")])
     help = TextAreaField("Help text")
     type = SelectField("Type", choices=[SelectChoice(value, label) for value, label in TYPE_LABELS.items()])

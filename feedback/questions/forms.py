@@ -6,10 +6,11 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import Field, RadioField, SelectChoice, SelectMultipleField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional
 
+from feedback.inputs.forms import InputForm
+from feedback.inputs.text import flattened_filter, multi_line, multi_line_filter
 from feedback.questions.models import Question
 from feedback.questions.translations import LocalizedQuestion, localize
 
@@ -43,8 +44,10 @@ def _field(question: Question | LocalizedQuestion) -> Field:
                     ),
                 )
             )
-            field_class = StringField if question.type == "short_text" else TextAreaField
-            return field_class(label, validators=validators, filters=[_strip])
+            # The input filter: a short answer is made one line, a long one keeps its lines and drops the rest.
+            if question.type == "short_text":
+                return StringField(label, validators=validators, filters=[flattened_filter, _strip])
+            return TextAreaField(label, validators=validators, filters=[multi_line_filter, _strip])
         case "single_choice":
             return RadioField(label, choices=options, validators=validators)
         case "multiple_choice":
@@ -63,7 +66,7 @@ def _strip(value: Any) -> Any:
 
 def questionnaire_form(
     questions: Iterable[Question | LocalizedQuestion], csrf: bool = True, **kwargs: Any
-) -> FlaskForm:
+) -> InputForm:
     """A form whose fields are named by question key, in the version's order.
 
     `csrf=False` for the customer's survey: its signed, single-use link is the credential, and a customer whose
@@ -73,7 +76,7 @@ def questionnaire_form(
     questions = list(questions)
     conditional = [q for q in questions if q.show_if]
 
-    class QuestionnaireForm(FlaskForm):
+    class QuestionnaireForm(InputForm):
         def validate(self, extra_validators: Any = None) -> bool:
             super().validate(extra_validators)
             for question in conditional:
@@ -90,14 +93,14 @@ def questionnaire_form(
     return QuestionnaireForm(meta={"csrf": csrf}, **kwargs)
 
 
-def is_shown(question: Question | LocalizedQuestion, form: FlaskForm) -> bool:
+def is_shown(question: Question | LocalizedQuestion, form: InputForm) -> bool:
     """One level of "show if": the earlier single-choice question has the given answer."""
     if not question.show_if:
         return True
     return form[question.show_if["key"]].data == question.show_if["equals"]
 
 
-def answers_from(form: FlaskForm, questions: Iterable[Question | LocalizedQuestion]) -> dict[str, Any]:
+def answers_from(form: InputForm, questions: Iterable[Question | LocalizedQuestion]) -> dict[str, Any]:
     """The answers worth keeping: unanswered questions are left out rather than stored empty."""
     answers: dict[str, Any] = {}
     for question in questions:
@@ -111,7 +114,11 @@ def answers_from(form: FlaskForm, questions: Iterable[Question | LocalizedQuesti
 
 
 def display_answer(question: Question, answers: Mapping[str, Any]) -> str:
-    """An answer as a person reads it, in the summary, the emails and the staff pages."""
+    """An answer as a person reads it, in the summary, the emails and the staff pages.
+
+    Passed through the input filter again: an answer stored before the filter existed may hold a NUL, which
+    PostgreSQL refuses in every email and page that would quote it.
+    """
     value = answers.get(question.key)
     if value is None or value == "" or value == []:
         return ""
@@ -119,9 +126,9 @@ def display_answer(question: Question, answers: Mapping[str, Any]) -> str:
         case "yes_no":
             return "Yes" if value else "No"
         case "multiple_choice":
-            return ", ".join(str(v) for v in value)
+            return multi_line(", ".join(str(v) for v in value))
         case "rating":
             return f"{value} out of 5"
         case "likelihood":
             return f"{value} out of 10"
-    return str(value)
+    return multi_line(str(value))

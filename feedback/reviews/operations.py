@@ -9,6 +9,7 @@ from sqlalchemy.exc import IntegrityError
 
 from feedback.auth.models import User
 from feedback.extensions import db
+from feedback.mail.headers import shortened
 from feedback.postmortem.emails import email_about
 from feedback.postmortem.models import Cancellation
 from feedback.postmortem.workflow import record_step
@@ -29,7 +30,7 @@ def queue_review_request(cancellation: Cancellation) -> None:
         "review_request",
         to=cancellation.owner.email,
         to_name=cancellation.owner.name,
-        subject=f"{cancellation.display_name} cancelled: your review, please",
+        subject=f"{shortened(cancellation.display_name)} cancelled: your review, please",
         template="review_request",
         review_url=external_url("reviews.review", cancellation_id=cancellation.id),
         company=current_settings().company_name,

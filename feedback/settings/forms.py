@@ -1,16 +1,20 @@
-from flask_wtf import FlaskForm
 from wtforms import EmailField, IntegerField, StringField, TextAreaField
 from wtforms.validators import Length, NumberRange, Optional, ValidationError
 
 from feedback.inputs.fields import normalize_email
+from feedback.inputs.forms import InputForm
+from feedback.inputs.text import OneLine
 from feedback.settings.operations import accent_problem, currency_problem, logo_problem
 
+IN_HEADERS = OneLine("Keep this on one line: it appears in email headers.")
 
-class SettingsForm(FlaskForm):
+
+class SettingsForm(InputForm):
     """Every field may be left empty: then the value from configuration (shown as a placeholder) applies."""
 
-    company_name = StringField("Company name", validators=[Optional(), Length(max=120)])
-    sender_name = StringField("Sender name", validators=[Optional(), Length(max=120)])
+    # These names go into email headers (From, Subject), where a line break would start a header of its own.
+    company_name = StringField("Company name", validators=[Optional(), Length(max=120)], filters=[IN_HEADERS])
+    sender_name = StringField("Sender name", validators=[Optional(), Length(max=120)], filters=[IN_HEADERS])
     reply_to = EmailField("Reply-to address", validators=[Optional(), Length(max=254)])
     survey_intro = TextAreaField("Survey introduction", validators=[Optional(), Length(max=2000)])
     survey_delay_minutes = IntegerField(
@@ -23,12 +27,6 @@ class SettingsForm(FlaskForm):
     logo_url = StringField("Logo URL", validators=[Optional(), Length(max=500)])
     accent_color = StringField("Accent colour", validators=[Optional(), Length(max=7)])
     currency = StringField("Currency", validators=[Optional(), Length(max=3)], filters=[lambda v: (v or "").upper()])
-
-    def validate_company_name(self, field: StringField) -> None:
-        _one_line(field)
-
-    def validate_sender_name(self, field: StringField) -> None:
-        _one_line(field)
 
     def validate_reply_to(self, field: EmailField) -> None:
         try:
@@ -50,9 +48,3 @@ class SettingsForm(FlaskForm):
         problem = accent_problem(field.data or "")
         if problem:
             raise ValidationError(problem)
-
-
-def _one_line(field: StringField) -> None:
-    """These names go into email headers (From, Subject), where a line break would start a header of its own."""
-    if field.data and ("\r" in field.data or "\n" in field.data):
-        raise ValidationError("Keep this on one line: it appears in email headers.")

@@ -1,9 +1,10 @@
-from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField, RadioField, SelectChoice, SelectField, StringField
 from wtforms.validators import EqualTo, InputRequired, Length
 
+from feedback.inputs.forms import InputForm
 
-class InviteForm(FlaskForm):
+
+class InviteForm(InputForm):
     name = StringField("Name", validators=[InputRequired("Enter their name."), Length(max=120)])
     email = EmailField("Email", validators=[InputRequired("Enter their email address.")])
     role = RadioField(
@@ -17,7 +18,7 @@ class InviteForm(FlaskForm):
     )
 
 
-class SetPasswordForm(FlaskForm):
+class SetPasswordForm(InputForm):
     password = PasswordField("New password", validators=[InputRequired("Choose a password.")])
     confirm = PasswordField(
         "Repeat the password",
@@ -25,5 +26,5 @@ class SetPasswordForm(FlaskForm):
     )
 
 
-class ReassignForm(FlaskForm):
+class ReassignForm(InputForm):
     to_user = SelectField("Give them to", coerce=int, validators=[InputRequired("Choose who takes them over.")])

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from feedback.auth.models import User
 from feedback.auth.operations import InvalidUser, create_user, password_problem
 from feedback.extensions import db
+from feedback.mail.headers import shortened
 from feedback.mail.outbox import enqueue
 from feedback.postmortem.models import Cancellation
 from feedback.reviews.operations import queue_review_request
@@ -39,7 +40,7 @@ def queue_invitation(user: User, invited_by: User) -> None:
         "staff_invitation",
         to=user.email,
         to_name=user.name,
-        subject=f"{invited_by.name} invited you to Farewell at {current_settings().company_name}",
+        subject=f"{shortened(invited_by.name)} invited you to Farewell at {shortened(current_settings().company_name)}",
         template="staff_invitation",
         invite_url=external_url("staff.accept", token=token),
         user=user,

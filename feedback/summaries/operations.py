@@ -10,6 +10,7 @@ from flask import Flask, current_app
 from sqlalchemy.exc import IntegrityError
 
 from feedback.extensions import db
+from feedback.mail.headers import shortened
 from feedback.postmortem.emails import email_about
 from feedback.postmortem.history import earlier_cancellations
 from feedback.postmortem.models import Cancellation
@@ -115,7 +116,7 @@ def compose_summary(cancellation: Cancellation) -> Summary | None:
         "summary",
         to=cancellation.owner.email,
         to_name=cancellation.owner.name,
-        subject=f"Summary: why {cancellation.display_name} left",
+        subject=f"Summary: why {shortened(cancellation.display_name)} left",
         template="summary",
         summary_url=external_url("summaries.summary", cancellation_id=cancellation.id),
         **context,

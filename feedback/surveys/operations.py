@@ -18,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from feedback.db import utcnow
 from feedback.extensions import db
 from feedback.i18n import customer_locale
+from feedback.mail.headers import shortened
 from feedback.mail.models import OutboxMessage
 from feedback.postmortem.emails import email_about
 from feedback.postmortem.models import Cancellation
@@ -115,9 +116,11 @@ def queue_invitation(invitation: Invitation, renewed: bool = False) -> None:
     delay = timedelta(minutes=0 if renewed else settings.survey_delay_minutes)
     with customer_locale(cancellation.locale):
         if renewed:
-            subject = gettext("Your new link to the %(company)s survey", company=company)
+            subject = gettext("Your new link to the %(company)s survey", company=shortened(company))
         else:
-            subject = gettext("Thank you for your time with %(company)s, %(name)s", company=company, name=name)
+            subject = gettext(
+                "Thank you for your time with %(company)s, %(name)s", company=shortened(company), name=shortened(name)
+            )
         first_question, choice_links = answer_links(invitation)
         email_about(
             cancellation,
@@ -190,7 +193,7 @@ def queue_reminder(invitation: Invitation, now: datetime) -> bool:
             to=cancellation.customer_email,
             to_name=cancellation.customer_name,
             # The words customers read live in templates, so that they are translated with the rest.
-            subject=render_template("emails/survey_reminder_subject.txt", company=company).strip(),
+            subject=render_template("emails/survey_reminder_subject.txt", company=shortened(company)).strip(),
             template="survey_reminder",
             reply_to=reply_address(cancellation, settings),
             reply_to_owner=not settings.reply_to,

@@ -10,17 +10,18 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
 from feedback.cancellations.operations import NewCancellation, log_cancellation
-from feedback.customers.intake import STRIPE_FEEDBACK
 from feedback.customers.operations import upsert_customer
 from feedback.extensions import db
 from feedback.inputs.fields import normalize_email
+from feedback.inputs.schemas import STRIPE_FEEDBACK
 from feedback.postmortem.models import Cancellation
 from feedback.webhooks.models import ProcessedWebhook
 from feedback.webhooks.stripe import (
+    STRIPE_REASONS,
+    cancellation_details,
     contact_details,
     default_owner,
     stripe_cancelled_at,
-    stripe_reason,
     subscription_facts,
 )
 
@@ -79,12 +80,16 @@ def _email_or_blank(address: str) -> str:
 
 
 def stripe_subscription_deleted(event: dict[str, Any]) -> tuple[Cancellation | None, bool]:
-    """Logs the cancellation; without an email for the customer it waits in needs_contact for staff."""
+    """Logs the cancellation; without an email for the customer it waits in needs_contact for staff.
+
+    Raises MalformedEvent, before anything is written, when the event is not shaped as Stripe documents it.
+    """
     subscription = event["data"]["object"]
     details, known = contact_details(subscription.get("customer"))
     facts = subscription_facts(subscription)
-    feedback_details = subscription.get("cancellation_details") or {}
-    feedback = feedback_details.get("feedback") if feedback_details.get("feedback") in STRIPE_FEEDBACK else ""
+    told = cancellation_details(subscription)
+    reason = STRIPE_REASONS.get(told["reason"], "")
+    cancelled_at = stripe_cancelled_at(subscription, event)
 
     def work() -> Cancellation:
         values = {k: v for k, v in {**details, **facts}.items() if v not in (None, "")}
@@ -105,14 +110,14 @@ def stripe_subscription_deleted(event: dict[str, Any]) -> tuple[Cancellation | N
             plan=customer.plan,
             mrr=customer.mrr,
             customer_since=customer.customer_since,
-            reason=stripe_reason(subscription),
-            feedback=feedback or "",
-            comment=str(feedback_details.get("comment") or "")[:5000],
-            cancelled_at=stripe_cancelled_at(subscription, event),
+            reason=reason,
+            feedback=told["feedback"] if told["feedback"] in STRIPE_FEEDBACK else "",
+            comment=told["comment"][:5000],
+            cancelled_at=cancelled_at,
             source="stripe",
             customer=customer,
             needs_contact=not customer.email,
         )
         return log_cancellation(data)
 
-    return process_once("stripe", str(event["id"]), work)
+    return process_once("stripe", event["id"], work)

@@ -12,8 +12,10 @@ from feedback.cancellations.operations import InvalidCancellation
 from feedback.customers.intake import record_cancellation
 from feedback.errors import Problem, limit_body
 from feedback.extensions import csrf
+from feedback.inputs.text import CONTROLS
 from feedback.webhooks.operations import NoOwner, process_once, stripe_subscription_deleted
 from feedback.webhooks.signatures import BadSignature, verify_standard, verify_stripe
+from feedback.webhooks.stripe import MalformedEvent
 
 blueprint = Blueprint("webhooks", __name__, url_prefix="/webhooks")
 csrf.exempt(blueprint)  # signed by the sender instead
@@ -36,6 +38,11 @@ def _parse(raw: bytes) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise Problem(400, "The body must be a JSON object.")
     return body
+
+
+def _event_id_ok(event_id: str) -> bool:
+    """It is stored, to answer a redelivery once: it must fit its column, and PostgreSQL refuses NUL."""
+    return 0 < len(event_id) <= 255 and not CONTROLS.search(event_id)
 
 
 def _answer(cancellation: Any, first: bool) -> Response:
@@ -61,8 +68,12 @@ def stripe() -> Response:
     data = event.get("data")
     if not isinstance(event.get("id"), str) or not isinstance(data, dict) or not isinstance(data.get("object"), dict):
         raise Problem(400, "The event has no id or no data.object.")
+    if not _event_id_ok(event["id"]):
+        raise Problem(400, "The event id must be 1 to 255 printable characters.")
     try:
         cancellation, first = stripe_subscription_deleted(event)
+    except MalformedEvent as error:
+        raise Problem(400, f"The event is not shaped as Stripe sends it: {error}") from None
     except NoOwner:
         raise Problem(503, "No active staff member can own this cancellation; add one, Stripe will retry.") from None
     except InvalidCancellation as invalid:
@@ -86,7 +97,7 @@ def cancellations() -> Response:
         )
     except BadSignature as error:
         raise Problem(400, str(error)) from None
-    if len(webhook_id) > 255 or "\x00" in webhook_id:
+    if not _event_id_ok(webhook_id):
         raise Problem(400, "webhook-id must be at most 255 characters.")
     body = _parse(raw)
     try:

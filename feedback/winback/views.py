@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
-from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 from wtforms import BooleanField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Length
 
 from feedback.actions.models import ActionItem
 from feedback.extensions import db
+from feedback.inputs.forms import InputForm
 from feedback.mail.suppression import suppression_for
 from feedback.postmortem.models import Cancellation
 from feedback.surveys.models import SurveyResponse
@@ -40,12 +40,12 @@ blueprint = Blueprint("winback", __name__, url_prefix="/win-back")
 PER_PAGE = 20
 
 
-class TellForm(FlaskForm):
+class TellForm(InputForm):
     subject = StringField("Subject", validators=[InputRequired("Write a subject."), Length(max=SUBJECT_MAX)])
     body = TextAreaField("Message", validators=[InputRequired("Write the message."), Length(max=BODY_MAX)])
 
 
-class ContactedForm(FlaskForm):
+class ContactedForm(InputForm):
     contacted = BooleanField("Contacted")
 
 
@@ -111,7 +111,7 @@ def tell(cancellation_id: int, item_id: int) -> str | Response | tuple[str, int]
 @login_required
 def skip(cancellation_id: int, item_id: int) -> Response:
     cancellation, item = _pair(cancellation_id, item_id)
-    if FlaskForm().validate_on_submit():
+    if InputForm().validate_on_submit():
         try:
             skip_telling(cancellation, item, current_user)
         except CannotTell as refused:
