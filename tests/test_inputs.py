@@ -282,3 +282,50 @@ def test_money_is_rounded_before_its_limit_is_checked(
     assert count(app) == 0
     with app.app_context():
         assert CUSTOMER["mrr"].clean("9999999999.994") == Decimal("9999999999.99")
+
+
+# --- The forms and API that came with follow-through take the same filter -------------------------------------------
+
+
+def test_action_items_refuse_controls_on_one_line_and_keep_the_note(
+    app: Flask, client: FlaskClient, token: str, auth: Any, owner: Any
+) -> None:
+    from datetime import date
+
+    from feedback.actions.models import ActionItem
+    from feedback.actions.operations import add_item
+
+    cancellation_id = log(app, owner["email"])
+    with app.app_context():
+        item_id = add_item(db.session.get(Cancellation, cancellation_id), title="Ship", due_on=date(2027, 1, 1)).id
+        db.session.commit()
+    path = f"/api/v1/action-items/{item_id}"
+    for control in CONTROLS:
+        refused = client.patch(path, headers=bearer(token), json={"title": f"Ship{control}it"})
+        assert refused.status_code == 422, repr(control)
+        assert [(e["field"], e["message"]) for e in refused.json["errors"]] == [("title", ONE_LINE)]
+    kept = client.patch(path, headers=bearer(token), json={"note": "Done\x00 in\x0b ACM-7\nfor real"})
+    assert kept.status_code == 200 and kept.json["note"] == "Done in ACM-7\nfor real"
+
+    auth.login(owner["email"])
+    page = submit_form(client, f"/actions/{item_id}/edit", {"title": HEADER_TRICK, "owner_email": owner["email"]})
+    assert page.status_code == 422 and ONE_LINE in page.text
+    with app.app_context():
+        assert db.session.get(ActionItem, item_id).title == "Ship"
+
+
+def test_a_win_back_subject_stays_on_one_line(
+    app: Flask, client: FlaskClient, auth: Any, smtp: Any, owner: Any
+) -> None:
+    from test_winback import answer_survey, done_change
+
+    cancellation_id = log(app, owner["email"])
+    answer_survey(app, app.test_client(), smtp)
+    item_id = done_change(app, cancellation_id)
+    auth.login(owner["email"])
+    path = f"/win-back/{cancellation_id}/tell/{item_id}"
+    page = submit_form(client, path, {"subject": HEADER_TRICK, "body": "Hi Casey,\x00 we changed."})
+    assert page.status_code == 422 and ONE_LINE in page.text
+    smtp.clear()
+    deliver(app)
+    assert smtp.to("casey@client.test") == []
