@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 postgresql_only = pytest.mark.skipif(
     not TEST_DATABASE_URL.startswith("postgresql"),
-    reason="concurrent workers need PostgreSQL; CI runs this file on PostgreSQL before the SQLite pass",
+    reason="concurrent workers need PostgreSQL; CI runs this file on PostgreSQL beside the SQLite pass",
 )
 
 
