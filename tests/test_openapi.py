@@ -153,3 +153,17 @@ def test_what_the_document_forbids_is_refused(api_app: Flask, token: str, operat
         case.call_and_validate(app=api_app, checks=[*CHECKS, negative_data_rejection])
 
     run()
+
+
+def test_every_operation_declares_its_rate_limit_answer(api_app: Flask) -> None:
+    """Every API route is rate limited (tests/test_security.py), so a client reading the document expects a 429."""
+    with api_app.test_request_context():
+        paths = openapi_document()["paths"]
+    operations = [(path, method, op) for path, item in paths.items() for method, op in item.items()]
+    assert len(operations) >= 8
+    for path, method, operation in operations:
+        if path.endswith("openapi.json"):
+            continue
+        limited = operation["responses"]["429"]
+        assert "application/problem+json" in limited["content"], (path, method)
+        assert limited["headers"]["Retry-After"]["schema"]["type"] == "integer", (path, method)

@@ -230,16 +230,21 @@ PROBLEM_MESSAGES = {
     "413": "The body is larger than the API accepts.",
     "415": "The body is not JSON.",
     "422": "Invalid fields; nothing was written.",
+    "429": "Too many requests from this token or client address (API_RATE_LIMIT); retry after Retry-After seconds.",
 }
+
+RETRY_AFTER = {"Retry-After": {"description": "Seconds to wait.", "schema": {"type": "integer", "minimum": 0}}}
 
 
 def _problems(*codes: str) -> dict[str, Any]:
+    """The problem answers an operation gives; every operation is rate limited, so each may also answer 429."""
     return {
         code: {
             "description": PROBLEM_MESSAGES[code],
             "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}},
+            **({"headers": RETRY_AFTER} if code == "429" else {}),
         }
-        for code in codes
+        for code in (*codes, "429")
     }
 
 
