@@ -28,6 +28,7 @@ from sqlalchemy import (
     select,
 )
 from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.schema import CreateTable, DropTable
 from sqlalchemy.sql import ColumnElement, FromClause
 from sqlalchemy.sql.functions import FunctionElement
 
@@ -253,8 +254,8 @@ PLANNER = ("jit = off", "enable_hashjoin = off", "enable_mergejoin = off")
 @contextmanager
 def gathered(connection: Connection, f: Filter) -> Iterator[Table]:
     """The filter's facts in a temporary table on this connection, for the duration of the block."""
-    facts.drop(connection, checkfirst=True)  # left behind on a pooled connection by a page that failed
-    facts.create(connection)
+    connection.execute(DropTable(facts, if_exists=True))  # left behind on a pooled connection by a page that failed
+    connection.execute(CreateTable(facts))
     try:
         postgresql = connection.dialect.name == "postgresql"
         if postgresql:  # see PLANNER below
@@ -267,4 +268,4 @@ def gathered(connection: Connection, f: Filter) -> Iterator[Table]:
                 connection.exec_driver_sql(f"RESET {setting.split(' =')[0]}")
         yield facts
     finally:
-        facts.drop(connection, checkfirst=True)
+        connection.execute(DropTable(facts, if_exists=True))
