@@ -112,3 +112,37 @@ def stacked(labels: Sequence[str], buckets: Sequence[Any], keys: Sequence[str], 
                 base -= h
     chart.legend = [(number % len(PALETTE), key) for number, key in enumerate(keys)]
     return chart
+
+
+def shorten(text: str, length: int) -> str:
+    """Jinja's truncate(length, killwords=True, end='…') with its default leeway of 5."""
+    return text if len(text) <= length + 5 else text[: length - 1] + "…"
+
+
+@dataclass
+class BarRow:
+    """One share as a bar: its label (named by `labels` when given), count and share in words, width in percent."""
+
+    y: int
+    label: str
+    short_label: str
+    count: str
+    share: str
+    value: str
+    width: str
+    mrr_lost: Any
+
+
+def bars(shares: Sequence[Any], scale: float | None = None, labels: dict[str, str] | None = None) -> list[BarRow]:
+    """The rows of a bars() chart and of its share_table(), 40 px apart."""
+    top = scale or max((share.count for share in shares), default=1)
+    rows = []
+    for index, share in enumerate(shares):
+        label = (labels or {}).get(share.label, share.label)
+        count = f"{share.count:,}"
+        value = count if share.share is None else f"{count} · {share.share * 100:.0f}%"
+        width = f"{(share.count / top * 100) if top else 0:.2f}"
+        rows.append(
+            BarRow(40 * index, label, shorten(label, 38), count, percent(share.share), value, width, share.mrr_lost)
+        )
+    return rows
