@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
 from babel.numbers import format_currency
@@ -26,4 +27,10 @@ def format_money(value: Decimal | None, currency: str | None = None, locale: str
         return ""
     if not currency:
         return f"{value:,.2f}"
+    return _format_currency(value, currency, locale)
+
+
+@lru_cache(maxsize=4096)
+def _format_currency(value: Decimal, currency: str, locale: str) -> str:
+    """Babel reads its locale data on every call; a page of tables shows the same few amounts many times."""
     return format_currency(value, currency, locale=locale)

@@ -67,3 +67,52 @@ def test_insights_at_375_and_1280(live, chromium, admin):
         screenshot(page, f"insights-team-{suffix}")
         assert_local_only(page, live.base_url)
         context.close()
+
+
+#: A4 paper's width and height in CSS pixels (210 × 297 mm at 96 to the inch): what Chromium lays a printed page on.
+A4 = {"width": 794, "height": 1123}
+
+#: The charts, the tables and their scroll boxes that are wider than their box or run past the page's right edge.
+CUT_OFF = """() => {
+  const edge = document.documentElement.clientWidth + 0.5;
+  return [...document.querySelectorAll('svg.chart, table.data, .data-wrap')]
+    .filter(e => e.getBoundingClientRect().right > edge || e.scrollWidth > e.clientWidth + 1)
+    .map(e => `${e.tagName.toLowerCase()}.${e.getAttribute('class')}#${e.id || e.closest('[id]')?.id}`);
+}"""
+
+
+def test_insights_print_on_a4(live, chromium, admin):
+    """Printed, every chart and every table of numbers is on the paper (closed "The numbers" too), none cut off."""
+    from feedback.insights.bulk import load
+
+    with live.app_context():
+        load(3000, seed=11)
+        db.session.remove()
+    context = chromium.new_context(viewport=A4)
+    requests: list[str] = []
+    context.on("request", lambda request: requests.append(request.url))
+    page = context.new_page()
+    page.requests = requests
+    log_in(page, live, admin["email"])
+    page.goto(f"{live.base_url}/insights/")
+    closed = page.locator("details.numbers:not([open]) table.data")
+    assert closed.count() >= 8 and not closed.first.is_visible()  # on screen the numbers wait behind a click
+    page.emulate_media(media="print")
+    charts, tables = page.locator("svg.chart"), page.locator("table.data")
+    assert charts.count() >= 12 and tables.count() >= 12
+    hidden = [
+        element.get_attribute("id") or element.locator("caption").text_content()
+        for element in [*charts.all(), *tables.all()]
+        if not element.is_visible()
+    ]
+    assert hidden == [], f"not printed: {hidden}"
+    assert not page.get_by_role("button", name="Apply").is_visible()  # the filter form stays on screen
+    assert_fits(page)
+    assert page.evaluate(CUT_OFF) == []
+    screenshot(page, "insights-print-a4")
+    pdf = page.pdf(format="A4", print_background=True)
+    assert pdf.startswith(b"%PDF-")
+    pages = pdf.count(b"/Type /Page") - pdf.count(b"/Type /Pages")
+    assert pages >= 3 and len(pdf) > 100_000, (pages, len(pdf))
+    assert_local_only(page, live.base_url)
+    context.close()

@@ -19,7 +19,7 @@ from sqlalchemy.orm import aliased
 from feedback.auth.models import User
 from feedback.extensions import db
 from feedback.imports.csvfiles import FORMULA_STARTS, neutralise
-from feedback.insights.facts import cancellations, conditions, joined, moment_text, responses, reviews
+from feedback.insights.facts import cancellations, joined, moment_text, responses, reviews, shape, values, where
 from feedback.insights.filters import Filter
 from feedback.questions.models import Question, QuestionnaireVersion
 
@@ -94,7 +94,7 @@ def export_query(connection: Connection, f: Filter) -> tuple[list[str], Any]:
         .join(User, User.id == c.owner_id)
         .outerjoin(survey_version, survey_version.id == responses.c.version_id)
         .outerjoin(review_version, review_version.id == reviews.c.version_id)
-        .where(*conditions(f))
+        .where(*where(shape(f), values(f)))
         .order_by(c.cancelled_at, c.id)
     )
     return header, query

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import cache
 from typing import Any
 
 from sqlalchemy import (
@@ -22,12 +23,14 @@ from sqlalchemy import (
     String,
     Table,
     and_,
+    bindparam,
     func,
     literal,
     or_,
     select,
 )
 from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.schema import CreateTable, DropTable
 from sqlalchemy.sql import ColumnElement, FromClause
 from sqlalchemy.sql.functions import FunctionElement
 
@@ -165,36 +168,52 @@ def answer(table: Table, key: str) -> Any:
     return table.c.answers[key]
 
 
-def conditions(f: Filter, start: Any = None) -> list[ColumnElement[bool]]:
-    """The filter as WHERE clauses over `joined()`; `start` widens the range back (to include the period before)."""
-    where: list[ColumnElement[bool]] = [
-        cancellations.c.cancelled_at >= (start or f.start),
-        cancellations.c.cancelled_at < f.end,
+#: The filter's fields that narrow it beyond its dates; which of them a filter sets is its shape.
+NARROWING = ("owner", "plan", "source", "locale", "fit", "avoidable")
+
+
+def shape(f: Filter) -> tuple[str, ...]:
+    return tuple(name for name in NARROWING if getattr(f, name))
+
+
+def values(f: Filter) -> dict[str, Any]:
+    """The bound values of `where(shape(f))`: the dates, and each narrowing field the filter sets."""
+    return {"start": f.start, "end": f.end, **{name: getattr(f, name) for name in shape(f)}}
+
+
+def where(narrowed_by: tuple[str, ...], bound: dict[str, Any] | None = None) -> list[ColumnElement[bool]]:
+    """A filter of this shape as WHERE clauses over `joined()`: its values as parameters (see `values`), or `bound`."""
+
+    def value(name: str) -> Any:
+        return bindparam(name, bound[name]) if bound else bindparam(name)
+
+    clauses: list[ColumnElement[bool]] = [
+        cancellations.c.cancelled_at >= value("start"),
+        cancellations.c.cancelled_at < value("end"),
     ]
-    if f.owner:
-        owner_id = select(User.id).where(User.email == f.owner).scalar_subquery()
-        where.append(cancellations.c.owner_id == owner_id)
+    if "owner" in narrowed_by:
+        owner_id = select(User.id).where(User.email == value("owner")).scalar_subquery()
+        clauses.append(cancellations.c.owner_id == owner_id)
     for name in ("plan", "source", "locale"):
-        if getattr(f, name):
-            where.append(cancellations.c[name] == getattr(f, name))
-    if f.fit:
-        where.append(answer(reviews, "icp_fit").as_string() == f.fit)
-    if f.avoidable:
-        where.append(answer(reviews, "avoidable").as_string() == f.avoidable)
-    return where
+        if name in narrowed_by:
+            clauses.append(cancellations.c[name] == value(name))
+    for name, key in (("fit", "icp_fit"), ("avoidable", "avoidable")):
+        if name in narrowed_by:
+            clauses.append(answer(reviews, key).as_string() == value(name))
+    return clauses
 
 
 def _wrote(key: str) -> ColumnElement[bool]:
     return func.coalesce(answer(responses, key).as_string(), literal("")) != literal("")
 
 
-def facts_select(f: Filter) -> Any:
-    """The rows of `facts` for this filter, in the table's column order."""
+def facts_select(narrowed_by: tuple[str, ...]) -> Any:
+    """The rows of `facts` for a filter of this shape, in the table's column order."""
     i, c, r, v = invitations.c, cancellations.c, responses.c, reviews.c
     asked_at = func.coalesce(i.sent_at, i.created_at)
     columns = [
         c.id,
-        c.cancelled_at >= f.start,
+        c.cancelled_at >= bindparam("start"),
         day_text(c.cancelled_at),
         c.mrr,
         c.plan,
@@ -220,28 +239,37 @@ def facts_select(f: Filter) -> Any:
         answer(reviews, "icp_fit").as_string(),
         answer(reviews, "avoidable").as_string(),
     ]
-    return select(*columns).select_from(joined()).where(*conditions(f))
+    return select(*columns).select_from(joined()).where(*where(narrowed_by))
+
+
+@cache
+def gather_statement(narrowed_by: tuple[str, ...]) -> Any:
+    """The INSERT of the facts for filters of this shape: built once per shape, its values bound per page."""
+    return facts.insert().from_select([column.name for column in facts.columns], facts_select(narrowed_by))
+
+
+@cache
+def previous_statement(narrowed_by: tuple[str, ...]) -> Any:
+    """The period before by day; the answers are joined only when the filter asks about the review (fit, avoidable)."""
+    source = joined() if "fit" in narrowed_by or "avoidable" in narrowed_by else cancellations
+    day = day_text(cancellations.c.cancelled_at)
+    return (
+        select(day, func.count(), func.sum(cancellations.c.mrr))
+        .select_from(source)
+        .where(*where(narrowed_by))
+        .group_by(day)
+    )
 
 
 def previous_days(connection: Connection, f: Filter) -> list[tuple[str, int, Any]]:
-    """The period before, by day (count, MRR lost): all the comparison needs, without gathering its facts.
-
-    The answers are joined only when the filter asks about the review (fit, avoidable).
-    """
-    source = joined() if f.fit or f.avoidable else cancellations
-    day = day_text(cancellations.c.cancelled_at)
-    query = (
-        select(day, func.count(), func.sum(cancellations.c.mrr))
-        .select_from(source)
-        .where(*conditions(f.previous))
-        .group_by(day)
-    )
-    return [tuple(row) for row in connection.execute(query)]
+    """The period before, by day (count, MRR lost): all the comparison needs, without gathering its facts."""
+    rows = connection.execute(previous_statement(shape(f)), values(f.previous))
+    return [tuple(row) for row in rows]
 
 
-def build_statements(f: Filter) -> list[Any]:
-    """What `gathered` runs, for the benchmark to run the same SQL without the page."""
-    return [facts.insert().from_select([column.name for column in facts.columns], facts_select(f))]
+def build_statements(f: Filter) -> list[tuple[Any, dict[str, Any]]]:
+    """What `gathered` runs, with its parameters."""
+    return [(gather_statement(shape(f)), values(f))]
 
 
 #: For gathering only, on PostgreSQL: the filter picks a fraction of the cancellations, and looking each one's
@@ -253,18 +281,18 @@ PLANNER = ("jit = off", "enable_hashjoin = off", "enable_mergejoin = off")
 @contextmanager
 def gathered(connection: Connection, f: Filter) -> Iterator[Table]:
     """The filter's facts in a temporary table on this connection, for the duration of the block."""
-    facts.drop(connection, checkfirst=True)  # left behind on a pooled connection by a page that failed
-    facts.create(connection)
+    connection.execute(DropTable(facts, if_exists=True))  # left behind on a pooled connection by a page that failed
+    connection.execute(CreateTable(facts))
     try:
         postgresql = connection.dialect.name == "postgresql"
         if postgresql:  # see PLANNER below
             for setting in PLANNER:
                 connection.exec_driver_sql(f"SET LOCAL {setting}")
-        for statement in build_statements(f):
-            connection.execute(statement)
+        for statement, parameters in build_statements(f):
+            connection.execute(statement, parameters)
         if postgresql:
             for setting in PLANNER:
                 connection.exec_driver_sql(f"RESET {setting.split(' =')[0]}")
         yield facts
     finally:
-        facts.drop(connection, checkfirst=True)
+        connection.execute(DropTable(facts, if_exists=True))

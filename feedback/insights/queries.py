@@ -9,15 +9,22 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, case, func, select
-from sqlalchemy.sql import ColumnElement
+from sqlalchemy import Connection
 
-from feedback.insights.facts import facts, gathered, previous_days
+from feedback.insights.facts import gathered, previous_days
 from feedback.insights.filters import AVOIDABLE_CHOICES, FIT_CHOICES, Filter
-from feedback.questions.models import Question, QuestionnaireVersion
+from feedback.insights.tallies import (
+    BY_VERSION,
+    MRR_BANDS,
+    TENURE_BANDS,
+    TOTALS,
+    asked,
+    feed,
+    medians,
+    tallies,
+    totals_statement,
+)
 
-TENURE_BANDS = ("Under 3 months", "3–12 months", "1–2 years", "Over 2 years", "Not known")
-MRR_BANDS = ("Under 50", "50–199", "200–999", "1,000 and over", "Not known")
 ZERO = Decimal("0.00")
 
 
@@ -79,35 +86,21 @@ def _ratio(part: int, whole: int) -> float | None:
     return part / whole if whole else None
 
 
-def asked(connection: Connection, questionnaire: str, key: str) -> set[int]:
-    """The versions whose questions include `key`: only their answers count towards that key's shares."""
-    query = (
-        select(Question.version_id)
-        .join(QuestionnaireVersion, QuestionnaireVersion.id == Question.version_id)
-        .where(QuestionnaireVersion.questionnaire == questionnaire, Question.key == key)
-    )
-    return set(connection.scalars(query))
+Rows = list[tuple[Any, Any, int, Any]]
 
 
-def _current(*where: ColumnElement[bool]) -> list[ColumnElement[bool]]:
-    return [facts.c.current, *where]
+def shares_by_version(rows: Rows, versions: set[int]) -> list[Share]:
+    """Counts of one answer's values, each share out of the responses whose version asked the question.
 
-
-def shares_by_version(connection: Connection, answer: str, version: str, versions: set[int]) -> list[Share]:
-    """Counts of one answer's values, each share out of the responses whose version asked the question."""
-    value, version_id = facts.c[answer], facts.c[version]
-    rows = connection.execute(
-        select(version_id, value, func.count(), func.sum(facts.c.mrr))
-        .where(*_current(version_id.is_not(None)))
-        .group_by(version_id, value)
-    ).all()
-    asked_count = sum(count for version_number, _, count, _ in rows if version_number in versions)
+    `rows` are (version, value, count, MRR lost), keys as text.
+    """
+    asked_rows = [(label, count, mrr) for version, label, count, mrr in rows if int(version) in versions]
     totals: dict[str, list[Any]] = defaultdict(lambda: [0, ZERO])
-    for version_number, label, count, mrr in rows:
-        if version_number in versions and label is not None and label != "":
-            totals[str(label)][0] += count
-            totals[str(label)][1] += _money(mrr)
-    return _ordered(totals, asked_count)
+    for label, count, mrr in asked_rows:
+        if label is not None and label != "":
+            totals[label][0] += count
+            totals[label][1] += _money(mrr)
+    return _ordered(totals, sum(count for _, count, _ in asked_rows))
 
 
 def _ordered(totals: dict[str, list[Any]], whole: int, order: Iterable[str] | None = None) -> list[Share]:
@@ -118,28 +111,10 @@ def _ordered(totals: dict[str, list[Any]], whole: int, order: Iterable[str] | No
     return sorted(shares, key=lambda share: (-share.count, -share.mrr_lost, share.label))
 
 
-def grouped(connection: Connection, column: Any, *where: Any, order: Iterable[str] | None = None) -> list[Share]:
-    """Cancellations in the period by one column: count, share of them all, MRR lost."""
-    rows = connection.execute(
-        select(column, func.count(), func.sum(facts.c.mrr)).where(*_current(*where)).group_by(column)
-    ).all()
-    whole = sum(row[1] for row in rows)
-    return _ordered({str(label): [count, _money(mrr)] for label, count, mrr in rows}, whole, order)
-
-
-def _band(value: Any, limits: list[tuple[Any, str]], unknown: str) -> Any:
-    whens = [(value.is_(None), unknown), *[(value < limit, label) for limit, label in limits[:-1]]]
-    return case(*whens, else_=limits[-1][1])
-
-
-def tenure_band() -> Any:
-    bands = [(91, TENURE_BANDS[0]), (365, TENURE_BANDS[1]), (730, TENURE_BANDS[2]), (None, TENURE_BANDS[3])]
-    return _band(facts.c.tenure_days, bands, TENURE_BANDS[4])
-
-
-def mrr_band() -> Any:
-    bands = [(50, MRR_BANDS[0]), (200, MRR_BANDS[1]), (1000, MRR_BANDS[2]), (None, MRR_BANDS[3])]
-    return _band(facts.c.mrr, bands, MRR_BANDS[4])
+def grouped(rows: Rows, order: Iterable[str] | None = None) -> list[Share]:
+    """Cancellations in the period by one key: count, share of them all, MRR lost."""
+    whole = sum(count for _, _, count, _ in rows)
+    return _ordered({str(label): [count, _money(mrr)] for label, _, count, mrr in rows}, whole, order)
 
 
 def bucket_of(f: Filter, day: date) -> date:
@@ -159,80 +134,45 @@ def buckets(f: Filter) -> list[Bucket]:
     return [Bucket(start) for start in starts]
 
 
-def periods(connection: Connection, f: Filter, before: list[tuple[str, int, Any]]) -> list[Bucket]:
-    rows = connection.execute(select(facts.c.current, facts.c.day, func.count(), func.sum(facts.c.mrr)).group_by(
-        facts.c.current, facts.c.day
-    )).all() + [(False, day, count, mrr) for day, count, mrr in before]  # fmt: skip
+def periods(f: Filter, rows: Rows, before: list[tuple[str, int, Any]]) -> list[Bucket]:
+    """The period's days (from the tallies) and the period before's (shifted forward) into buckets."""
     result = buckets(f)
     starts = {bucket.start: bucket for bucket in result}
-    for current, day, count, mrr in rows:
-        when = date.fromisoformat(day) if current else date.fromisoformat(day) + timedelta(days=f.days)
+    for day, _, count, mrr in rows:
+        bucket = starts[bucket_of(f, min(max(date.fromisoformat(day), f.since), f.until))]
+        bucket.cancellations += count
+        bucket.mrr_lost += _money(mrr)
+    for day, count, mrr in before:
+        when = date.fromisoformat(day) + timedelta(days=f.days)
         bucket = starts[bucket_of(f, min(max(when, f.since), f.until))]
-        if current:
-            bucket.cancellations += count
-            bucket.mrr_lost += _money(mrr)
-        else:
-            bucket.previous_cancellations += count
-            bucket.previous_mrr_lost += _money(mrr)
+        bucket.previous_cancellations += count
+        bucket.previous_mrr_lost += _money(mrr)
     return result
 
 
-def over_time(connection: Connection, f: Filter, column: Any, labels: Iterable[str]) -> list[Bucket]:
+def over_time(f: Filter, rows: Rows, labels: Iterable[str]) -> list[Bucket]:
     """Counts of one answer by bucket, for the labels given (the rest are left out)."""
     wanted = set(labels)
-    rows = connection.execute(
-        select(facts.c.day, column, func.count()).where(*_current(column.is_not(None))).group_by(facts.c.day, column)
-    ).all()
     result = buckets(f)
     starts = {bucket.start: bucket for bucket in result}
-    for day, label, count in rows:
+    for day, label, count, _ in rows:
         if label in wanted:
             bucket = starts[bucket_of(f, date.fromisoformat(day))]
             bucket.by[label] = bucket.by.get(label, 0) + count
     return result
 
 
-def median(connection: Connection, column: Any) -> float | None:
-    """The median of a column over the period; PostgreSQL computes it, SQLite sorts and picks the middle."""
-    where = _current(column.is_not(None))
-    if connection.dialect.name == "postgresql":
-        return connection.scalar(select(func.percentile_cont(0.5).within_group(column)).where(*where))
-    count = connection.scalar(select(func.count()).where(*where)) or 0
-    if not count:
-        return None
-    middle = select(column.label("value")).where(*where).order_by(column).limit(2 - count % 2).offset((count - 1) // 2)
-    return connection.scalar(select(func.avg(middle.subquery().c.value)))
-
-
 def totals(connection: Connection) -> dict[str, Any]:
-    c = facts.c
-
-    def counted(condition: Any) -> Any:
-        return func.sum(case((condition, 1), else_=0))
-
-    row = connection.execute(
-        select(
-            counted(c.current),
-            func.sum(case((c.current, c.mrr))),
-            counted(c.current & c.invited),
-            counted(c.current & c.opened),
-            counted(c.current & c.answered),
-            counted(c.current & c.reminded),
-            counted(c.current & c.answered_after_reminder),
-            counted(c.current & c.reviewed),
-            counted(c.current & (c.avoidable == "Yes")),
-        )
-    ).one()
-    values = [value or 0 for value in row]
-    current = dict(
-        zip(
-            ("cancellations", "mrr_lost", "invited", "opened", "answered", "reminded", "after_reminder", "reviewed"),
-            values[:8],
-            strict=True,
-        )
-    )
+    """The period's counts, with the median times to answer and to review."""
+    postgresql = connection.dialect.name == "postgresql"
+    row = connection.execute(totals_statement(postgresql)).one()
+    current = dict(zip(TOTALS, (value or 0 for value in row), strict=False))
+    if postgresql:
+        current["median_answer_seconds"], current["median_review_seconds"] = row[len(TOTALS) :]
+    else:
+        counts = (current["timed_answers"], current["timed_reviews"])
+        current["median_answer_seconds"], current["median_review_seconds"] = medians(connection, counts)
     current["mrr_lost"] = _money(current["mrr_lost"])
-    current["avoidable"] = values[8]
     current["response_rate"] = _ratio(current["answered"], current["invited"])
     current["open_rate"] = _ratio(current["opened"], current["invited"])
     current["after_reminder_share"] = _ratio(current["after_reminder"], current["answered"])
@@ -240,117 +180,63 @@ def totals(connection: Connection) -> dict[str, Any]:
     return current
 
 
-def agreement(connection: Connection) -> dict[str, Any]:
+def agreement(rows: Rows) -> dict[str, Any]:
     """How often the owner named the customer's own main reason, and the pairs where they differ most."""
-    pairs = connection.execute(
-        select(facts.c.main_reason, facts.c.owner_reason, func.count())
-        .where(*_current(facts.c.main_reason.is_not(None), facts.c.owner_reason.is_not(None)))
-        .where(facts.c.main_reason != "", facts.c.owner_reason != "")
-        .group_by(facts.c.main_reason, facts.c.owner_reason)
-    ).all()
-    compared = sum(count for _, _, count in pairs)
-    agreed = sum(count for customer, owner, count in pairs if customer == owner)
+    compared = sum(count for _, _, count, _ in rows)
+    agreed = sum(count for customer, owner, count, _ in rows if customer == owner)
     differences = sorted(
-        ({"customer": mine, "owner": theirs, "count": count} for mine, theirs, count in pairs if mine != theirs),
+        ({"customer": mine, "owner": theirs, "count": count} for mine, theirs, count, _ in rows if mine != theirs),
         key=lambda pair: (-pair["count"], pair["customer"], pair["owner"]),
     )
     return {"compared": compared, "agreed": agreed, "rate": _ratio(agreed, compared), "differences": differences[:5]}
 
 
-def feed(connection: Connection, limit: int = 12) -> list[dict[str, Any]]:
-    """What customers wrote, newest first, each linked to its postmortem."""
-    from feedback.insights.facts import cancellations, invitations, responses
-
-    answers = responses.c.answers
-    rows = connection.execute(
-        select(
-            cancellations.c.id,
-            cancellations.c.customer_name,
-            cancellations.c.company,
-            cancellations.c.cancelled_at,
-            facts.c.main_reason,
-            answers["final_straw"].as_string(),
-            answers["could_have_done"].as_string(),
-        )
-        .select_from(facts)
-        .join(cancellations, cancellations.c.id == facts.c.id)
-        .join(invitations, invitations.c.cancellation_id == facts.c.id)
-        .join(responses, responses.c.invitation_id == invitations.c.id)
-        .where(*_current(facts.c.wrote))
-        .order_by(cancellations.c.cancelled_at.desc(), cancellations.c.id.desc())
-        .limit(limit)
-    ).all()
-    keys = ("id", "customer_name", "company", "cancelled_at", "main_reason", "final_straw", "could_have_done")
-    return [dict(zip(keys, row, strict=True)) for row in rows]
-
-
-def options(connection: Connection) -> dict[str, list[str]]:
+def options(rows: dict[str, Rows]) -> dict[str, list[str]]:
     """Plans and languages seen in the period, for the filter's menus."""
-    plans = connection.scalars(select(facts.c.plan).where(facts.c.plan != "").distinct().order_by(facts.c.plan))
-    locales = connection.scalars(
-        select(facts.c.locale).where(facts.c.locale.is_not(None), facts.c.locale != "").distinct()
-    )
-    return {"plans": list(plans), "locales": sorted(locales)}
+    return {
+        "plans": sorted(plan for plan, _, _, _ in rows["plan"] if plan),
+        "locales": sorted(locale for locale, _, _, _ in rows["locale"]),
+    }
 
 
 def report(connection: Connection, f: Filter) -> Report:
     """Every number the page shows, for this filter; runs in the caller's transaction and writes nothing lasting."""
     with gathered(connection, f):
         current = totals(connection)
+        rows = tallies(connection)
         before = previous_days(connection, f)
-        previous = {
-            "cancellations": sum(row[1] for row in before),
-            "mrr_lost": sum((_money(row[2]) for row in before), ZERO),
-        }
-        main_asked = asked(connection, "exit-survey", "main_reason")
-        reasons = shares_by_version(connection, "main_reason", "survey_version_id", main_asked)
-        follow = shares_by_version(
-            connection, "may_follow_up", "survey_version_id", asked(connection, "exit-survey", "may_follow_up")
-        )
-        # Asked and not answered counts in the whole: the share is of those asked, like every share here.
-        yes = next((share for share in follow if share.label in ("True", "1", "true")), None)
-        likelihood = shares_by_version(
-            connection, "return_likelihood", "survey_version_id", asked(connection, "exit-survey", "return_likelihood")
-        )
-        likelihood_total = sum(share.count for share in likelihood)
-        by_score = {share.label: share for share in likelihood}
-        current["median_answer_seconds"] = median(connection, facts.c.answer_seconds)
-        current["median_review_seconds"] = median(connection, facts.c.review_seconds)
-        return Report(
-            filter=f,
-            totals=current,
-            previous=previous,
-            periods=periods(connection, f, before),
-            reasons=reasons,
-            owner_reasons=shares_by_version(
-                connection, "owner_reason", "review_version_id", asked(connection, "internal-review", "owner_reason")
-            ),
-            stripe_reasons=grouped(connection, facts.c.feedback, facts.c.feedback != ""),
-            agreement=agreement(connection),
-            reasons_over_time=over_time(connection, f, facts.c.main_reason, [share.label for share in reasons[:5]]),
-            plans=grouped(connection, facts.c.plan),
-            tenure=grouped(connection, tenure_band(), order=TENURE_BANDS),
-            mrr_bands=grouped(connection, mrr_band(), order=MRR_BANDS),
-            avoidable=_in_order(
-                shares_by_version(
-                    connection, "avoidable", "review_version_id", asked(connection, "internal-review", "avoidable")
-                ),
-                AVOIDABLE_CHOICES,
-            ),
-            fit=_in_order(
-                shares_by_version(
-                    connection, "icp_fit", "review_version_id", asked(connection, "internal-review", "icp_fit")
-                ),
-                FIT_CHOICES,
-            ),
-            fit_over_time=over_time(connection, f, facts.c.icp_fit, FIT_CHOICES),
-            likelihood=[
-                by_score.get(str(score), Share(str(score), 0, _ratio(0, likelihood_total))) for score in range(11)
-            ],
-            follow_up=Share("Allow a follow-up", yes.count, yes.share) if yes else Share("Allow a follow-up", 0, None),
-            feed=feed(connection),
-            options=options(connection),
-        )
+        versions = asked(connection)
+        shares = {key: shares_by_version(rows[key], versions[key]) for key in BY_VERSION}
+        written = feed(connection)
+    previous = {
+        "cancellations": sum(row[1] for row in before),
+        "mrr_lost": sum((_money(row[2]) for row in before), ZERO),
+    }
+    # Asked and not answered counts in the whole: the share is of those asked, like every share here.
+    yes = next((share for share in shares["may_follow_up"] if share.label in ("True", "1", "true")), None)
+    likelihood_total = sum(share.count for share in shares["return_likelihood"])
+    by_score = {share.label: share for share in shares["return_likelihood"]}
+    return Report(
+        filter=f,
+        totals=current,
+        previous=previous,
+        periods=periods(f, rows["periods"], before),
+        reasons=shares["main_reason"],
+        owner_reasons=shares["owner_reason"],
+        stripe_reasons=grouped(rows["feedback"]),
+        agreement=agreement(rows["agreement"]),
+        reasons_over_time=over_time(f, rows["reasons_over_time"], [s.label for s in shares["main_reason"][:5]]),
+        plans=grouped(rows["plan"]),
+        tenure=grouped(rows["tenure"], order=TENURE_BANDS),
+        mrr_bands=grouped(rows["mrr_band"], order=MRR_BANDS),
+        avoidable=_in_order(shares["avoidable"], AVOIDABLE_CHOICES),
+        fit=_in_order(shares["icp_fit"], FIT_CHOICES),
+        fit_over_time=over_time(f, rows["fit_over_time"], FIT_CHOICES),
+        likelihood=[by_score.get(str(score), Share(str(score), 0, _ratio(0, likelihood_total))) for score in range(11)],
+        follow_up=Share("Allow a follow-up", yes.count, yes.share) if yes else Share("Allow a follow-up", 0, None),
+        feed=written,
+        options=options(rows),
+    )
 
 
 def _in_order(shares: list[Share], order: Iterable[str]) -> list[Share]:

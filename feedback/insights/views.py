@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from feedback.auth.models import User
 from feedback.extensions import db
+from feedback.insights import charts
 from feedback.insights.export import export_filename, export_rows
 from feedback.insights.filters import AVOIDABLE_CHOICES, FIT_CHOICES, SOURCES, Filter, InvalidFilter, parse_filter
 from feedback.insights.operations import set_digest, wants_digest
@@ -74,6 +75,9 @@ def index() -> str:
         period_labels=[bucket_label(bucket.start) for bucket in result.periods],
         short_money=short_money,
         stripe_labels=STRIPE_LABELS,
+        layout=charts,
+        palette=charts.PALETTE,
+        pct=charts.percent,
     )
 
 
