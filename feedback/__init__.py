@@ -58,6 +58,7 @@ def register_extensions(app: Flask) -> None:
 
 def register_hooks(app: Flask) -> None:
     """What the postmortem and mail must have features do, handed down at start-up instead of imported."""
+    from feedback.inbound.addresses import reply_address_for
     from feedback.mail import hooks as mail_hooks
     from feedback.postmortem.workflow import when_summary_due
     from feedback.settings.operations import sender_name
@@ -69,6 +70,7 @@ def register_hooks(app: Flask) -> None:
     mail_hooks.check_before_sending(app, "survey_reminder", reminder_obsolete)
     mail_hooks.sender_name_from(app, sender_name)
     mail_hooks.customer_footer_from(app, footer_links)
+    mail_hooks.customer_reply_address_from(app, reply_address_for)
     register_follow_through(app)
 
 
@@ -150,13 +152,14 @@ def register_commands(app: Flask) -> None:
     from feedback.cancellations.cli import cancellations
     from feedback.demo import demo
     from feedback.imports.cli import import_
+    from feedback.inbound.cli import inbound
     from feedback.insights.cli import insights
     from feedback.jobs.cli import jobs
     from feedback.mail.cli import outbox
     from feedback.worker import worker
 
     cancellations.add_command(import_)
-    for group in (users, cancellations, outbox, demo, tokens, jobs, worker, insights):
+    for group in (users, cancellations, outbox, demo, tokens, jobs, worker, insights, inbound):
         app.cli.add_command(group)
 
     from feedback.questions.cli import questions
