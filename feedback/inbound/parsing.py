@@ -17,7 +17,7 @@ from email.message import EmailMessage, Message
 from email.utils import getaddresses, parseaddr, parsedate_to_datetime
 from html.parser import HTMLParser
 
-from mailparser_reply import EmailReplyParser
+from mailparser_reply.parser import EmailMessage as ReplyText
 
 from feedback.inbound.dsn import DeliveryReport, delivery_report
 
@@ -180,9 +180,18 @@ def new_text(body: str) -> str:
             break
     text = "\n".join(lines)
     with contextlib.suppress(Exception):  # the library failing on odd text: better the whole text than none
-        text = EmailReplyParser(languages=LANGUAGES).parse_reply(text=text)
+        # The newest part only, without its sign-off and signature; a list typed with hyphens is kept.
+        text = ReplyText(text=text, languages=LANGUAGES, keep_hyphen_lists=True).read().replies[0].body
     text = _drop_trailing_attribution(text)
+    text = _MOBILE_SIGNATURE.sub("", text.rstrip())
     return text.strip()[:MAX_TEXT]
+
+
+#: The phones' own last lines that the library knows in English only ("Sent from my iPhone").
+_MOBILE_SIGNATURE = re.compile(
+    r"\n\s*(Von meinem \S+( \S+)? gesendet|Gesendet von meinem \S+.*|Envoyé de mon \S+.*|Envoyé depuis mon \S+.*)$",
+    re.IGNORECASE,
+)
 
 
 #: "On … wrote:", "Am … schrieb …:", "Le … a écrit :": left over when the marker cut below it.
