@@ -58,7 +58,7 @@ def register_extensions(app: Flask) -> None:
 
 def register_hooks(app: Flask) -> None:
     """What the postmortem and mail must have features do, handed down at start-up instead of imported."""
-    from feedback.inbound.addresses import reply_address_for
+    from feedback.inbound.addresses import bounce_address_for, reply_address_for
     from feedback.mail import hooks as mail_hooks
     from feedback.postmortem.workflow import when_summary_due
     from feedback.settings.operations import sender_name
@@ -71,6 +71,7 @@ def register_hooks(app: Flask) -> None:
     mail_hooks.sender_name_from(app, sender_name)
     mail_hooks.customer_footer_from(app, footer_links)
     mail_hooks.customer_reply_address_from(app, reply_address_for)
+    mail_hooks.envelope_sender_from(app, bounce_address_for)
     register_follow_through(app)
 
 
@@ -171,6 +172,7 @@ def register_jobs(app: Flask) -> None:
     """Periodic work lives in its feature: importing a feature's jobs module registers them (see feedback.jobs)."""
     from feedback.actions import jobs as action_jobs  # noqa: F401
     from feedback.api import jobs as api_jobs  # noqa: F401
+    from feedback.inbound import jobs as inbound_jobs  # noqa: F401
     from feedback.insights import jobs as insights_jobs  # noqa: F401
     from feedback.surveys import jobs as survey_jobs  # noqa: F401
     from feedback.webhooks import jobs as webhook_jobs  # noqa: F401

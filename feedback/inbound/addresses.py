@@ -14,6 +14,7 @@ from flask import current_app
 from feedback.signing import check_address_key, sign_address_key
 
 REPLY_SALT = "reply-address"
+BOUNCE_SALT = "bounce-address"
 
 
 def reply_address_for(cancellation_id: int) -> str | None:
@@ -46,3 +47,18 @@ def reply_keys(addresses: list[str]) -> list[str]:
 def cancellation_for_key(key: str) -> int | None:
     """The cancellation a genuine reply key was made for, or None."""
     return check_address_key(key, REPLY_SALT)
+
+
+def bounce_address_for(outbox_message_id: int) -> str | None:
+    """The envelope sender (Return-Path) of one outbox message, `bounces+<key>@…`; None when BOUNCE_ADDRESS is unset."""
+    base = current_app.config.get("BOUNCE_ADDRESS", "")
+    if not base:
+        return None
+    local, _, domain = base.partition("@")
+    return f"{local}+{sign_address_key(outbox_message_id, BOUNCE_SALT)}@{domain}"
+
+
+def bounced_message_ids(addresses: list[str]) -> list[int]:
+    """The outbox messages named by genuine keys in `bounces+<key>@…` addresses among those given."""
+    keys = subaddress_keys(addresses, current_app.config.get("BOUNCE_ADDRESS", ""))
+    return [number for key in keys if (number := check_address_key(key, BOUNCE_SALT)) is not None]

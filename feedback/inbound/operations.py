@@ -96,9 +96,12 @@ def process_stored(now: datetime | None = None, limit: int = 100) -> dict[str, i
         status = process_and_commit(message_id, now)
         if status:
             counts[status] = counts.get(status, 0) + 1
-    db.session.execute(delete(WebhookToken).where(WebhookToken.used_at < now - TOKENS_KEPT_FOR))
-    db.session.commit()
     return counts
+
+
+def forget_old_tokens(now: datetime) -> int:
+    """Mailgun tokens past any signature's tolerance are forgotten a day later. Flushes."""
+    return db.session.execute(delete(WebhookToken).where(WebhookToken.used_at < now - TOKENS_KEPT_FOR)).rowcount
 
 
 def process_and_commit(message_id: int, now: datetime | None = None) -> str:
@@ -144,7 +147,8 @@ def process_message(message_id: int, now: datetime | None = None) -> str:
     message.attachments = parsed.attachments
     if parsed.report is not None:
         message.status = "bounce"
-        message.note = record_bounce(message, parsed.report, now)
+        addresses = [message.envelope_recipient, *parsed.recipients]
+        message.note = record_bounce(message, parsed.report, addresses, now)
     elif parsed.auto_reply:
         message.status = "auto_reply"
         message.cancellation_id, message.outbox_message_id, _ = match(parsed, message.envelope_recipient)

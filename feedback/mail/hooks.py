@@ -6,6 +6,8 @@
 - *Customer footer links*: more links for the footer of every email to a customer (withdrawing a consent).
 - The *customer reply address* is the Reply-To of email to a customer about a cancellation: when it gives one
   (`replies+<key>@…`, see feedback.inbound), the customer's reply comes back to Farewell instead of a person.
+- The *envelope sender* of one outbox message (its Return-Path), when it gives one (`bounces+<key>@…`): a
+  bounce then names the message it is about, whatever the remote server kept of it.
 """
 
 from __future__ import annotations
@@ -26,7 +28,8 @@ _HOOKS = "farewell.mail"
 
 def _hooks(app: Flask) -> dict[str, Any]:
     return app.extensions.setdefault(
-        _HOOKS, {"send_checks": {}, "sender_name": None, "customer_footer": [], "reply_address": None}
+        _HOOKS,
+        {"send_checks": {}, "sender_name": None, "customer_footer": [], "reply_address": None, "envelope_sender": None},
     )
 
 
@@ -69,3 +72,13 @@ def customer_reply_address_from(app: Flask, address: Callable[[int], str | None]
 def customer_reply_address(cancellation_id: int) -> str | None:
     address = _hooks(current_app)["reply_address"]
     return address(cancellation_id) if address is not None else None
+
+
+def envelope_sender_from(app: Flask, address: Callable[[int], str | None]) -> None:
+    """`address(outbox_message_id)` is that message's envelope sender (MAIL FROM), or None for the sender address."""
+    _hooks(app)["envelope_sender"] = address
+
+
+def envelope_sender(outbox_message_id: int) -> str | None:
+    address = _hooks(current_app)["envelope_sender"]
+    return address(outbox_message_id) if address is not None else None
