@@ -98,6 +98,7 @@ def register_blueprints(app: Flask) -> None:
     from feedback.email_log.mailbox import blueprint as mailbox
     from feedback.email_log.views import blueprint as email_log
     from feedback.health import blueprint as health
+    from feedback.inbound.views import blueprint as inbound
     from feedback.insights.views import blueprint as insights
     from feedback.reviews.views import blueprint as reviews
     from feedback.summaries.views import blueprint as summaries
@@ -108,6 +109,7 @@ def register_blueprints(app: Flask) -> None:
         auth,
         cancellations,
         health,
+        inbound,
         insights,
         mailbox,
         reviews,

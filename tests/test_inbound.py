@@ -263,3 +263,56 @@ def test_the_pipe_command_exits_0_once_stored_and_75_without_a_database(app, own
     unavailable = flask_receive("postgresql+psycopg://postgres@127.0.0.1:1/nowhere", smtp, raw)
     assert unavailable.returncode == 75, unavailable.stderr
     assert b"could not store the message, try again later" in unavailable.stderr
+
+
+# --- The admin list: attach by hand, or discard --------------------------------------------------------
+
+
+def test_an_admin_attaches_a_reply_from_another_address_and_discards_an_unmatched_one(
+    app, owner, admin, client, auth, smtp
+):
+    from conftest import csrf_token
+
+    cancellation_id, address, _ = invited(app, owner)
+    colleague = receive(app, shaped("reply_outlook_de.eml", address))  # Jonas writes for Casey
+    stray = receive(app, shaped("reply_apple_fr.eml", "replies@acme.test").replace(b"In-Reply-To", b"X-Was"))
+    assert (colleague.status, stray.status) == ("unmatched", "unmatched")
+
+    auth.login(admin["email"])
+    listing = client.get("/admin/inbound/")
+    assert listing.status_code == 200
+    assert "Waiting for you (2)" in listing.text and "jonas@becker.test" in listing.text
+    page = client.get(f"/admin/inbound/{colleague.id}").text
+    assert "Wir haben das Budget für nächstes Jahr gekürzt bekommen." in page
+    assert f'<option value="{cancellation_id}">' in page  # the probable postmortem, offered first
+    attached = client.post(
+        f"/admin/inbound/{colleague.id}/attach",
+        data={"csrf_token": csrf_token(page), "cancellation_id": cancellation_id},
+    )
+    assert attached.status_code == 302
+    with app.app_context():
+        [reply] = db.session.get(Cancellation, cancellation_id).replies
+        assert (reply.from_address, reply.attached_by_id) == ("jonas@becker.test", admin["id"])
+    again = client.post(
+        f"/admin/inbound/{colleague.id}/attach",
+        data={"csrf_token": csrf_token(page), "cancellation_id": cancellation_id},
+    )
+    assert "it can&#39;t be attached" in client.get(again.headers["Location"]).text
+
+    page = client.get(f"/admin/inbound/{stray.id}").text
+    client.post(f"/admin/inbound/{stray.id}/discard", data={"csrf_token": csrf_token(page)})
+    assert "Nothing waits for you" in client.get("/admin/inbound/").text
+    assert "Discarded (1)" in client.get("/admin/inbound/?show=all").text
+    deliver(app)
+    assert smtp.one(to=owner["email"], subject_contains="replied")["Reply-To"] == CUSTOMER
+
+
+def test_the_admin_list_is_paged(app, admin, client, auth):
+    with app.app_context():
+        for number in range(27):
+            store_message(f"From: n{number}@else.test\r\nMessage-ID: <{number}@else.test>\r\n\r\nHi".encode(), "pipe")
+        process_stored()
+    auth.login(admin["email"])
+    first = client.get("/admin/inbound/").text
+    assert "Page 1 of 2" in first and "n26@else.test" in first and "n1@else.test" not in first
+    assert "n0@else.test" in client.get("/admin/inbound/?page=2").text
