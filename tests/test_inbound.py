@@ -316,3 +316,22 @@ def test_the_admin_list_is_paged(app, admin, client, auth):
     first = client.get("/admin/inbound/").text
     assert "Page 1 of 2" in first and "n26@else.test" in first and "n1@else.test" not in first
     assert "n0@else.test" in client.get("/admin/inbound/?page=2").text
+
+
+def test_a_reply_is_in_the_insights_feed_in_their_words(app, owner, client, auth):
+    _, address, _ = invited(app, owner)
+    receive(app, shaped("reply_gmail_en.eml", address))
+    auth.login(owner["email"])
+    page = client.get("/insights/").text
+    assert "What they wrote back by email" in page
+    assert "The price doubled at renewal and nobody told us before the invoice came." in page
+
+
+def test_a_reply_is_in_the_insights_export(app, owner, client, auth):
+    _, address, _ = invited(app, owner)
+    receive(app, shaped("reply_gmail_en.eml", address))
+    auth.login(owner["email"])
+    export = client.get("/insights/export.csv").text
+    header, row = export.splitlines()[0].split(","), export.splitlines()[1]
+    assert "customer_reply" in header
+    assert "The price doubled at renewal" in row
