@@ -1,4 +1,4 @@
-"""POST /webhooks/inbound/mailgun: Mailgun's inbound route ("store and notify" with raw MIME) posts each message here.
+"""POST /webhooks/inbound/mailgun(/mime): a Mailgun route's forward() posts each message here, raw (body-mime).
 
 Mailgun retries whatever is not a 200 or a 406, so: 200 once the message is stored (or was already), 406 for a
 request that can never become a message, 503 while the database is away, and a 400/409 for a forged or
@@ -37,7 +37,7 @@ def _raw_message(form: dict[str, str]) -> bytes:
     raw = upload.read() if upload is not None else form.get("body-mime", "").encode("utf-8", "surrogateescape")
     first_line = raw.lstrip().split(b"\n", 1)[0]
     if not raw.strip() or _HEADER_LINE not in first_line:
-        raise Problem(406, "No raw message in body-mime: turn on 'store raw MIME' (the URL's /mime form) in the route.")
+        raise Problem(406, "No raw message in body-mime: forward the route to /webhooks/inbound/mailgun/mime.")
     return raw
 
 

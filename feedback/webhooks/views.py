@@ -109,6 +109,7 @@ def cancellations() -> Response:
 
 
 @blueprint.post("/inbound/mailgun")
+@blueprint.post("/inbound/mailgun/mime")  # Mailgun posts the raw message only to a URL that ends in "mime"
 def inbound_mailgun() -> Response:
     """A customer's reply or a bounce, as Mailgun's inbound route posts it (raw MIME in body-mime)."""
     return mailgun.receive(_secret("MAILGUN_SIGNING_KEY"))
