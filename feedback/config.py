@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from limits import parse_many
 
@@ -166,9 +168,7 @@ def finalize(config: dict[str, Any]) -> None:
         raise ConfigError(f"CURRENCY must be an ISO 4217 code such as EUR, USD or GBP; got {currency!r}.")
     for name in ("REPLY_ADDRESS", "BOUNCE_ADDRESS"):
         _check_subaddressable(name, config.get(name, ""))
-    imap_url = config.get("INBOUND_IMAP_URL", "")
-    if imap_url and not imap_url.startswith(("imap://", "imaps://")):
-        raise ConfigError(f"INBOUND_IMAP_URL must start with imaps:// (or imap:// on loopback); got {imap_url[:8]!r}.")
+    _check_imap_url(config.get("INBOUND_IMAP_URL", ""))
     if config["MAIL_USE_TLS"] and config["MAIL_USE_SSL"]:
         raise ConfigError("MAIL_USE_TLS and MAIL_USE_SSL are exclusive: STARTTLS or implicit TLS, not both.")
 
@@ -190,6 +190,27 @@ def is_currency(code: str) -> bool:
     from babel.numbers import list_currencies
 
     return code in list_currencies()
+
+
+def is_loopback(host: str) -> bool:
+    """localhost, 127.0.0.0/8 or ::1: where a password may travel without TLS."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _check_imap_url(url: str) -> None:
+    """Never echoes the URL: it holds the mailbox's password."""
+    if not url:
+        return
+    parts = urlsplit(url)
+    if parts.scheme not in ("imap", "imaps") or not parts.hostname or not parts.username:
+        raise ConfigError("INBOUND_IMAP_URL must look like imaps://user:password@imap.example.com/INBOX.")
+    if parts.scheme == "imap" and not is_loopback(parts.hostname):
+        raise ConfigError("INBOUND_IMAP_URL may use imap:// (no TLS) only on loopback; use imaps://.")
 
 
 def _check_subaddressable(name: str, address: str) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -335,3 +336,68 @@ def test_a_reply_is_in_the_insights_export(app, owner, client, auth):
     header, row = export.splitlines()[0].split(","), export.splitlines()[1]
     assert "customer_reply" in header
     assert "The price doubled at renewal" in row
+
+
+def test_a_key_made_for_another_purpose_matches_nothing(app, owner):
+    from feedback.inbound.addresses import BOUNCE_SALT
+    from feedback.signing import sign_address_key
+
+    cancellation_id, _, _ = invited(app, owner)
+    with app.app_context():
+        other_purpose = f"replies+{sign_address_key(cancellation_id, BOUNCE_SALT)}@acme.test"
+    message = receive(app, shaped("reply_gmail_en.eml", other_purpose).replace(b"In-Reply-To", b"X-Was"))
+    assert message.status == "unmatched"
+    assert message.note.startswith("The key in its reply address is not genuine")
+
+
+def test_a_message_that_fails_to_process_is_kept_with_its_error_and_tried_again(app, owner, admin, client, auth):
+    from unittest import mock
+
+    from conftest import csrf_token
+
+    _, address, _ = invited(app, owner)
+    with mock.patch("feedback.inbound.operations.parse", side_effect=ValueError("the parser broke")):
+        failed = receive(app, shaped("reply_gmail_en.eml", address))
+    assert failed.status == "failed"
+    assert failed.note == "Processing failed: ValueError: the parser broke"
+    auth.login(admin["email"])
+    assert "Failed to process (1)" in client.get("/admin/inbound/").text
+    page = client.get(f"/admin/inbound/{failed.id}").text
+    client.post(f"/admin/inbound/{failed.id}/retry", data={"csrf_token": csrf_token(page)})
+    with app.app_context():
+        assert process_stored() == {"reply": 1}
+
+
+def test_a_reply_after_the_summary_is_added_and_forwarded(app, owner, smtp):
+    from test_summaries import answer, review
+
+    cancellation_id, address, _ = invited(app, owner)
+    answer(app, cancellation_id, {"main_reason": "Something else"})
+    review(app, cancellation_id, owner["id"])
+    deliver(app)
+    smtp.clear()
+    receive(app, shaped("reply_apple_en.eml", address))
+    deliver(app)
+    forwarded = text_part(smtp.one(to=owner["email"], subject_contains="replied"))
+    assert "after the summary went out" in forwarded
+    assert "It has been added to the postmortem." in forwarded
+    with app.app_context():
+        assert db.session.get(Cancellation, cancellation_id).state == "summarized"
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "says"),
+    [
+        ("REPLY_ADDRESS", "replies+x@acme.test", "REPLY_ADDRESS must be a plain address"),
+        ("BOUNCE_ADDRESS", "Bounces <bounces@acme.test>", "BOUNCE_ADDRESS must be a plain address"),
+        ("INBOUND_IMAP_URL", "imap://u:secret@imap.acme.test/INBOX", "imap:// (no TLS) only on loopback"),
+        ("INBOUND_IMAP_URL", "pop3://u:secret@mail.acme.test", "must look like imaps://user:password@"),
+    ],
+)
+def test_settings_that_cannot_work_are_refused_at_start(app_config, name, value, says):
+    from feedback import create_app
+    from feedback.config import ConfigError
+
+    with pytest.raises(ConfigError, match=re.escape(says)) as refused:
+        create_app({**app_config, name: value})
+    assert "secret" not in str(refused.value)

@@ -3,13 +3,14 @@
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from imapclient import IMAPClient
 from imapclient.imapclient import DELETED, SEEN
+
+from feedback.config import is_loopback
 
 #: At most this many messages are taken in one poll; the rest wait for the next.
 BATCH = 100
@@ -35,20 +36,11 @@ class Mailbox:
         return f"{'imaps' if self.ssl else 'imap'}://{self.username}@{self.host}:{self.port}/{self.folder}"
 
 
-def _loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 def mailbox_from_url(url: str) -> Mailbox:
     parts = urlsplit(url)
     if parts.scheme not in ("imap", "imaps") or not parts.hostname or not parts.username:
         raise BadMailboxURL("INBOUND_IMAP_URL must look like imaps://user:password@imap.example.com/INBOX.")
-    if parts.scheme == "imap" and not _loopback(parts.hostname):
+    if parts.scheme == "imap" and not is_loopback(parts.hostname):
         raise BadMailboxURL("INBOUND_IMAP_URL may use imap:// (no TLS) only on loopback; use imaps://.")
     try:
         port = parts.port or (993 if parts.scheme == "imaps" else 143)
