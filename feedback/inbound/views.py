@@ -6,6 +6,8 @@ can be tried again once the fault is fixed.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import func, or_, select
@@ -89,27 +91,27 @@ def attach(inbound_id: int) -> Response:
     return redirect(url_for("inbound.index"))
 
 
-@blueprint.post("/<int:inbound_id>/discard")
-@admin_required
-def discard_message(inbound_id: int) -> Response:
+def _change(inbound_id: int, change: Callable[[InboundMessage], None], done: str, then: str) -> Response:
+    """Applies `change` to the message and commits, or rolls back and says why it was refused."""
     message = db.get_or_404(InboundMessage, inbound_id)
     try:
-        discard(message)
+        change(message)
     except NotAttachable as refusal:
         return _refused(inbound_id, refusal)
     db.session.commit()
-    flash("Discarded: it stays in the list under Discarded, attached to nothing.", "success")
-    return redirect(url_for("inbound.index"))
+    flash(done, "success")
+    return redirect(url_for(then, inbound_id=inbound_id) if then == "inbound.show" else url_for(then))
+
+
+@blueprint.post("/<int:inbound_id>/discard")
+@admin_required
+def discard_message(inbound_id: int) -> Response:
+    return _change(
+        inbound_id, discard, "Discarded: it stays in the list under Discarded, attached to nothing.", "inbound.index"
+    )
 
 
 @blueprint.post("/<int:inbound_id>/retry")
 @admin_required
 def retry_message(inbound_id: int) -> Response:
-    message = db.get_or_404(InboundMessage, inbound_id)
-    try:
-        retry(message)
-    except NotAttachable as refusal:
-        return _refused(inbound_id, refusal)
-    db.session.commit()
-    flash("It goes back to be processed on the inbound job's next pass.", "success")
-    return redirect(url_for("inbound.show", inbound_id=inbound_id))
+    return _change(inbound_id, retry, "It goes back to be processed on the inbound job's next pass.", "inbound.show")
