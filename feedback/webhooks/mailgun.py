@@ -61,5 +61,10 @@ def receive(signing_key: str) -> Response:
         raise Problem(
             503, "The message could not be stored just now; Mailgun will retry.", headers={"Retry-After": "60"}
         ) from error
-    status = process_and_commit(message.id) if stored else message.status
-    return jsonify({"stored": True, "duplicate": not stored, "id": message.id, "status": status or message.status})
+    status = message.status
+    if stored:
+        try:
+            status = process_and_commit(message.id) or status
+        except SQLAlchemyError:  # stored is what Mailgun needs to hear: the inbound.process job takes it from here
+            db.session.rollback()
+    return jsonify({"stored": True, "duplicate": not stored, "id": message.id, "status": status})
