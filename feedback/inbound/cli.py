@@ -48,12 +48,13 @@ def receive(recipient: str) -> None:
     if not stored:
         click.echo(f"farewell: already stored as inbound message {message.id} ({message.status}).")
         return
+    message_id = message.id  # read now: after a rollback the row would be read again
     try:
-        status = process_and_commit(message.id) or "received"
+        status = process_and_commit(message_id) or "received"
     except Exception as error:  # noqa: BLE001 - stored is what the mail server needs to hear; the job processes it
         db.session.rollback()
         status = f"received; processing waits for the inbound.process job: {error.__class__.__name__}"
-    click.echo(f"farewell: stored as inbound message {message.id} ({status}).")
+    click.echo(f"farewell: stored as inbound message {message_id} ({status}).")
 
 
 @inbound.command("process")

@@ -61,10 +61,10 @@ def receive(signing_key: str) -> Response:
         raise Problem(
             503, "The message could not be stored just now; Mailgun will retry.", headers={"Retry-After": "60"}
         ) from error
-    status = message.status
+    message_id, status = message.id, message.status  # read now: after a rollback the row would be read again
     if stored:
         try:
-            status = process_and_commit(message.id) or status
+            status = process_and_commit(message_id) or status
         except SQLAlchemyError:  # stored is what Mailgun needs to hear: the inbound.process job takes it from here
             db.session.rollback()
-    return jsonify({"stored": True, "duplicate": not stored, "id": message.id, "status": status})
+    return jsonify({"stored": True, "duplicate": not stored, "id": message_id, "status": status})
