@@ -120,3 +120,11 @@ def test_the_mailbox_url():
     with pytest.raises(BadMailboxURL, match="only on loopback"):
         mailbox_from_url("imap://u:p@imap.acme.test/INBOX")
     assert mailbox_from_url("imap://u:p@127.0.0.1:1143/").port == 1143
+
+
+def test_flask_inbound_poll_and_process_by_hand(app, runner, owner, imap):  # noqa: F811
+    _, address, _ = invited(app, owner)
+    imap.deliver(shaped("reply_apple_de.eml", address, sender=CUSTOMER))
+    assert runner.invoke(args=["inbound", "poll"]).output == "1 message stored\n"
+    assert runner.invoke(args=["inbound", "poll"]).output == "No new message.\n"
+    assert runner.invoke(args=["inbound", "process"]).output == "reply 1\n"

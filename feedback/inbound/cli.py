@@ -69,4 +69,8 @@ def poll() -> None:
     """Reads new messages from INBOUND_IMAP_URL once, stores each, then processes them."""
     from feedback.inbound.jobs import poll_imap
 
-    click.echo(poll_imap(utcnow()))
+    if not current_app.config.get("INBOUND_IMAP_URL"):
+        raise click.UsageError("INBOUND_IMAP_URL is not set: there is no mailbox to read.")
+    report = poll_imap(utcnow())
+    db.session.commit()
+    click.echo(report or "No new message.")
