@@ -294,6 +294,8 @@ def test_an_admin_attaches_a_reply_from_another_address_and_discards_an_unmatche
     with app.app_context():
         [reply] = db.session.get(Cancellation, cancellation_id).replies
         assert (reply.from_address, reply.attached_by_id) == ("jonas@becker.test", admin["id"])
+        said = "A reply by email from jonas@becker.test was attached by an admin."
+        assert said in [event.detail for event in db.session.get(Cancellation, cancellation_id).events]
     again = client.post(
         f"/admin/inbound/{colleague.id}/attach",
         data={"csrf_token": csrf_token(page), "cancellation_id": cancellation_id},

@@ -233,7 +233,11 @@ def attach_reply(
         after_summary=cancellation.summary is not None,
         postmortem_url=external_url("cancellations.detail", cancellation_id=cancellation.id),
     )
-    record_step(cancellation.id, "replied", f"{cancellation.customer_name} replied by email.")
+    if message.from_address == cancellation.customer_email.strip().lower():
+        said = f"{cancellation.customer_name} replied by email."
+    else:
+        said = f"A reply by email from {message.from_address or 'an unknown address'} was attached by an admin."
+    record_step(cancellation.id, "replied", said)
     return reply
 
 
