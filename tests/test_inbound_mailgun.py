@@ -128,3 +128,22 @@ def test_the_mailgun_webhook_is_rate_limited_like_the_others(app_config, smtp):
     client = create_app(app_config).test_client()
     codes = [post(client, signed(None)).status_code for _ in range(3)]
     assert codes == [406, 406, 429]
+
+
+def test_used_tokens_are_forgotten_a_day_later_by_the_process_job(app, client):
+    from datetime import timedelta
+
+    from conftest import run_jobs
+
+    from feedback.db import utcnow
+
+    post(client, signed(None))  # refused (406) before its token is kept
+    post(client, signed(b"From: someone@else.test\r\nMessage-ID: <t1@else.test>\r\n\r\nHi"))
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(WebhookToken)) == 1
+    run_jobs(app, utcnow() + timedelta(hours=23))
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(WebhookToken)) == 1
+    run_jobs(app, utcnow() + timedelta(days=1, minutes=5))
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(WebhookToken)) == 0
