@@ -58,6 +58,7 @@ def register_extensions(app: Flask) -> None:
 
 def register_hooks(app: Flask) -> None:
     """What the postmortem and mail must have features do, handed down at start-up instead of imported."""
+    from feedback.inbound.addresses import bounce_address_for, reply_address_for
     from feedback.mail import hooks as mail_hooks
     from feedback.postmortem.workflow import when_summary_due
     from feedback.settings.operations import sender_name
@@ -69,6 +70,8 @@ def register_hooks(app: Flask) -> None:
     mail_hooks.check_before_sending(app, "survey_reminder", reminder_obsolete)
     mail_hooks.sender_name_from(app, sender_name)
     mail_hooks.customer_footer_from(app, footer_links)
+    mail_hooks.customer_reply_address_from(app, reply_address_for)
+    mail_hooks.envelope_sender_from(app, bounce_address_for)
     register_follow_through(app)
 
 
@@ -95,6 +98,7 @@ def register_blueprints(app: Flask) -> None:
     from feedback.email_log.mailbox import blueprint as mailbox
     from feedback.email_log.views import blueprint as email_log
     from feedback.health import blueprint as health
+    from feedback.inbound.views import blueprint as inbound
     from feedback.insights.views import blueprint as insights
     from feedback.reviews.views import blueprint as reviews
     from feedback.summaries.views import blueprint as summaries
@@ -105,6 +109,7 @@ def register_blueprints(app: Flask) -> None:
         auth,
         cancellations,
         health,
+        inbound,
         insights,
         mailbox,
         reviews,
@@ -150,13 +155,14 @@ def register_commands(app: Flask) -> None:
     from feedback.cancellations.cli import cancellations
     from feedback.demo import demo
     from feedback.imports.cli import import_
+    from feedback.inbound.cli import inbound
     from feedback.insights.cli import insights
     from feedback.jobs.cli import jobs
     from feedback.mail.cli import outbox
     from feedback.worker import worker
 
     cancellations.add_command(import_)
-    for group in (users, cancellations, outbox, demo, tokens, jobs, worker, insights):
+    for group in (users, cancellations, outbox, demo, tokens, jobs, worker, insights, inbound):
         app.cli.add_command(group)
 
     from feedback.questions.cli import questions
@@ -168,6 +174,7 @@ def register_jobs(app: Flask) -> None:
     """Periodic work lives in its feature: importing a feature's jobs module registers them (see feedback.jobs)."""
     from feedback.actions import jobs as action_jobs  # noqa: F401
     from feedback.api import jobs as api_jobs  # noqa: F401
+    from feedback.inbound import jobs as inbound_jobs  # noqa: F401
     from feedback.insights import jobs as insights_jobs  # noqa: F401
     from feedback.surveys import jobs as survey_jobs  # noqa: F401
     from feedback.webhooks import jobs as webhook_jobs  # noqa: F401

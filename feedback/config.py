@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from limits import parse_many
 
@@ -116,6 +118,12 @@ def from_environment(instance_path: str) -> dict[str, Any]:
         "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
         **{name: _text(name, default) for name, default in RATE_LIMITS.items()},
         "TRUSTED_PROXIES": _int("TRUSTED_PROXIES", 0),
+        # Replies and bounces (see the README's "Replies and bounces"): all of them optional.
+        "REPLY_ADDRESS": os.environ.get("REPLY_ADDRESS", "").strip(),
+        "BOUNCE_ADDRESS": os.environ.get("BOUNCE_ADDRESS", "").strip(),
+        "INBOUND_IMAP_URL": os.environ.get("INBOUND_IMAP_URL", "").strip(),
+        "MAILGUN_SIGNING_KEY": os.environ.get("MAILGUN_SIGNING_KEY", "").strip(),
+        "INBOUND_MAX_BYTES": _int("INBOUND_MAX_BYTES", 1024 * 1024, minimum=64 * 1024),
     }
 
 
@@ -158,6 +166,9 @@ def finalize(config: dict[str, Any]) -> None:
     currency = config.setdefault("CURRENCY", "EUR")
     if not is_currency(currency):
         raise ConfigError(f"CURRENCY must be an ISO 4217 code such as EUR, USD or GBP; got {currency!r}.")
+    for name in ("REPLY_ADDRESS", "BOUNCE_ADDRESS"):
+        _check_subaddressable(name, config.get(name, ""))
+    _check_imap_url(config.get("INBOUND_IMAP_URL", ""))
     if config["MAIL_USE_TLS"] and config["MAIL_USE_SSL"]:
         raise ConfigError("MAIL_USE_TLS and MAIL_USE_SSL are exclusive: STARTTLS or implicit TLS, not both.")
 
@@ -179,6 +190,36 @@ def is_currency(code: str) -> bool:
     from babel.numbers import list_currencies
 
     return code in list_currencies()
+
+
+def is_loopback(host: str) -> bool:
+    """localhost, 127.0.0.0/8 or ::1: where a password may travel without TLS."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _check_imap_url(url: str) -> None:
+    """Never echoes the URL: it holds the mailbox's password."""
+    if not url:
+        return
+    parts = urlsplit(url)
+    if parts.scheme not in ("imap", "imaps") or not parts.hostname or not parts.username:
+        raise ConfigError("INBOUND_IMAP_URL must look like imaps://user:password@imap.example.com/INBOX.")
+    if parts.scheme == "imap" and not is_loopback(parts.hostname):
+        raise ConfigError("INBOUND_IMAP_URL may use imap:// (no TLS) only on loopback; use imaps://.")
+
+
+def _check_subaddressable(name: str, address: str) -> None:
+    """Farewell adds `+<key>` before the @, so the address must be a plain one without a + of its own."""
+    local, at, domain = address.partition("@")
+    if address and not (at and local and domain and "+" not in local and address.isascii() and " " not in address):
+        raise ConfigError(
+            f"{name} must be a plain address such as replies@example.com (no + and no name); got {address!r}."
+        )
 
 
 def _engine_options(url: str) -> dict[str, Any]:

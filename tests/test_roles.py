@@ -11,6 +11,7 @@ from conftest import AuthActions, csrf_token, log
 from feedback.actions.operations import add_item
 from feedback.api.tokens import create_token
 from feedback.extensions import db
+from feedback.inbound.operations import store_message
 from feedback.postmortem.models import Cancellation
 from feedback.surveys.operations import submit_survey
 
@@ -61,6 +62,12 @@ ACCESS = {
     "email_log.show": "admin",
     "email_log.resend_message": "admin",
     "email_log.suppressed": "admin",
+    "inbound.index": "admin",
+    "inbound.show": "admin",
+    "inbound.attach": "admin",
+    "inbound.discard_message": "admin",
+    "inbound.retry_message": "admin",
+    "webhooks.inbound_mailgun": "signed",
     "tokens.index": "admin",
     "tokens.revoke": "admin",
     "customers.contact": "own",
@@ -139,8 +146,9 @@ def test_role_checks_on_every_staff_route(app, owner, other_owner, admin):
         invitation = db.session.get(Cancellation, own_id).invitation
         response_id = submit_survey(invitation, {"main_reason": "Something else", "better_fit_referral": "Bo"}).id
         db.session.commit()
+        inbound_id = store_message(b"From: someone@else.test\r\nSubject: Hi\r\n\r\nHello", "pipe")[0].id
     base = {"questionnaire": "exit-survey", "position": 1, "user_id": other_owner["id"], "message_id": 1, "number": 1,
-            "token_id": token_id, "response_id": response_id}  # fmt: skip
+            "token_id": token_id, "response_id": response_id, "inbound_id": inbound_id}  # fmt: skip
     own = requests_for(app, {**base, "cancellation_id": own_id, "item_id": own_item})
     others = requests_for(app, {**base, "cancellation_id": other_id, "item_id": other_item})
     assert own, "no staff routes found"
@@ -193,7 +201,9 @@ def test_role_checks_on_every_staff_route(app, owner, other_owner, admin):
 
 def test_a_staff_session_opens_neither_the_api_nor_the_webhooks(app, admin):
     """Cookies are no credential for machines: only a bearer token (API) or a signature (webhooks) is."""
-    app.config.update(STRIPE_WEBHOOK_SECRET="whsec_test", WEBHOOK_SECRET="whsec_dGVzdHNlY3JldA==")
+    app.config.update(
+        STRIPE_WEBHOOK_SECRET="whsec_test", WEBHOOK_SECRET="whsec_dGVzdHNlY3JldA==", MAILGUN_SIGNING_KEY="key-test"
+    )
     client = app.test_client()
     AuthActions(client).login(admin["email"])
     with app.test_request_context():

@@ -21,6 +21,7 @@ from feedback.mail.suppression import suppression_for
 from feedback.postmortem.access import may_review, may_see
 from feedback.postmortem.history import earlier_cancellations
 from feedback.postmortem.models import STATES, Cancellation
+from feedback.postmortem.workflow import bounce
 
 blueprint = Blueprint("cancellations", __name__, url_prefix="/cancellations")
 
@@ -92,6 +93,7 @@ def detail(cancellation_id: int) -> str:
         may_review=may_review(current_user, cancellation),
         languages=LANGUAGES,
         suppression=suppression_for(cancellation.customer_email),
+        bounce=bounce(cancellation),
         earlier=earlier_cancellations(cancellation),
         **postmortem_section(cancellation),
     )

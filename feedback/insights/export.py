@@ -19,6 +19,7 @@ from sqlalchemy.orm import aliased
 from feedback.auth.models import User
 from feedback.extensions import db
 from feedback.imports.csvfiles import FORMULA_STARTS, neutralise
+from feedback.inbound.models import CustomerReply
 from feedback.insights.facts import cancellations, joined, moment_text, responses, reviews, shape, values, where
 from feedback.insights.filters import Filter
 from feedback.questions.models import Question, QuestionnaireVersion
@@ -83,6 +84,16 @@ def export_query(connection: Connection, f: Filter) -> tuple[list[str], Any]:
     for key, kind in question_keys(connection, "exit-survey"):
         header.append(f"survey.{key}")
         columns.append(_neutralised(_answer(responses, key, kind)))
+    header.append("customer_reply")  # what they wrote back by email, their first reply (feedback.inbound)
+    replies = CustomerReply.__table__
+    first_reply = (
+        select(replies.c.text)
+        .where(replies.c.cancellation_id == c.id)
+        .order_by(replies.c.received_at, replies.c.id)
+        .limit(1)
+        .scalar_subquery()
+    )
+    columns.append(_neutralised(first_reply))
     header.append("review_version")
     columns.append(review_version.number)
     for key, kind in question_keys(connection, "internal-review"):

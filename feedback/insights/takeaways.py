@@ -56,7 +56,7 @@ def takeaways(report: Report) -> dict[str, str]:
         )
     not_fit = next((share for share in report.fit if share.label == "No, not a fit"), None)
     splits = max(report.plans, key=lambda share: share.mrr_lost, default=None)
-    words = [entry for entry in report.feed if entry["final_straw"] or entry["could_have_done"]]
+    words = [entry for entry in report.feed if entry["final_straw"] or entry["could_have_done"] or entry["reply"]]
     return {
         "periods": (
             f"{t['cancellations']:,} cancellations took {format_money(t['mrr_lost'])} of MRR: "

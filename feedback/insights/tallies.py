@@ -11,9 +11,23 @@ from collections import defaultdict
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Connection, String, bindparam, case, cast, func, literal_column, null, select, union_all
+from sqlalchemy import (
+    Connection,
+    String,
+    bindparam,
+    case,
+    cast,
+    exists,
+    func,
+    literal_column,
+    null,
+    or_,
+    select,
+    union_all,
+)
 from sqlalchemy.sql import ColumnElement
 
+from feedback.inbound.models import CustomerReply
 from feedback.insights.facts import cancellations, facts, invitations, responses
 from feedback.questions.models import Question, QuestionnaireVersion
 
@@ -191,12 +205,20 @@ def asked(connection: Connection) -> dict[str, set[int]]:
     return result
 
 
-FEED_KEYS = ("id", "customer_name", "company", "cancelled_at", "main_reason", "final_straw", "could_have_done")
+FEED_KEYS = (
+    "id", "customer_name", "company", "cancelled_at", "main_reason", "final_straw", "could_have_done", "reply",
+)  # fmt: skip
 
 
 @cache
 def feed_statement() -> Any:
+    """One statement for the survey's written answers and what customers wrote back by email (their first reply)."""
     answers = responses.c.answers
+    replies = CustomerReply.__table__
+    written_back = replies.c.cancellation_id == facts.c.id, replies.c.text != ""
+    first_reply = (
+        select(replies.c.text).where(*written_back).order_by(replies.c.received_at, replies.c.id).limit(1)
+    ).scalar_subquery()
     return (
         select(
             cancellations.c.id,
@@ -206,12 +228,13 @@ def feed_statement() -> Any:
             facts.c.main_reason,
             answers["final_straw"].as_string(),
             answers["could_have_done"].as_string(),
+            first_reply,
         )
         .select_from(facts)
         .join(cancellations, cancellations.c.id == facts.c.id)
-        .join(invitations, invitations.c.cancellation_id == facts.c.id)
-        .join(responses, responses.c.invitation_id == invitations.c.id)
-        .where(facts.c.current, facts.c.wrote)
+        .outerjoin(invitations, invitations.c.cancellation_id == facts.c.id)
+        .outerjoin(responses, responses.c.invitation_id == invitations.c.id)
+        .where(facts.c.current, or_(facts.c.wrote, exists().where(*written_back)))
         .order_by(cancellations.c.cancelled_at.desc(), cancellations.c.id.desc())
         .limit(FEED_LIMIT)
     )

@@ -23,7 +23,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from feedback.config import SEND_MARGIN_TIMEOUTS
 from feedback.db import utcnow
 from feedback.extensions import db
-from feedback.mail.hooks import send_check
+from feedback.mail.hooks import envelope_sender, send_check
 from feedback.mail.models import OutboxContent, OutboxMessage
 from feedback.mail.rendering import as_sent, sender_address
 from feedback.mail.suppression import skip_reason, suppressed_now
@@ -334,7 +334,8 @@ def _send_claimed(
                     (row, check), upcoming = upcoming, None
                     steps: Iterator[None] | None = None
                     try:
-                        steps = sender.sending(envelope_from, row.recipient, as_sent(row, utcnow()))
+                        return_path = envelope_sender(row.id) or envelope_from
+                        steps = sender.sending(return_path, row.recipient, as_sent(row, utcnow()))
                         next(steps)  # MAIL FROM is on its way...
                         hand_over_last()  # ...while the last message's outcome is written
                         if reason := _settled(check):

@@ -4,6 +4,10 @@
   a survey reminder whose survey was answered meanwhile. It reads on the worker's connection.
 - The *sender name* is the name on the From line when the configured sender address comes without one.
 - *Customer footer links*: more links for the footer of every email to a customer (withdrawing a consent).
+- The *customer reply address* is the Reply-To of email to a customer about a cancellation: when it gives one
+  (`replies+<key>@…`, see feedback.inbound), the customer's reply comes back to Farewell instead of a person.
+- The *envelope sender* of one outbox message (its Return-Path), when it gives one (`bounces+<key>@…`): a
+  bounce then names the message it is about, whatever the remote server kept of it.
 """
 
 from __future__ import annotations
@@ -23,7 +27,10 @@ _HOOKS = "farewell.mail"
 
 
 def _hooks(app: Flask) -> dict[str, Any]:
-    return app.extensions.setdefault(_HOOKS, {"send_checks": {}, "sender_name": None, "customer_footer": []})
+    return app.extensions.setdefault(
+        _HOOKS,
+        {"send_checks": {}, "sender_name": None, "customer_footer": [], "reply_address": None, "envelope_sender": None},
+    )
 
 
 def check_before_sending(app: Flask, kind: str, check: SendCheck) -> None:
@@ -55,3 +62,23 @@ def customer_footer(address: str) -> dict[str, Any]:
     for links in _hooks(current_app)["customer_footer"]:
         context.update(links(address))
     return context
+
+
+def customer_reply_address_from(app: Flask, address: Callable[[int], str | None]) -> None:
+    """`address(cancellation_id)` is the Reply-To for a customer's email about it, or None to keep the caller's."""
+    _hooks(app)["reply_address"] = address
+
+
+def customer_reply_address(cancellation_id: int) -> str | None:
+    address = _hooks(current_app)["reply_address"]
+    return address(cancellation_id) if address is not None else None
+
+
+def envelope_sender_from(app: Flask, address: Callable[[int], str | None]) -> None:
+    """`address(outbox_message_id)` is that message's envelope sender (MAIL FROM), or None for the sender address."""
+    _hooks(app)["envelope_sender"] = address
+
+
+def envelope_sender(outbox_message_id: int) -> str | None:
+    address = _hooks(current_app)["envelope_sender"]
+    return address(outbox_message_id) if address is not None else None

@@ -60,6 +60,10 @@ class OutboxMessage(db.Model):
     timeline_label: Mapped[str | None] = mapped_column(String(80))
     #: Set on email to a customer: the signed one-click link for the List-Unsubscribe header.
     unsubscribe_url: Mapped[str | None] = mapped_column(Text)
+    #: When a delivery status notification said it never arrived (a permanent failure, 5.x.x); it stays 'sent'.
+    bounced_at: Mapped[datetime | None]
+    #: The bounce's words: its status code and the remote server's diagnostic.
+    bounce_detail: Mapped[str] = mapped_column(Text, default="")
 
     content: Mapped[OutboxContent] = relationship(back_populates="message", cascade="all, delete-orphan")
     cancellation: Mapped[Cancellation | None] = relationship("Cancellation")

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from feedback.db import utcnow
 from feedback.extensions import db
 from feedback.mail.headers import NAME_LENGTH, SUBJECT_LENGTH, header_address, header_safe, shortened
-from feedback.mail.hooks import customer_footer
+from feedback.mail.hooks import customer_footer, customer_reply_address
 from feedback.mail.models import OutboxContent, OutboxMessage
 from feedback.mail.rendering import mime_bytes, render_email
 from feedback.mail.suppression import opted_out, skip_reason, suppression_for, unsubscribe_url
@@ -36,7 +36,9 @@ def enqueue(
     """Renders the email now and stores it whole; it leaves when the worker finds it due.
 
     Email `to_customer` carries an unsubscribe link (visible, and in the List-Unsubscribe headers); to an address
-    on the suppression list it is stored as skipped, with the reason, and never sent.
+    on the suppression list it is stored as skipped, with the reason, and never sent. When replies come back to
+    Farewell (a customer reply address is registered), such email carries that address as its Reply-To instead
+    of `reply_to`, and its templates see `reply_by_email`.
 
     `cancellation_id` and `timeline_label` are the postmortem's: the database writes "<label> sent to <address>."
     on that cancellation's timeline when the message is marked sent. Flushes, never commits.
@@ -46,6 +48,9 @@ def enqueue(
     context["unsubscribe_url"] = unsubscribe_url(to, cancellation_id) if to_customer else None
     if to_customer:
         context.update(customer_footer(to))
+    own_reply_address = customer_reply_address(cancellation_id) if to_customer and cancellation_id else None
+    reply_to = own_reply_address or reply_to
+    context["reply_by_email"] = own_reply_address is not None
     text, html = render_email(template, subject=subject, **context)
     domain = urlsplit(current_app.config["BASE_URL"]).hostname or "localhost"
     message = OutboxMessage(

@@ -95,6 +95,11 @@ def opted_out_with(source: str) -> str:
 
 def opted_out(suppression: Suppression | Row[Any]) -> str:
     """Who opted out, when and how, as the email log and the cancellation page say it."""
+    if suppression.source == "bounce":
+        # Not a choice the customer made: their mail server said the address does not take mail.
+        return (
+            f"{suppression.address} bounced on {suppression.created_at.strftime('%-d %b %Y')}: it does not take mail."
+        )
     how = opted_out_with(suppression.source)
     return f"{suppression.address} opted out on {suppression.created_at.strftime('%-d %b %Y')} with {how}."
 

@@ -16,6 +16,7 @@ from feedback.extensions import db
 
 if TYPE_CHECKING:
     from feedback.auth.models import User
+    from feedback.inbound.models import CustomerReply
     from feedback.reviews.models import Review
     from feedback.summaries.models import Summary
     from feedback.surveys.models import Invitation
@@ -105,6 +106,10 @@ class Cancellation(db.Model):
     invitation: Mapped[Invitation | None] = relationship(back_populates="cancellation", uselist=False)
     review: Mapped[Review | None] = relationship(back_populates="cancellation", uselist=False)
     summary: Mapped[Summary | None] = relationship(back_populates="cancellation", uselist=False)
+    #: What the customer wrote back by email (feedback.inbound), oldest first.
+    replies: Mapped[list[CustomerReply]] = relationship(
+        back_populates="cancellation", order_by="CustomerReply.received_at, CustomerReply.id"
+    )
     events: Mapped[list[CancellationEvent]] = relationship(
         back_populates="cancellation", order_by="CancellationEvent.id", cascade="all, delete-orphan"
     )

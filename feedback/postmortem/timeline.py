@@ -22,6 +22,7 @@ EMAIL_LABELS = {
     "review_request": "Review request",
     "summary": "Summary",
     "winback_notice": "“We changed this” email",
+    "customer_reply": "Customer's reply (forwarded)",
 }
 
 

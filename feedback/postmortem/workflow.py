@@ -15,6 +15,7 @@ from flask import Flask, current_app
 from sqlalchemy import select
 
 from feedback.extensions import db
+from feedback.mail.models import OutboxMessage
 from feedback.mail.suppression import suppression_for
 from feedback.postmortem.models import Cancellation
 
@@ -37,7 +38,7 @@ def current_state(cancellation: Cancellation) -> str:
         return "summarized"
     if cancellation.review is not None:
         return "reviewed"
-    if invitation is not None and invitation.answered_at is not None:
+    if (invitation is not None and invitation.answered_at is not None) or cancellation.replies:
         return "answered"
     if invitation is not None and invitation.sent_at is not None:
         return "invited"
@@ -63,14 +64,31 @@ def never_asked(cancellation: Cancellation) -> bool:
     return suppression_for(cancellation.customer_email) is not None
 
 
+def bounce(cancellation: Cancellation) -> OutboxMessage | None:
+    """The first email to the customer that bounced for good (a 5.x.x report): the survey can't reach them."""
+    return db.session.scalar(
+        select(OutboxMessage)
+        .where(
+            OutboxMessage.cancellation_id == cancellation.id,
+            OutboxMessage.bounced_at.is_not(None),
+            OutboxMessage.unsubscribe_url.is_not(None),  # only email to the customer carries one
+        )
+        .order_by(OutboxMessage.bounced_at)
+        .limit(1)
+    )
+
+
 def summary_due(cancellation: Cancellation) -> bool:
-    """Both sides are in, or the review is in and the customer's link lapsed unanswered or was never sent."""
+    """Both sides are in (the customer's by the survey or by a reply), or the review is in and the customer's link
+    lapsed unanswered, was never sent, or bounced."""
     invitation = cancellation.invitation
     if cancellation.review is None or cancellation.summary is not None or cancellation.needs_contact:
         return False
     if invitation is None or invitation.answered_at is not None or invitation.expired_at is not None:
         return True
-    return never_asked(cancellation)
+    if cancellation.replies:
+        return True
+    return never_asked(cancellation) or bounce(cancellation) is not None
 
 
 def record_step(cancellation_id: int, kind: str, detail: str, at: datetime | None = None) -> Cancellation:

@@ -14,7 +14,7 @@ from feedback.mail.headers import shortened
 from feedback.postmortem.emails import email_about
 from feedback.postmortem.history import earlier_cancellations
 from feedback.postmortem.models import Cancellation
-from feedback.postmortem.workflow import never_asked
+from feedback.postmortem.workflow import bounce, never_asked
 from feedback.questions.forms import display_answer
 from feedback.questions.models import QuestionnaireVersion
 from feedback.settings.operations import current_settings
@@ -81,6 +81,9 @@ def summary_context(cancellation: Cancellation) -> dict[str, Any]:
         "customer_answered_at": response.submitted_at if response else None,
         "link_expired": invitation is not None and invitation.expired_at is not None,
         "opted_out": never_asked(cancellation),
+        #: What the customer wrote back by email; in place of the survey's answers when there are none.
+        "customer_replies": list(cancellation.replies),
+        "bounce": bounce(cancellation),
         "review_answers": review_rows,
         "review": review,
         "company": current_settings().company_name,
@@ -102,7 +105,7 @@ def compose_summary(cancellation: Cancellation) -> Summary | None:
     The unique key on summaries is what guarantees 'once'.
     """
     invitation = cancellation.invitation
-    answered = invitation is not None and invitation.answered_at is not None
+    answered = (invitation is not None and invitation.answered_at is not None) or bool(cancellation.replies)
     try:
         with db.session.begin_nested():
             summary = Summary(cancellation=cancellation, customer_answered=answered)
@@ -121,6 +124,11 @@ def compose_summary(cancellation: Cancellation) -> Summary | None:
         summary_url=external_url("summaries.summary", cancellation_id=cancellation.id),
         **context,
     )
-    detail = "Customer's answers and the review combined." if answered else "Review only: the customer did not answer."
+    if invitation is not None and invitation.answered_at is not None:
+        detail = "Customer's answers and the review combined."
+    elif answered:
+        detail = "The customer's reply by email and the review combined."
+    else:
+        detail = "Review only: the customer did not answer."
     cancellation.record("summarized", detail)
     return summary

@@ -12,12 +12,13 @@ from urllib.parse import urlencode
 
 from flask import current_app, render_template
 from flask_babel import gettext
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, exists, select, update
 from sqlalchemy.exc import IntegrityError
 
 from feedback.db import utcnow
 from feedback.extensions import db
 from feedback.i18n import customer_locale
+from feedback.inbound.models import CustomerReply
 from feedback.mail.headers import shortened
 from feedback.mail.models import OutboxMessage
 from feedback.postmortem.emails import email_about
@@ -161,6 +162,7 @@ def queue_due_reminders(now: datetime | None = None) -> int:
         Invitation.expired_at.is_(None),
         Invitation.sent_at <= now - timedelta(days=days),
         Invitation.expires_at > now,
+        ~exists().where(CustomerReply.cancellation_id == Invitation.cancellation_id),  # they wrote back instead
     )
     queued = 0
     for invitation_id in db.session.scalars(due).all():
@@ -230,6 +232,11 @@ def reminder_obsolete(message: OutboxMessage, connection: Connection) -> str:
         return "Not sent: the customer answered the survey before the reminder went."
     if invitation.expired_at is not None:
         return "Not sent: the survey link expired before the reminder went."
+    replied = connection.execute(
+        select(CustomerReply.id).where(CustomerReply.cancellation_id == message.cancellation_id).limit(1)
+    ).first()
+    if replied is not None:
+        return "Not sent: the customer wrote back by email before the reminder went."
     return ""
 
 

@@ -62,6 +62,9 @@ def survey(token: str) -> str | Response | tuple[str, int]:
         return _unusable(link, token)
     invitation = link.invitation
     assert invitation is not None
+    if link.state != "answered" and invitation.cancellation.replies:
+        # Their email reply is their answer: thank them for it rather than ask again.
+        return render_template("surveys/replied.html", invitation=invitation)
     if link.state == "answered":
         if request.method == "POST":
             return render_template("surveys/answered.html", invitation=invitation, repeated=True), 409

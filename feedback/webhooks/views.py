@@ -1,4 +1,4 @@
-"""POST /webhooks/stripe and /webhooks/cancellations: signature first, on the raw body, then parse and act once."""
+"""POST /webhooks/stripe, /webhooks/cancellations and /webhooks/inbound/mailgun: signature first, then act once."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from feedback.customers.intake import record_cancellation
 from feedback.errors import Problem, limit_body
 from feedback.extensions import csrf
 from feedback.inputs.text import CONTROLS
+from feedback.webhooks import mailgun
 from feedback.webhooks.operations import NoOwner, process_once, stripe_subscription_deleted
 from feedback.webhooks.signatures import BadSignature, verify_standard, verify_stripe
 from feedback.webhooks.stripe import MalformedEvent
@@ -105,3 +106,10 @@ def cancellations() -> Response:
     except InvalidCancellation as invalid:
         raise Problem(422, "Nothing was logged; fix the fields listed in errors.", invalid.errors) from None
     return _answer(cancellation, first)
+
+
+@blueprint.post("/inbound/mailgun")
+@blueprint.post("/inbound/mailgun/mime")  # Mailgun posts the raw message only to a URL that ends in "mime"
+def inbound_mailgun() -> Response:
+    """A customer's reply or a bounce, as Mailgun's inbound route posts it (raw MIME in body-mime)."""
+    return mailgun.receive(_secret("MAILGUN_SIGNING_KEY"))
