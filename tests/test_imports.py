@@ -87,11 +87,59 @@ def test_preview_names_every_bad_line_and_writes_nothing(app: Flask, client: Fla
 def test_a_valid_file_imports_everything(app: Flask, client: FlaskClient, logged_in_owner: Any, smtp: Any) -> None:
     page = upload(client, "\n".join([HEADER, GOOD, GOOD_2]))
     assert "Ready to import" in page.text
+    status = client.get(page.request.path + "/status").json
+    assert {k: status[k] for k in ("status", "total_rows", "checked_rows", "valid_rows", "done")} == {
+        "status": "checked",
+        "total_rows": 2,
+        "checked_rows": 2,
+        "valid_rows": 2,
+        "done": True,
+    }
     done = confirm(client, page)
     assert "Imported 2 cancellations." in done.text
     assert count(app) == 2
+    assert client.get(page.request.path + "/status").json["imported_rows"] == 2
     deliver(app)
     assert smtp.one("ann@a.test", "Thank you")
+    assert (
+        "2 cancellations imported"
+        in smtp.one(logged_in_owner["email"], "Your CSV import is done").get_body(("plain",)).get_content()
+    )
+
+
+def test_the_page_waits_for_the_worker_and_refreshes_itself(app: Flask, client: FlaskClient, logged_in_owner: Any):
+    page = client.get("/cancellations/import")
+    data = {"csrf_token": csrf_token(page.text), "file": (io.BytesIO(f"{HEADER}\n{GOOD}\n".encode()), "x.csv")}
+    uploaded = client.post("/cancellations/import", data=data, content_type="multipart/form-data")
+    waiting = client.get(uploaded.headers["Location"])
+    assert "Checking the file" in waiting.text and '<progress id="import-progress"' in waiting.text
+    assert '<noscript><meta http-equiv="refresh" content="3"></noscript>' in waiting.text
+    assert "import-progress.js" in waiting.text and count(app) == 0
+    assert client.get(uploaded.headers["Location"] + "/status").json["done"] is False
+    work(app)
+    checked = client.get(uploaded.headers["Location"])
+    assert "Ready to import" in checked.text and "http-equiv" not in checked.text
+
+
+def test_a_failed_import_writes_nothing_and_says_why(
+    app: Flask, client: FlaskClient, owner: Any, admin: Any, smtp: Any
+) -> None:
+    from conftest import AuthActions
+
+    AuthActions(client).login(admin["email"])
+    page = upload(client, "\n".join([HEADER, GOOD, GOOD_2]))
+    with app.app_context():  # the owner of both rows leaves between the check and the import
+        from feedback.auth.models import User
+
+        db.session.execute(db.update(User).values(active=False).where(User.email == "olivia@acme.test"))
+        db.session.commit()
+    failed = confirm(client, page)
+    assert "Nothing was imported: line 2: owner_email:" in failed.text and count(app) == 0
+    assert count(app, Customer) == 0
+    deliver(app)
+    assert (
+        "nothing was imported" in smtp.one(admin["email"], "Your CSV import failed").get_body(("plain",)).get_content()
+    )
 
 
 def test_a_colleagues_import_is_theirs_and_confirms_once(

@@ -148,12 +148,12 @@ def _tell_uploader(run: ImportRun, acting: User | None) -> None:
     db.session.refresh(run)
     if acting is None:
         return
-    outcome = "done" if run.status == "imported" else "failed"
+    outcome = "is done" if run.status == "imported" else "failed"
     enqueue(
         "import_done",
         to=acting.email,
         to_name=acting.name,
-        subject=f"Your CSV import is {outcome}: {run.filename or run.kind}",
+        subject=f"Your CSV import {outcome}: {run.filename or run.kind}",
         template="import_done",
         run=run,
         name=acting.name,
