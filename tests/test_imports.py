@@ -287,3 +287,26 @@ def test_an_owner_edits_their_own_customers_and_an_admin_anyones(
 def test_one_row_is_one_cancellation_in_the_preview(app: Flask, client: FlaskClient, logged_in_owner: Any) -> None:
     page = upload(client, "\n".join([HEADER, GOOD]) + "\n").text
     assert "1 cancellation in the file;" in page and "Import 1 cancellation<" in page
+
+
+def test_one_worker_holds_an_import_until_its_lease_lapses(app: Flask, owner: Any) -> None:
+    from feedback.auth.models import User
+    from feedback.imports.models import ImportRun
+    from feedback.imports.runs import check_run, claim_next, start_run
+
+    with app.app_context():
+        run_id = start_run(
+            "cancellations", f"{HEADER}\n{GOOD}\n".encode(), "x.csv", db.session.get(User, owner["id"])
+        ).id
+        db.session.commit()
+        first = claim_next("worker-a")
+        assert first is not None and first.id == run_id and first.status == "checking"
+        assert claim_next("worker-b") is None  # held
+        later = utcnow() + timedelta(minutes=16)  # worker-a went quiet past its lease: worker-b starts again
+        taken = claim_next("worker-b", later)
+        assert taken is not None and taken.claimed_by == "worker-b"
+        check_run(first, "worker-a")  # the first worker wakes up: its writes no longer land
+        assert db.session.get(ImportRun, run_id, populate_existing=True).status == "checking"
+        check_run(taken, "worker-b")
+        run = db.session.get(ImportRun, run_id, populate_existing=True)
+        assert (run.status, run.checked_rows, run.claimed_by) == ("checked", 1, None)
