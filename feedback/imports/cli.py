@@ -29,8 +29,10 @@ def import_(file: Any, kind: str, dry_run: bool, only_valid: bool) -> None:
     Problems are printed by line. Exits 1 when any row is bad and nothing was imported.
     """
     data = file.read()
-    with click.progressbar(length=max(data.count(b"\n"), 1), label="Checking", file=_terminal()) as bar:
+    # The length is a guess (a quoted cell may hold line breaks) until the file is read: the bar ends full.
+    with click.progressbar(length=max(data.count(b"\n") - 1, 1), label="Checking", file=_terminal()) as bar:
         result = preview(kind, data, progress=bar.update)
+        bar.update(max(bar.length - bar.pos, 0))
     for line, name, message in result.problems:
         click.echo(f"line {line}: {name}: {message}", err=True)
     valid = result.valid_rows
