@@ -271,8 +271,9 @@ def _import_rows(
     later = MailLater(live_version("exit-survey"), link_lifetime(), lookups.owner) if kind != "customers" else None
     intake = Intake(lookups.customer, lookups.upsert, later)
     for batch in batches(rows):
+        invitations: list[Invitation | None] = []
         lookups.load_customers(batch)
-        invitations = []
+        collect()  # the last batch's objects, no longer referenced now: freed at once
         with db.session.no_autoflush:
             for line, values in batch:
                 if refused := ownership_problems(values, acting, lookups):
@@ -295,7 +296,6 @@ def _import_rows(
         mail = [{"invitation_id": invitation.id, "run_id": run_id} for invitation in invitations if invitation]
         if mail:
             db.session.execute(insert(ImportMail), mail)
-        collect()
         if progress:
             progress(len(batch))
     return len(rows)
