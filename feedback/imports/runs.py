@@ -13,6 +13,7 @@ from feedback.imports.models import WAITING, ImportRun
 from feedback.imports.operations import (
     ImportFailed,
     Lookups,
+    Progress,
     batches,
     check_rows,
     import_mail_waiting,
@@ -130,7 +131,7 @@ def import_run(run: ImportRun, worker: str) -> None:
     db.session.commit()
 
 
-def _progress_elsewhere(run: ImportRun) -> object:
+def _progress_elsewhere(run: ImportRun) -> Progress:
     """On PostgreSQL the count of rows written goes through a connection of its own, committed at once: the import's
     transaction is still open. (SQLite has one writer: there the page shows the import without a count.)"""
     written = 0
