@@ -174,6 +174,7 @@ def register_jobs(app: Flask) -> None:
     """Periodic work lives in its feature: importing a feature's jobs module registers them (see feedback.jobs)."""
     from feedback.actions import jobs as action_jobs  # noqa: F401
     from feedback.api import jobs as api_jobs  # noqa: F401
+    from feedback.imports import jobs as import_jobs  # noqa: F401
     from feedback.inbound import jobs as inbound_jobs  # noqa: F401
     from feedback.insights import jobs as insights_jobs  # noqa: F401
     from feedback.surveys import jobs as survey_jobs  # noqa: F401

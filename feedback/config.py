@@ -103,7 +103,7 @@ def from_environment(instance_path: str) -> dict[str, Any]:
         "SURVEY_REMINDER_DAYS": _int("SURVEY_REMINDER_DAYS", 4),
         # Ways in: the JSON API, Stripe, Standard Webhooks and CSV (see the README's "Ways in").
         "API_MAX_BODY_BYTES": _int("API_MAX_BODY_BYTES", 64 * 1024, minimum=1024),
-        "CSV_MAX_BYTES": _int("CSV_MAX_BYTES", 5 * 1024 * 1024, minimum=1024),
+        "CSV_MAX_BYTES": _int("CSV_MAX_BYTES", 50 * 1024 * 1024, minimum=1024),
         "STRIPE_WEBHOOK_SECRET": os.environ.get("STRIPE_WEBHOOK_SECRET", "").strip(),
         "STRIPE_API_KEY": os.environ.get("STRIPE_API_KEY", "").strip(),
         "STRIPE_API_BASE": os.environ.get("STRIPE_API_BASE", "").strip().rstrip("/") or "https://api.stripe.com",

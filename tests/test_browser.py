@@ -7,15 +7,17 @@ import re
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import axe_playwright_python
 import pytest
-from conftest import IN_CI, PASSWORD, deliver, free_port, link_in, log, make_config
+from conftest import IN_CI, PASSWORD, deliver, free_port, link_in, log, make_config, run_jobs
 from werkzeug.serving import make_server
 
 from feedback import create_app
+from feedback.db import utcnow
 from feedback.extensions import db
 
 pytestmark = pytest.mark.browser
@@ -556,6 +558,9 @@ def test_every_staff_page_passes_axe_and_fits_at_both_widths(database_url, smtp,
                 "input[type=file]", files=[{"name": "c.csv", "mimeType": "text/csv", "buffer": bad_row}]
             )
             follow(page, page.get_by_role("button", name="Check the file"))
+            run_jobs(app, utcnow() + timedelta(minutes=5 if viewport is PHONE else 10))  # the worker checks it
+            page.reload()
+            assert page.get_by_role("heading", name="Some rows need fixing").is_visible()
             assert_accessible(page, f"the import preview at {viewport['width']} px")
             assert_fits(page)
             screenshot(page, f"staff-import-preview-{suffix}")

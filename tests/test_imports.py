@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from conftest import csrf_token, deliver, log
+from conftest import csrf_token, deliver, log, run_jobs
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
+from feedback.db import utcnow
 from feedback.extensions import db
 from feedback.imports.csvfiles import neutralise, write_csv
 from feedback.imports.operations import SAMPLE_HEADERS
@@ -31,14 +34,31 @@ def count(app: Flask, model: Any = Cancellation) -> int:
         return db.session.scalar(select(func.count()).select_from(model)) or 0
 
 
+_clock = itertools.count(1)
+
+
+def work(app: Flask) -> dict[str, str]:
+    """One pass of the worker's jobs, a little later each time so that imports.work (every 5 s) is due."""
+    return run_jobs(app, utcnow() + timedelta(seconds=10 * next(_clock)))
+
+
 def upload(client: FlaskClient, text: str, kind: str = "cancellations") -> Any:
+    """Uploads the file, lets the worker check it, and returns the import's page."""
     page = client.get("/cancellations/import")
     data = {"csrf_token": csrf_token(page.text), "kind": kind, "file": (io.BytesIO(text.encode()), "x.csv")}
-    return client.post("/cancellations/import", data=data, content_type="multipart/form-data")
+    uploaded = client.post("/cancellations/import", data=data, content_type="multipart/form-data")
+    assert uploaded.status_code == 303, uploaded.text
+    work(client.application)
+    return client.get(uploaded.headers["Location"])
 
 
-def hidden(html: str, name: str) -> str:
-    return html.split(f'name="{name}" type="hidden" value="')[1].split('"')[0]
+def confirm(client: FlaskClient, page: Any, **form: str) -> Any:
+    """Presses the page's import button, lets the worker import, and returns the import's page."""
+    response = client.post(page.request.path + "/confirm", data={"csrf_token": csrf_token(page.text), **form})
+    if response.status_code != 303:
+        return response
+    work(client.application)
+    return client.get(response.headers["Location"])
 
 
 def test_preview_names_every_bad_line_and_writes_nothing(app: Flask, client: FlaskClient, logged_in_owner: Any) -> None:
@@ -52,19 +72,14 @@ def test_preview_names_every_bad_line_and_writes_nothing(app: Flask, client: Fla
     assert count(app) == 0
 
     # The all-or-nothing button isn't offered; forcing it is refused.
-    payload = hidden(text, "payload")
-    refused = client.post("/cancellations/import/confirm", data={"csrf_token": csrf_token(text), "payload": payload})
+    refused = confirm(client, page)
     assert refused.status_code == 400 and count(app) == 0
 
-    report = client.post("/cancellations/import/errors.csv", data={"csrf_token": csrf_token(text), "payload": payload})
+    report = client.get(page.request.path + "/errors.csv")
     rows = list(csv.reader(io.StringIO(report.text)))
     assert rows[0] == ["line", "field", "problem"] and {row[0] for row in rows[1:]} == {"3"}
 
-    done = client.post(
-        "/cancellations/import/confirm",
-        data={"csrf_token": csrf_token(text), "payload": payload, "only_valid": "yes"},
-        follow_redirects=True,
-    )
+    done = confirm(client, page, only_valid="yes")
     assert "Imported 2 cancellations. Skipped 1 row(s) with problems." in done.text
     assert count(app) == 2 and count(app, Customer) == 2
 
@@ -72,23 +87,76 @@ def test_preview_names_every_bad_line_and_writes_nothing(app: Flask, client: Fla
 def test_a_valid_file_imports_everything(app: Flask, client: FlaskClient, logged_in_owner: Any, smtp: Any) -> None:
     page = upload(client, "\n".join([HEADER, GOOD, GOOD_2]))
     assert "Ready to import" in page.text
-    client.post(
-        "/cancellations/import/confirm",
-        data={"csrf_token": csrf_token(page.text), "payload": hidden(page.text, "payload")},
-    )
+    status = client.get(page.request.path + "/status").json
+    assert {k: status[k] for k in ("status", "total_rows", "checked_rows", "valid_rows", "done")} == {
+        "status": "checked",
+        "total_rows": 2,
+        "checked_rows": 2,
+        "valid_rows": 2,
+        "done": True,
+    }
+    done = confirm(client, page)
+    assert "Imported 2 cancellations." in done.text
     assert count(app) == 2
+    assert client.get(page.request.path + "/status").json["imported_rows"] == 2
     deliver(app)
     assert smtp.one("ann@a.test", "Thank you")
-
-
-def test_a_tampered_preview_is_refused(app: Flask, client: FlaskClient, logged_in_owner: Any) -> None:
-    page = upload(client, "\n".join([HEADER, GOOD]))
-    payload = hidden(page.text, "payload")
-    forged = payload[:-3] + ("AAA" if not payload.endswith("AAA") else "BBB")
-    response = client.post(
-        "/cancellations/import/confirm", data={"csrf_token": csrf_token(page.text), "payload": forged}
+    assert (
+        "2 cancellations imported"
+        in smtp.one(logged_in_owner["email"], "Your CSV import is done").get_body(("plain",)).get_content()
     )
-    assert response.status_code == 400 and count(app) == 0
+
+
+def test_the_page_waits_for_the_worker_and_refreshes_itself(app: Flask, client: FlaskClient, logged_in_owner: Any):
+    page = client.get("/cancellations/import")
+    data = {"csrf_token": csrf_token(page.text), "file": (io.BytesIO(f"{HEADER}\n{GOOD}\n".encode()), "x.csv")}
+    uploaded = client.post("/cancellations/import", data=data, content_type="multipart/form-data")
+    waiting = client.get(uploaded.headers["Location"])
+    assert "Checking the file" in waiting.text and '<progress id="import-progress"' in waiting.text
+    assert '<noscript><meta http-equiv="refresh" content="3"></noscript>' in waiting.text
+    assert "import-progress.js" in waiting.text and count(app) == 0
+    assert client.get(uploaded.headers["Location"] + "/status").json["done"] is False
+    work(app)
+    checked = client.get(uploaded.headers["Location"])
+    assert "Ready to import" in checked.text and "http-equiv" not in checked.text
+
+
+def test_a_failed_import_writes_nothing_and_says_why(
+    app: Flask, client: FlaskClient, owner: Any, admin: Any, smtp: Any
+) -> None:
+    from conftest import AuthActions
+
+    AuthActions(client).login(admin["email"])
+    page = upload(client, "\n".join([HEADER, GOOD, GOOD_2]))
+    with app.app_context():  # the owner of both rows leaves between the check and the import
+        from feedback.auth.models import User
+
+        db.session.execute(db.update(User).values(active=False).where(User.email == "olivia@acme.test"))
+        db.session.commit()
+    failed = confirm(client, page)
+    assert "Nothing was imported: line 2: owner_email:" in failed.text and count(app) == 0
+    assert count(app, Customer) == 0
+    deliver(app)
+    assert (
+        "nothing was imported" in smtp.one(admin["email"], "Your CSV import failed").get_body(("plain",)).get_content()
+    )
+
+
+def test_a_colleagues_import_is_theirs_and_confirms_once(
+    app: Flask, client: FlaskClient, logged_in_owner: Any, other_owner: Any
+) -> None:
+    from conftest import AuthActions
+
+    page = upload(client, "\n".join([HEADER, GOOD]))
+    done = confirm(client, page)
+    assert "Imported 1 cancellation." in done.text
+    again = client.post(page.request.path + "/confirm", data={"csrf_token": csrf_token(page.text)})
+    assert again.status_code == 409 and count(app) == 1
+    AuthActions(client).logout()
+    AuthActions(client).login(other_owner["email"])
+    assert client.get(page.request.path).status_code == 403
+    assert client.get(page.request.path + "/status").status_code == 403
+    assert client.get("/cancellations/import/999").status_code == 404
 
 
 def test_customers_and_header_problems(app: Flask, client: FlaskClient, logged_in_owner: Any) -> None:
@@ -170,10 +238,7 @@ def test_an_owner_cannot_rewrite_a_colleagues_customer(
     assert "The customer cus_oscar belongs to another account owner; only an admin can change it." in page.text
     assert '<td data-label="Line" class="keep-label">2</td>' in page.text
     assert '<td data-label="Line" class="keep-label">3</td>' not in page.text
-    payload = hidden(page.text, "payload")
-    refused = client.post(
-        "/cancellations/import/confirm", data={"csrf_token": csrf_token(page.text), "payload": payload}
-    )
+    refused = confirm(client, page)
     assert refused.status_code == 400
     assert customer_row(app, "cus_oscar") == ("otto@o.test", other_owner["email"])
 
@@ -184,10 +249,7 @@ def test_an_owner_cannot_rewrite_a_colleagues_customer(
     )
     assert "Only an admin can give a customer to another owner: use your own address." in giving_away.text
 
-    client.post(  # the valid row only: a new customer, who is the owner's own
-        "/cancellations/import/confirm",
-        data={"csrf_token": csrf_token(page.text), "payload": payload, "only_valid": "yes"},
-    )
+    confirm(client, page, only_valid="yes")  # the valid row only: a new customer, who is the owner's own
     assert customer_row(app, "cus_new") == ("nia@n.test", "olivia@acme.test")
     assert customer_row(app, "cus_oscar") == ("otto@o.test", other_owner["email"])
 
@@ -200,10 +262,7 @@ def test_an_owner_edits_their_own_customers_and_an_admin_anyones(
     colleagues_customer(app, other_owner)
     AuthActions(client).login(owner["email"])
     page = upload(client, "external_id,name,email\ncus_olivia,Ola,ola@o.test\n", kind="customers")
-    client.post(
-        "/cancellations/import/confirm",
-        data={"csrf_token": csrf_token(page.text), "payload": hidden(page.text, "payload")},
-    )
+    confirm(client, page)
     mine = upload(client, "external_id,plan\ncus_olivia,Enterprise\n", kind="customers")
     assert "Ready to import" in mine.text
     # Given to the colleague between the preview and the confirmation: refused at the time of writing.
@@ -212,11 +271,7 @@ def test_an_owner_edits_their_own_customers_and_an_admin_anyones(
             db.update(Customer).where(Customer.external_id == "cus_olivia").values(owner_email=other_owner["email"])
         )
         db.session.commit()
-    late = client.post(
-        "/cancellations/import/confirm",
-        data={"csrf_token": csrf_token(mine.text), "payload": hidden(mine.text, "payload")},
-        follow_redirects=True,
-    )
+    late = confirm(client, mine)
     assert (
         "Nothing was imported: line 2: external_id: The customer cus_olivia belongs to another account owner"
         in late.text
@@ -225,13 +280,33 @@ def test_an_owner_edits_their_own_customers_and_an_admin_anyones(
     AuthActions(client).login(admin["email"])
     page = upload(client, "external_id,email,owner_email\ncus_oscar,new@o.test,olivia@acme.test\n", kind="customers")
     assert "Ready to import" in page.text
-    client.post(
-        "/cancellations/import/confirm",
-        data={"csrf_token": csrf_token(page.text), "payload": hidden(page.text, "payload")},
-    )
+    confirm(client, page)
     assert customer_row(app, "cus_oscar") == ("new@o.test", "olivia@acme.test")
 
 
 def test_one_row_is_one_cancellation_in_the_preview(app: Flask, client: FlaskClient, logged_in_owner: Any) -> None:
     page = upload(client, "\n".join([HEADER, GOOD]) + "\n").text
     assert "1 cancellation in the file;" in page and "Import 1 cancellation<" in page
+
+
+def test_one_worker_holds_an_import_until_its_lease_lapses(app: Flask, owner: Any) -> None:
+    from feedback.auth.models import User
+    from feedback.imports.models import ImportRun
+    from feedback.imports.runs import check_run, claim_next, start_run
+
+    with app.app_context():
+        run_id = start_run(
+            "cancellations", f"{HEADER}\n{GOOD}\n".encode(), "x.csv", db.session.get(User, owner["id"])
+        ).id
+        db.session.commit()
+        first = claim_next("worker-a")
+        assert first is not None and first.id == run_id and first.status == "checking"
+        assert claim_next("worker-b") is None  # held
+        later = utcnow() + timedelta(minutes=16)  # worker-a went quiet past its lease: worker-b starts again
+        taken = claim_next("worker-b", later)
+        assert taken is not None and taken.claimed_by == "worker-b"
+        check_run(first, "worker-a")  # the first worker wakes up: its writes no longer land
+        assert db.session.get(ImportRun, run_id, populate_existing=True).status == "checking"
+        check_run(taken, "worker-b")
+        run = db.session.get(ImportRun, run_id, populate_existing=True)
+        assert (run.status, run.checked_rows, run.claimed_by) == ("checked", 1, None)

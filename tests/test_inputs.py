@@ -3,13 +3,12 @@ words; NUL is never a 500 (PostgreSQL refuses it in any text); every documented 
 
 from __future__ import annotations
 
-import io
 import json
 from decimal import Decimal
 from typing import Any
 
 import pytest
-from conftest import csrf_token, deliver, link_in, log, make_config, submit_form, text_part
+from conftest import deliver, link_in, log, make_config, submit_form, text_part
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
@@ -250,23 +249,14 @@ def test_every_maximum_is_accepted_by_every_way_in(
     header = "external_id,name,email,company,plan,mrr,owner_email,locale,reason,comment"
     row = longest_customer(3)
     line = ",".join([row[k] for k in header.split(",")[:8]] + [text, text])
-    page = client.post(
-        "/cancellations/import",
-        data={
-            "csrf_token": csrf_token(client.get("/cancellations/import").text),
-            "kind": "cancellations",
-            "file": (io.BytesIO(f"{header}\n{line}\n".encode()), "x.csv"),
-        },
-        content_type="multipart/form-data",
-    )
+    from test_imports import confirm, upload
+
+    page = upload(client, f"{header}\n{line}\n")  # the worker checks the file
     assert "Ready to import" in page.text, page.text
-    payload = page.text.split('name="payload" type="hidden" value="')[1].split('"')[0]
-    confirmed = client.post(
-        "/cancellations/import/confirm", data={"csrf_token": csrf_token(page.text), "payload": payload}
-    )
-    assert confirmed.status_code == 302
+    confirmed = confirm(client, page)  # and imports it
+    assert "Imported 1 cancellation." in confirmed.text
     assert count(app) == 5
-    assert_delivered_whole(app, smtp, 10)
+    assert_delivered_whole(app, smtp, 11)  # two for each cancellation, and the uploader's "import is done"
 
 
 def test_money_is_rounded_before_its_limit_is_checked(

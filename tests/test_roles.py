@@ -10,7 +10,9 @@ from conftest import AuthActions, csrf_token, log
 
 from feedback.actions.operations import add_item
 from feedback.api.tokens import create_token
+from feedback.auth.models import User
 from feedback.extensions import db
+from feedback.imports.runs import start_run
 from feedback.inbound.operations import store_message
 from feedback.postmortem.models import Cancellation
 from feedback.surveys.operations import submit_survey
@@ -72,8 +74,10 @@ ACCESS = {
     "tokens.revoke": "admin",
     "customers.contact": "own",
     "imports.upload": "staff",
-    "imports.confirm": "staff",
-    "imports.error_report": "staff",
+    "imports.run": "own",  # the uploader's import; admins see everyone's
+    "imports.status": "own",
+    "imports.confirm": "own",
+    "imports.error_report": "own",
     "imports.export": "staff",
     "api.openapi": "public",
     "api.create_cancellation": "token",
@@ -145,12 +149,16 @@ def test_role_checks_on_every_staff_route(app, owner, other_owner, admin):
         )
         invitation = db.session.get(Cancellation, own_id).invitation
         response_id = submit_survey(invitation, {"main_reason": "Something else", "better_fit_referral": "Bo"}).id
+        own_run, other_run = (
+            start_run("customers", b"email\nx@y.test\n", "x.csv", db.session.get(User, person["id"])).id
+            for person in (owner, other_owner)
+        )
         db.session.commit()
         inbound_id = store_message(b"From: someone@else.test\r\nSubject: Hi\r\n\r\nHello", "pipe")[0].id
     base = {"questionnaire": "exit-survey", "position": 1, "user_id": other_owner["id"], "message_id": 1, "number": 1,
             "token_id": token_id, "response_id": response_id, "inbound_id": inbound_id}  # fmt: skip
-    own = requests_for(app, {**base, "cancellation_id": own_id, "item_id": own_item})
-    others = requests_for(app, {**base, "cancellation_id": other_id, "item_id": other_item})
+    own = requests_for(app, {**base, "cancellation_id": own_id, "item_id": own_item, "run_id": own_run})
+    others = requests_for(app, {**base, "cancellation_id": other_id, "item_id": other_item, "run_id": other_run})
     assert own, "no staff routes found"
 
     visitor = app.test_client()
@@ -172,7 +180,7 @@ def test_role_checks_on_every_staff_route(app, owner, other_owner, admin):
         elif rule == "admin":
             assert response.status_code == 403, (endpoint, method, path)
         else:
-            assert response.status_code < 400 or response.status_code in (400, 422), (endpoint, method, path)
+            assert response.status_code < 400 or response.status_code in (400, 409, 422), (endpoint, method, path)
             if rule != "logout":
                 assert "/login" not in response.headers.get("Location", ""), (endpoint, path)
         if rule == "own":
@@ -189,7 +197,7 @@ def test_role_checks_on_every_staff_route(app, owner, other_owner, admin):
         if ACCESS[endpoint] == "owner-only":
             assert response.status_code == 403, (endpoint, method, path)
             continue
-        assert response.status_code < 400 or response.status_code in (400, 422), (
+        assert response.status_code < 400 or response.status_code in (400, 409, 422), (
             endpoint,
             method,
             path,

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -21,6 +22,7 @@ from feedback.postmortem.timeline import SOURCE_LABELS
 from feedback.questions.models import QuestionnaireVersion
 from feedback.questions.operations import live_version
 from feedback.reviews.operations import queue_review_request
+from feedback.surveys.models import Invitation
 from feedback.surveys.operations import create_invitation, queue_invitation
 
 
@@ -56,8 +58,12 @@ class NewCancellation:
     needs_contact: bool = False
 
 
-def check_cancellation(data: NewCancellation, strict: bool = False) -> tuple[NewCancellation, User]:
+def check_cancellation(
+    data: NewCancellation, strict: bool = False, find_owner: Callable[[str], User | None] = find_staff
+) -> tuple[NewCancellation, User]:
     """Tidies `data` in place and finds its owner; raises InvalidCancellation with every problem at once.
+
+    `find_owner` looks a staff member up by address (a CSV import asks a table it loaded once).
 
     The field rules are the CANCELLATION schema's; whether the owner is an active staff member is asked here.
     `strict` refuses control characters in single-line fields (the CLI's options); otherwise they become spaces,
@@ -72,7 +78,7 @@ def check_cancellation(data: NewCancellation, strict: bool = False) -> tuple[New
         setattr(data, name, value)
     owner = None
     if "owner_email" not in errors:
-        owner = find_staff(data.owner_email)
+        owner = find_owner(data.owner_email)
         if owner is None:
             errors["owner_email"] = f"No staff member has the address {data.owner_email!r}."
         elif not owner.active:
@@ -83,12 +89,23 @@ def check_cancellation(data: NewCancellation, strict: bool = False) -> tuple[New
     return data, owner
 
 
-def log_cancellation(data: NewCancellation, strict: bool = False) -> Cancellation:
+@dataclass
+class MailLater:
+    """How a CSV import logs many cancellations at once: the invitation is made now, its emails are queued after
+    the import commits (`queue_invitation_mail`), and nothing is flushed row by row."""
+
+    questions: QuestionnaireVersion
+    link_lifetime: timedelta
+    find_owner: Callable[[str], User | None] = find_staff
+
+
+def log_cancellation(data: NewCancellation, strict: bool = False, later: MailLater | None = None) -> Cancellation:
     """Records the cancellation, its invitation and both emails; the caller commits them together, or none.
 
-    The caller's transaction may hold more of its own (an idempotency record, a processed event id).
+    The caller's transaction may hold more of its own (an idempotency record, a processed event id). With
+    `later`, the emails are left for `queue_invitation_mail` and the caller flushes.
     """
-    data, owner = check_cancellation(data, strict)
+    data, owner = check_cancellation(data, strict, later.find_owner if later else find_staff)
     customer = data.customer or customer_for(data)
     cancellation = Cancellation(
         customer_name=data.customer_name,
@@ -114,6 +131,9 @@ def log_cancellation(data: NewCancellation, strict: bool = False) -> Cancellatio
     cancellation.record("logged", f"Logged from the {SOURCE_LABELS.get(data.source, data.source)}{who}.")
     if data.needs_contact:
         cancellation.record("needs_contact", "No email address for the customer yet: the survey waits for one.")
+    elif later:
+        create_invitation(cancellation, later.questions, later.link_lifetime)
+        return cancellation
     else:
         invite(cancellation)
     db.session.flush()
@@ -143,10 +163,14 @@ def customer_for(data: NewCancellation) -> Customer:
 def invite(cancellation: Cancellation, questions: QuestionnaireVersion | None = None) -> None:
     """Queues the exit survey (today's questions unless given) and the owner's review request: once the customer
     can be reached."""
-    invitation = create_invitation(cancellation, questions or live_version("exit-survey"))
+    queue_invitation_mail(create_invitation(cancellation, questions or live_version("exit-survey")))
+
+
+def queue_invitation_mail(invitation: Invitation) -> None:
+    """The customer's invitation and the owner's review request, for an invitation just made (or imported)."""
     queue_invitation(invitation)
-    if cancellation.review is None:  # staff may have reviewed while the contact details were missing
-        queue_review_request(cancellation)
+    if invitation.cancellation.review is None:  # staff may have reviewed while the contact details were missing
+        queue_review_request(invitation.cancellation)
 
 
 def listed_with() -> tuple[Any, ...]:

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
-from feedback.cancellations.operations import InvalidCancellation, NewCancellation, log_cancellation
+from feedback.cancellations.operations import InvalidCancellation, MailLater, NewCancellation, log_cancellation
 from feedback.customers.operations import FIELDS, InvalidCustomer, find_customer, upsert_customer
 from feedback.extensions import db
 from feedback.inputs.schema import Invalid
 from feedback.inputs.schemas import CANCELLATION, CANCELLATION_BODY_FIELDS, CUSTOMER
-from feedback.postmortem.models import Cancellation
+from feedback.postmortem.models import Cancellation, Customer
 
 BODY_FIELDS = ("customer", "customer_external_id", *CANCELLATION_BODY_FIELDS)
 #: `log_cancellation`'s field names, as the body names them.
@@ -32,19 +33,29 @@ def check_fields(body: Mapping[str, Any]) -> tuple[dict[str, str], dict[str, Any
     return errors, values
 
 
-def record_cancellation(body: Mapping[str, Any], source: str) -> Cancellation:
+@dataclass
+class Intake:
+    """Where `record_cancellation` finds and writes customers: the database, row by row (the API, webhooks); or a
+    CSV import's tables, loaded once per batch, with the emails queued after the import (`later`)."""
+
+    find_customer: Callable[[str], Customer | None] = find_customer
+    upsert_customer: Callable[[Mapping[str, Any]], tuple[Customer, bool]] = upsert_customer
+    later: MailLater | None = None
+
+
+def record_cancellation(body: Mapping[str, Any], source: str, intake: Intake | None = None) -> Cancellation:
     """Upserts the customer and logs the cancellation; raises InvalidCancellation keyed by the body's field names.
 
     On an error the transaction is rolled back, so that nothing of it (a customer upserted first) can be committed.
     """
     try:
-        return _record(body, source)
+        return _record(body, source, intake or Intake())
     except InvalidCancellation:
         db.session.rollback()
         raise
 
 
-def _record(body: Mapping[str, Any], source: str) -> Cancellation:
+def _record(body: Mapping[str, Any], source: str, intake: Intake) -> Cancellation:
     errors, values = check_fields(body)
     customer_body = body.get("customer")
     external_id = body.get("customer_external_id")
@@ -55,7 +66,7 @@ def _record(body: Mapping[str, Any], source: str) -> Cancellation:
         errors.update({f"customer.{name}": "Unknown field." for name in customer_body if name not in FIELDS})
         if not errors:
             try:
-                customer, _ = upsert_customer(customer_body)
+                customer, _ = intake.upsert_customer(customer_body)
             except InvalidCustomer as invalid:
                 errors.update({f"customer.{name}": message for name, message in invalid.errors.items()})
     elif customer_body is not None:
@@ -66,7 +77,7 @@ def _record(body: Mapping[str, Any], source: str) -> Cancellation:
         except Invalid:
             errors["customer"] = "Give the customer, or the customer_external_id of a known customer."
         else:
-            customer = find_customer(external_id)
+            customer = intake.find_customer(external_id)
             if customer is None:
                 errors["customer_external_id"] = f"No customer has the external_id {external_id!r}."
     if errors:
@@ -89,6 +100,6 @@ def _record(body: Mapping[str, Any], source: str) -> Cancellation:
         customer=customer,
     )
     try:
-        return log_cancellation(data)
+        return log_cancellation(data, later=intake.later)
     except InvalidCancellation as invalid:
         raise InvalidCancellation({BODY_NAMES.get(k, k): v for k, v in invalid.errors.items()}) from None

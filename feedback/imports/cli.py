@@ -1,14 +1,19 @@
-"""`flask cancellations import`: the CSV import from the command line; the factory adds it to that group."""
+"""`flask cancellations import`: the CSV import from the command line; the factory adds it to that group.
+
+It stays synchronous, with the operations the worker uses, and shows progress bars on a terminal.
+"""
 
 from __future__ import annotations
 
+import io
+import sys
 from typing import Any
 
 import click
 from flask.cli import with_appcontext
 
 from feedback.extensions import db
-from feedback.imports.operations import ImportFailed, import_rows, preview
+from feedback.imports.operations import ImportFailed, import_mail_waiting, import_rows, preview, queue_import_mail
 
 
 @click.command("import")
@@ -23,7 +28,11 @@ def import_(file: Any, kind: str, dry_run: bool, only_valid: bool) -> None:
 
     Problems are printed by line. Exits 1 when any row is bad and nothing was imported.
     """
-    result = preview(kind, file.read())
+    data = file.read()
+    # The length is a guess (a quoted cell may hold line breaks) until the file is read: the bar ends full.
+    with click.progressbar(length=max(data.count(b"\n") - 1, 1), label="Checking", file=_terminal()) as bar:
+        result = preview(kind, data, progress=bar.update)
+        bar.update(max(bar.length - bar.pos, 0))
     for line, name, message in result.problems:
         click.echo(f"line {line}: {name}: {message}", err=True)
     valid = result.valid_rows
@@ -40,9 +49,21 @@ def import_(file: Any, kind: str, dry_run: bool, only_valid: bool) -> None:
         hint = "" if result.file_problem else " Fix them, or pass --only-valid to import the others."
         raise click.ClickException(f"Nothing was imported: {bad} line(s) have problems.{hint}")
     try:
-        imported = import_rows(kind, valid)
+        with click.progressbar(length=len(valid), label="Importing", file=_terminal()) as bar:
+            imported = import_rows(kind, valid, progress=bar.update)
     except ImportFailed as failed:
         raise click.ClickException(f"Nothing was imported: {failed}") from None
     db.session.commit()
     skipped = f"; skipped {len(result.bad_lines)} bad row(s)" if result.problems else ""
     click.echo(f"Imported {imported} {kind}{skipped}.")
+    waiting = import_mail_waiting()
+    if waiting:
+        with click.progressbar(length=waiting, label="Queueing their emails", file=_terminal()) as bar:
+            while count := queue_import_mail():
+                db.session.commit()
+                bar.update(count)
+
+
+def _terminal() -> Any:
+    """Progress bars go to standard error when it is a terminal, and nowhere otherwise (cron, tests, pipes)."""
+    return sys.stderr if sys.stderr.isatty() else io.StringIO()

@@ -2,25 +2,44 @@
 
 from __future__ import annotations
 
-from contextlib import suppress
+import gc
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from feedback.cancellations.operations import InvalidCancellation, NewCancellation, check_cancellation
-from feedback.customers.intake import BODY_NAMES, check_fields, record_cancellation
-from feedback.customers.operations import FIELDS, find_customer, upsert_customer
+from sqlalchemy import delete, func, insert, select, text
+from sqlalchemy.exc import IntegrityError
+
+from feedback.auth.models import User
+from feedback.cancellations.operations import (
+    InvalidCancellation,
+    MailLater,
+    NewCancellation,
+    check_cancellation,
+    queue_invitation_mail,
+)
+from feedback.customers.intake import BODY_NAMES, Intake, check_fields, record_cancellation
+from feedback.customers.operations import FIELDS, clean_customer
 from feedback.extensions import db
 from feedback.imports.csvfiles import read_csv
+from feedback.imports.models import ImportMail
 from feedback.inputs.fields import normalize_email
 from feedback.inputs.schemas import CUSTOMER
-
-if TYPE_CHECKING:
-    from feedback.auth.models import User
+from feedback.postmortem.models import Customer
+from feedback.questions.operations import live_version
+from feedback.surveys.models import Invitation
+from feedback.surveys.operations import link_lifetime
 
 KINDS = ("cancellations", "customers")
 CANCELLATION_COLUMNS = ("reason", "complaint", "cancelled_at", "feedback", "comment")
 COLUMNS = {"customers": FIELDS, "cancellations": (*FIELDS, *CANCELLATION_COLUMNS)}
 SAMPLE_HEADERS = {kind: ",".join(columns) for kind, columns in COLUMNS.items()}
+#: Rows checked or written together: one query per batch for the customers they name, one flush per batch.
+BATCH_ROWS = 1000
+Rows = list[tuple[int, dict[str, str]]]
+Progress = Callable[[int], None]
+BLANK_CUSTOMER = {"name": "", "email": "", "company": "", "plan": "", "owner_email": "", "locale": ""}
 
 
 @dataclass
@@ -56,7 +75,56 @@ def cancellation_body(values: dict[str, str]) -> dict[str, Any]:
     return body
 
 
-def _row_problems(kind: str, values: dict[str, str]) -> dict[str, str]:
+class Lookups:
+    """What checking or writing a batch of rows asks the database, asked once: staff by address (all of them, once),
+    and the customers the batch names by external_id (one query per batch)."""
+
+    def __init__(self) -> None:
+        self.staff = {user.email.lower(): user for user in db.session.scalars(select(User))}
+        self.customers: dict[str, Customer | None] = {}
+
+    def owner(self, email: str) -> User | None:
+        return self.staff.get(email.strip().lower())
+
+    def load_customers(self, rows: Rows) -> None:
+        """Forgets the last batch's customers (a commit expires them) and reads this batch's in one query."""
+        self.customers.clear()
+        wanted = sorted({values.get("external_id", "").strip() for _, values in rows} - {""})
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start : start + 500]
+            query = select(Customer).where(Customer.external_id.in_(chunk))
+            found = {customer.external_id: customer for customer in db.session.scalars(query)}
+            self.customers.update({external_id: found.get(external_id) for external_id in chunk})
+
+    def customer(self, external_id: str) -> Customer | None:
+        if external_id in self.customers:
+            return self.customers[external_id]
+        found = db.session.scalar(select(Customer).where(Customer.external_id == external_id))
+        self.customers[external_id] = found
+        return found
+
+    def upsert(self, values: Mapping[str, Any]) -> tuple[Customer, bool]:
+        """`upsert_customer` without a flush per row: the batch is flushed at its end."""
+        cleaned = clean_customer(values)
+        external_id = cleaned.get("external_id")
+        customer = self.customer(external_id) if external_id else None
+        if customer is None:
+            customer = Customer(**{**BLANK_CUSTOMER, **cleaned})  # the column defaults, which a flush would give
+            db.session.add(customer)
+            if external_id:
+                self.customers[external_id] = customer
+            return customer, True
+        for name, value in cleaned.items():
+            setattr(customer, name, value)
+        return customer, False
+
+
+def batches(rows: Rows, size: int = BATCH_ROWS) -> Iterator[Rows]:
+    for start in range(0, len(rows), size):
+        yield rows[start : start + size]
+
+
+def _row_problems(kind: str, values: dict[str, str], lookups: Lookups) -> dict[str, str]:
     if "__extra__" in values:
         return {"row": "The row has more cells than the header has columns."}
     present = {name: value for name, value in values.items() if value}
@@ -68,7 +136,7 @@ def _row_problems(kind: str, values: dict[str, str]) -> dict[str, str]:
     # Every field is checked, the bad ones left out of what follows, so that one pass names every problem in the row.
     customer, problems = CUSTOMER.check({k: v for k, v in present.items() if k in FIELDS}, given_only=True)
     errors.update(problems)
-    known = find_customer(customer["external_id"]) if customer.get("external_id") else None
+    known = lookups.customer(customer["external_id"]) if customer.get("external_id") else None
     merged = {name: getattr(known, name) for name in FIELDS} if known else {}
     merged.update({k: v for k, v in customer.items() if v not in (None, "")})
     data = NewCancellation(
@@ -81,7 +149,7 @@ def _row_problems(kind: str, values: dict[str, str]) -> dict[str, str]:
         customer_since=merged.get("customer_since"),
     )
     try:
-        check_cancellation(data)
+        check_cancellation(data, find_owner=lookups.owner)
     except InvalidCancellation as invalid:
         for name, message in invalid.errors.items():
             errors.setdefault(BODY_NAMES.get(name, name).removeprefix("customer."), message)
@@ -95,7 +163,7 @@ def for_importer(values: dict[str, str], acting: User | None) -> dict[str, str]:
     return {**values, "owner_email": acting.email}
 
 
-def ownership_problems(values: dict[str, str], acting: User | None) -> dict[str, str]:
+def ownership_problems(values: dict[str, str], acting: User | None, lookups: Lookups) -> dict[str, str]:
     """Account owners touch only their own customers and give none to a colleague; admins (and the CLI) may."""
     if acting is None or acting.is_admin:
         return {}
@@ -106,7 +174,7 @@ def ownership_problems(values: dict[str, str], acting: User | None) -> dict[str,
     if owner_email and owner_email != acting.email:
         errors["owner_email"] = "Only an admin can give a customer to another owner: use your own address."
     external_id = values.get("external_id", "").strip()
-    known = find_customer(external_id) if external_id else None
+    known = lookups.customer(external_id) if external_id else None
     if known is not None and known.owner_email != acting.email:
         errors["external_id"] = (
             f"The customer {external_id} belongs to another account owner; only an admin can change it."
@@ -114,8 +182,8 @@ def ownership_problems(values: dict[str, str], acting: User | None) -> dict[str,
     return errors
 
 
-def preview(kind: str, data: bytes, acting: User | None = None) -> Preview:
-    """Reads and checks the whole file without writing anything; `acting` is the staff member uploading it."""
+def read(kind: str, data: bytes, acting: User | None = None) -> Preview:
+    """The file's rows, as the importer's (see `for_importer`), and any problem with the file as a whole."""
     result = Preview(kind)
     try:
         header, result.rows = read_csv(data)
@@ -131,10 +199,32 @@ def preview(kind: str, data: bytes, acting: User | None = None) -> Preview:
     if not result.rows:
         result.problems.append((1, "file", "The file has a header but no rows."))
     result.rows = [(line, for_importer(values, acting)) for line, values in result.rows]
-    for line, values in result.rows:
-        problems = {**ownership_problems(values, acting), **_row_problems(kind, values)}
-        for name, message in problems.items():
-            result.problems.append((line, name, message))
+    return result
+
+
+def check_rows(kind: str, rows: Rows, acting: User | None, lookups: Lookups) -> list[tuple[int, str, str]]:
+    """Every problem in these rows (a batch), by line; writes nothing."""
+    lookups.load_customers(rows)
+    problems = []
+    for line, values in rows:
+        found = {**ownership_problems(values, acting, lookups), **_row_problems(kind, values, lookups)}
+        problems.extend((line, name, message) for name, message in found.items())
+    return problems
+
+
+def preview(kind: str, data: bytes, acting: User | None = None, progress: Progress | None = None) -> Preview:
+    """Reads and checks the whole file without writing anything; `acting` is the staff member uploading it.
+
+    `progress(n)` hears of every n rows checked (a batch).
+    """
+    result = read(kind, data, acting)
+    if result.file_problem:
+        return result
+    lookups = Lookups()
+    for batch in batches(result.rows):
+        result.problems.extend(check_rows(kind, batch, acting, lookups))
+        if progress:
+            progress(len(batch))
     return result
 
 
@@ -144,22 +234,107 @@ class ImportFailed(Exception):
         self.line, self.errors = line, errors
 
 
-def import_rows(kind: str, rows: list[tuple[int, dict[str, str]]], acting: User | None = None) -> int:
+def import_rows(
+    kind: str, rows: Rows, acting: User | None = None, progress: Progress | None = None, run_id: int | None = None
+) -> int:
     """Writes every row, all of them or (on any error, the transaction rolled back) none; the caller commits.
 
-    Who may change which customer is checked again here, at the time of writing: a customer may have been given
-    to a colleague since the preview.
+    Rows are written a batch at a time (one flush each, the ORM inserting each table's rows together); the
+    cancellations' emails are left in `import_mail` for `queue_import_mail`, after the commit. Who may change which
+    customer is checked again here, at the time of writing: a customer may have been given to a colleague since
+    the preview.
     """
-    for line, values in rows:
-        if refused := ownership_problems(values, acting):
-            db.session.rollback()
-            raise ImportFailed(line, refused)
+    with collecting_by_batch() as collect:
+        return _import_rows(kind, rows, acting, progress, run_id, collect)
+
+
+@contextmanager
+def collecting_by_batch() -> Iterator[Callable[[], None]]:
+    """Python's cyclic garbage collector, left to itself, scans the heap a big import keeps growing again and again
+    (more than half of the import's time at 10,000 rows); instead it runs once per batch, when asked, over what was
+    made since the import began (what existed before, such as the file's rows, is frozen out of its sight)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    gc.freeze()
+    try:
+        yield gc.collect
+    finally:
+        gc.unfreeze()
+        if enabled:
+            gc.enable()
+
+
+def _import_rows(
+    kind: str, rows: Rows, acting: User | None, progress: Progress | None, run_id: int | None, collect: Callable
+) -> int:
+    lookups = Lookups()
+    later = MailLater(live_version("exit-survey"), link_lifetime(), lookups.owner) if kind != "customers" else None
+    intake = Intake(lookups.customer, lookups.upsert, later)
+    for batch in batches(rows):
+        invitations: list[Invitation | None] = []
+        lookups.load_customers(batch)
+        collect()  # the last batch's objects, no longer referenced now: freed at once
+        with db.session.no_autoflush:
+            for line, values in batch:
+                if refused := ownership_problems(values, acting, lookups):
+                    db.session.rollback()
+                    raise ImportFailed(line, refused)
+                try:
+                    if kind == "customers":
+                        lookups.upsert({k: v for k, v in values.items() if v and k in FIELDS})
+                    else:
+                        invitations.append(record_cancellation(cancellation_body(values), "csv", intake).invitation)
+                except InvalidCancellation as invalid:
+                    db.session.rollback()
+                    raise ImportFailed(line, invalid.errors) from None
         try:
-            if kind == "customers":
-                upsert_customer({k: v for k, v in values.items() if v and k in FIELDS})
-            else:
-                record_cancellation(cancellation_body(values), source="csv")
-        except InvalidCancellation as invalid:
+            _number_new_rows()
+            db.session.flush()
+        except IntegrityError as error:  # e.g. a customer created by a request meanwhile, with the same external_id
             db.session.rollback()
-            raise ImportFailed(line, invalid.errors) from None
+            raise ImportFailed(batch[0][0], {"row": f"could not be written: {error.orig}"}) from None
+        mail = [{"invitation_id": invitation.id, "run_id": run_id} for invitation in invitations if invitation]
+        if mail:
+            db.session.execute(insert(ImportMail), mail)
+        if progress:
+            progress(len(batch))
     return len(rows)
+
+
+def _number_new_rows() -> None:
+    """On PostgreSQL, gives the batch's new rows their ids from their sequences (one query per table), so that the
+    flush inserts each table's rows with one executemany instead of one multi-row INSERT … RETURNING, whose
+    thousands of parameters the driver would parse anew every time. SQLite's inserts are cheap as they are."""
+    if db.session.get_bind().dialect.name != "postgresql":
+        return
+    waiting: dict[Any, list[Any]] = {}
+    for row in db.session.new:
+        if getattr(row, "id", None) is None:
+            waiting.setdefault(type(row), []).append(row)
+    for model, rows in waiting.items():
+        ids = db.session.connection().scalars(
+            text("SELECT nextval(pg_get_serial_sequence(:table, 'id')) FROM generate_series(1, :count)"),
+            {"table": model.__tablename__, "count": len(rows)},
+        )
+        for row, row_id in zip(rows, ids, strict=True):
+            row.id = row_id
+
+
+def import_mail_waiting(run_id: int | None = None) -> int:
+    query = select(func.count()).select_from(ImportMail)
+    return db.session.scalar(query if run_id is None else query.where(ImportMail.run_id == run_id)) or 0
+
+
+def queue_import_mail(limit: int = 200) -> int:
+    """Queues the invitation and review request of up to `limit` imported cancellations, oldest first; flushes.
+
+    They wait in `import_mail` from the import's commit: rendering two emails a row inside the import would make a
+    big file's one transaction many times longer.
+    """
+    query = select(Invitation).join(ImportMail, ImportMail.invitation_id == Invitation.id)
+    waiting = list(db.session.scalars(query.order_by(Invitation.id).limit(limit)))
+    for invitation in waiting:
+        queue_invitation_mail(invitation)
+    if waiting:
+        db.session.execute(delete(ImportMail).where(ImportMail.invitation_id.in_([i.id for i in waiting])))
+    return len(waiting)

@@ -4,23 +4,25 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, current_app, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from flask_wtf.file import FileField, FileRequired
-from wtforms import HiddenField, RadioField, SelectChoice
+from wtforms import RadioField, SelectChoice
 
 from feedback.cancellations.operations import visible_cancellations
 from feedback.extensions import db
 from feedback.imports.csvfiles import write_csv
-from feedback.imports.operations import KINDS, SAMPLE_HEADERS, ImportFailed, Preview, import_rows, preview
+from feedback.imports.models import ImportRun
+from feedback.imports.operations import KINDS, SAMPLE_HEADERS
+from feedback.imports.runs import confirm_run, mail_waiting_for, start_run
 from feedback.inputs.forms import InputForm
-from feedback.signing import check, sign
 
 blueprint = Blueprint("imports", __name__, url_prefix="/cancellations")
 
-#: The checked rows travel from the preview to the confirmation signed, so the file needn't be uploaded twice.
-PREVIEW_SALT = "csv-import-preview"
-PREVIEW_MAX_AGE = 3600
+#: The page lists this many problems; the CSV report has every one.
+PROBLEMS_SHOWN = 200
+#: Seconds between two reloads of a page still waiting for the worker, without JavaScript.
+REFRESH_SECONDS = 3
 
 
 class UploadForm(InputForm):
@@ -33,12 +35,13 @@ class UploadForm(InputForm):
 
 
 class ConfirmForm(InputForm):
-    payload = HiddenField()
+    """Only its CSRF token: CSRFProtect checks every POST."""
 
 
 @blueprint.route("/import", methods=["GET", "POST"])
 @login_required
-def upload() -> str | tuple[str, int]:
+def upload() -> Response | tuple[str, int]:
+    """The file is stored and the worker checks it; the upload returns at once, to the page that shows how far."""
     form = UploadForm()
     if form.validate_on_submit():
         data = form.file.data.read(current_app.config["CSV_MAX_BYTES"] + 1)
@@ -46,46 +49,89 @@ def upload() -> str | tuple[str, int]:
             form.file.errors = [f"The file is larger than {current_app.config['CSV_MAX_BYTES'] // 1024:,} KB."]
         else:
             kind = form.kind.data if form.kind.data in KINDS else "cancellations"
-            result = preview(kind, data, current_user)
-            payload = sign({"kind": result.kind, "rows": result.rows, "problems": result.problems}, PREVIEW_SALT)
-            confirm = ConfirmForm(payload=payload)
-            return render_template("imports/preview.html", result=result, form=confirm)
+            run = start_run(kind, data, form.file.data.filename or "", current_user)
+            db.session.commit()
+            return redirect(url_for("imports.run", run_id=run.id), 303)
     status = 422 if form.errors else 200
     return render_template("imports/upload.html", form=form, sample_headers=SAMPLE_HEADERS), status
 
 
-def _checked_preview() -> Preview:
-    token = check(request.form.get("payload", ""), PREVIEW_SALT, max_age=PREVIEW_MAX_AGE)
-    if token.invalid or token.expired:
-        abort(400, "This preview has expired. Upload the file again.")
-    data: dict[str, Any] = token.data
-    rows = [(line, values) for line, values in data["rows"]]
-    return Preview(data["kind"], rows, [tuple(problem) for problem in data["problems"]])  # type: ignore[misc]
+def _own_run(run_id: int) -> ImportRun:
+    """Uploaders see their own imports; admins everyone's."""
+    run = db.session.get(ImportRun, run_id)
+    if run is None:
+        abort(404, "There is no such import.")
+    if run.uploaded_by_id != current_user.id and not current_user.is_admin:
+        abort(403, "This import was uploaded by a colleague.")
+    return run
 
 
-@blueprint.post("/import/confirm")
+def progress(run: ImportRun) -> dict[str, Any]:
+    """The run as the page and its script show it; `done` once the worker has nothing left to do with it."""
+    importing = run.status in ("confirmed", "importing", "imported")
+    return {
+        "id": run.id,
+        "kind": run.kind,
+        "status": run.status,
+        "total_rows": run.total_rows,
+        "checked_rows": run.checked_rows,
+        "valid_rows": run.valid_count if run.status not in ("uploaded", "checking") else None,
+        "problem_lines": len(run.bad_lines),
+        "imported_rows": run.imported_rows,
+        # What the bar measures: rows checked of all, then rows written of those to write.
+        "value": run.imported_rows if importing else run.checked_rows,
+        "max": (run.valid_count if run.only_valid else run.total_rows) if importing else run.total_rows,
+        "done": not run.busy,
+        "error": run.error,
+    }
+
+
+@blueprint.get("/import/<int:run_id>")
 @login_required
-def confirm() -> Response:
-    result = _checked_preview()
+def run(run_id: int) -> Response:
+    run = _own_run(run_id)
+    page = render_template(
+        "imports/run.html",
+        run=run,
+        progress=progress(run),
+        problems=run.problems[:PROBLEMS_SHOWN],
+        mail_waiting=mail_waiting_for(run) if run.status == "imported" else 0,
+        form=ConfirmForm(),
+        refresh_seconds=REFRESH_SECONDS,
+    )
+    response = Response(page)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@blueprint.get("/import/<int:run_id>/status")
+@login_required
+def status(run_id: int) -> Response:
+    """What the progress bar's script polls."""
+    response = jsonify(progress(_own_run(run_id)))
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@blueprint.post("/import/<int:run_id>/confirm")
+@login_required
+def confirm(run_id: int) -> Response:
+    """The worker imports the file next, all rows or none (or only the valid ones, when chosen)."""
+    run = _own_run(run_id)
+    if run.status != "checked":
+        abort(409, "This import was already confirmed, or is still being checked.")
     only_valid = request.form.get("only_valid") == "yes"
-    if result.file_problem or (result.problems and not only_valid):
+    if run.file_problem or (run.problems and not only_valid) or run.valid_count == 0:
         abort(400, "The file has problems; nothing was imported.")
-    try:
-        imported = import_rows(result.kind, result.valid_rows, current_user)
-    except ImportFailed as failed:
-        flash(f"Nothing was imported: {failed}", "error")
-        return redirect(url_for("imports.upload"))
+    confirm_run(run, only_valid)
     db.session.commit()
-    skipped = f" Skipped {len(result.bad_lines)} row(s) with problems." if result.problems else ""
-    flash(f"Imported {imported} {result.kind}.{skipped}", "success")
-    return redirect(url_for("cancellations.index"))
+    return redirect(url_for("imports.run", run_id=run.id), 303)
 
 
-@blueprint.post("/import/errors.csv")
+@blueprint.get("/import/<int:run_id>/errors.csv")
 @login_required
-def error_report() -> Response:
-    result = _checked_preview()
-    body = write_csv(("line", "field", "problem"), result.problems)
+def error_report(run_id: int) -> Response:
+    body = write_csv(("line", "field", "problem"), _own_run(run_id).problems)
     return _csv_download(body, "import-problems.csv")
 
 

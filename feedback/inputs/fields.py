@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from email_validator import EmailNotValidError, validate_email
 
 
+@lru_cache(maxsize=8192)  # a pure function of the text, and a CSV import checks the same owners' addresses often
 def normalize_email(address: str) -> str:
     """Raises ValueError with a readable message for anything that is not a mailbox Farewell can write to.
 

@@ -46,19 +46,22 @@ class LinkExpired(Exception):
     pass
 
 
-def _lifetime() -> timedelta:
+def link_lifetime() -> timedelta:
     settings = current_settings()
     return timedelta(days=settings.survey_link_days, minutes=settings.survey_delay_minutes)
 
 
-def create_invitation(cancellation: Cancellation, version: QuestionnaireVersion) -> Invitation:
+def create_invitation(
+    cancellation: Cancellation, version: QuestionnaireVersion, lifetime: timedelta | None = None
+) -> Invitation:
+    """`lifetime` is the settings' (`link_lifetime`), unless a caller making many at once read it already."""
     now = utcnow()
     invitation = Invitation(
         cancellation=cancellation,
         version=version,
         nonce=secrets.token_urlsafe(9),
         created_at=now,
-        expires_at=now + _lifetime(),
+        expires_at=now + (lifetime or link_lifetime()),
     )
     db.session.add(invitation)
     return invitation
@@ -249,7 +252,7 @@ class LinkStatus:
 
 
 def check_link(token: str) -> LinkStatus:
-    token_check = check(token, SURVEY_SALT, max_age=int(_lifetime().total_seconds()))
+    token_check = check(token, SURVEY_SALT, max_age=int(link_lifetime().total_seconds()))
     if token_check.invalid:
         return LinkStatus("invalid")
     data = token_check.data
@@ -298,7 +301,7 @@ def renew_link(invitation: Invitation, now: datetime | None = None) -> bool:
     renewed = db.session.execute(
         update(Invitation)
         .where(Invitation.id == invitation.id, Invitation.nonce == old_nonce, Invitation.answered_at.is_(None))
-        .values(nonce=secrets.token_urlsafe(9), expires_at=now + _lifetime(), expired_at=None)
+        .values(nonce=secrets.token_urlsafe(9), expires_at=now + link_lifetime(), expired_at=None)
         .execution_options(synchronize_session=False)
     )
     if renewed.rowcount != 1:
