@@ -10,6 +10,7 @@ from typing import Any
 from flask import current_app, g, has_request_context
 from sqlalchemy.exc import SQLAlchemyError
 
+from feedback import audit
 from feedback.config import is_currency
 from feedback.extensions import db
 from feedback.settings.models import SiteSettings
@@ -97,9 +98,13 @@ def save_settings(values: dict[str, Any], updated_by_id: int | None = None) -> S
         if f.name in values:
             value = values[f.name]
             setattr(stored, f.name, None if value in ("", None) else value)
+    changed = sorted(
+        name for name in values if getattr(stored, name, None) != (None if values[name] in ("", None) else values[name])
+    )
     stored.updated_by_id = updated_by_id
     db.session.add(stored)
     db.session.flush()
+    audit.record("settings.save", ("settings", 1), "Changed: " + (", ".join(changed) or "nothing") + ".")
     if has_request_context():
         g.pop("farewell_settings", None)
     return current_settings()
