@@ -13,7 +13,9 @@ first (Farewell marks a survey opened on the first look, and each worker reads t
 what is measured is a customer opening their survey again, the common case. Then a plain-threads client (a new
 connection per request, as sync workers close each one) runs the two in turn for --seconds each, --rounds times,
 alternating which goes first. It prints requests per second for each round, the medians and their ratio
-(target: Farewell at least 0.6 of the minimal page).
+(target: Farewell at least 0.6 of the minimal page), and the CPU the servers' workers used per request (read from
+/proc, Linux only): on a small shared machine the client and other work take CPU from both servers, so the CPU
+ratio says what the requests/s ratio would be with CPU to spare.
 """
 
 from __future__ import annotations
@@ -140,6 +142,16 @@ def wait_ready(port: int, path: str, process: Any, log: Path) -> None:
     sys.exit(f"gunicorn on {port} did not answer in 30 s:\n{log.read_text()}")
 
 
+def server_cpu(master: Any) -> float:
+    """CPU seconds used so far by a gunicorn master's workers (Linux /proc), so each request's cost can be told
+    apart from the client's, which shares the machine."""
+    total = 0
+    for child in Path(f"/proc/{master.pid}/task/{master.pid}/children").read_text().split():
+        stat = Path(f"/proc/{child}/stat").read_text().rsplit(")", 1)[1].split()
+        total += int(stat[11]) + int(stat[12])  # utime, stime
+    return total / os.sysconf("SC_CLK_TCK")
+
+
 def load(port: int, paths: list[str], threads: int, seconds: float) -> tuple[float, int]:
     """Requests per second over `seconds` from `threads` client threads, and how many answers were not 200."""
     counts = [0] * threads
@@ -215,18 +227,23 @@ def main() -> None:
         print(f"{database}, {args.workers} gunicorn workers each, {args.threads} client threads, "
               f"{args.seconds:g} s per measurement, {os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f}")  # fmt: skip
         results: dict[str, list[float]] = {"farewell": [], "minimal": []}
+        cpu: dict[str, list[float]] = {"farewell": [], "minimal": []}
         for round_ in range(args.rounds):
             order = ["farewell", "minimal"] if round_ % 2 == 0 else ["minimal", "farewell"]
             for name in order:
+                before = server_cpu(servers[name])
                 rate, errors = load(ports[name], paths[name], args.threads, args.seconds)
+                cpu[name].append((server_cpu(servers[name]) - before) * 1000 / (rate * args.seconds))
                 results[name].append(rate)
-                print(
-                    f"  round {round_ + 1}: {name:8} {rate:7.1f} requests/s" + (f", {errors} errors" if errors else "")
-                )
+                print(f"  round {round_ + 1}: {name:8} {rate:7.1f} requests/s, {cpu[name][-1]:.2f} ms of server CPU "
+                      "each" + (f", {errors} errors" if errors else ""))  # fmt: skip
             print(f"  round {round_ + 1}: ratio {results['farewell'][-1] / results['minimal'][-1]:.2f}")
         farewell, minimal = (statistics.median(results[name]) for name in ("farewell", "minimal"))
+        farewell_cpu, minimal_cpu = (statistics.median(cpu[name]) for name in ("farewell", "minimal"))
         print(f"median: Farewell {farewell:.1f} requests/s, minimal page {minimal:.1f} requests/s, "
               f"ratio {farewell / minimal:.2f} (target 0.6)")  # fmt: skip
+        print(f"server CPU per request: Farewell {farewell_cpu:.2f} ms, minimal page {minimal_cpu:.2f} ms, "
+              f"ratio {minimal_cpu / farewell_cpu:.2f} (requests/s ratio with CPU to spare)")  # fmt: skip
     finally:
         for process in servers.values():
             process.terminate()
