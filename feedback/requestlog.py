@@ -13,20 +13,28 @@ import re
 import sys
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import Any
 
 from flask import Flask, g, has_request_context, request
 from werkzeug.wrappers import Response
 
 log = logging.getLogger("feedback.requests")
+runs_log = logging.getLogger("feedback.runs")
+
+#: The id of the worker's batch or job run under way in this thread, as a request has its own.
+_run_id: ContextVar[str | None] = ContextVar("farewell_run_id", default=None)
 
 _INCOMING_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 
 
 class RequestIdFilter(logging.Filter):
-    """Puts the current request's id (or "-" outside a request: the worker, a job, a command) on every record."""
+    """Puts the current request's id, or the worker's batch or job run's, on every record ("-" elsewhere)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        record.request_id = g.get("request_id", "-") if has_request_context() else "-"
+        record.request_id = g.get("request_id", "-") if has_request_context() else (_run_id.get() or "-")
         return True
 
 
@@ -99,3 +107,28 @@ def _finish(response: Response) -> Response:
         "%s %s %s %.1fms", fields["method"], fields["path"], fields["status"], duration_ms, extra={"fields": fields}
     )
     return response
+
+
+@contextmanager
+def logged_run(kind: str, name: str) -> Iterator[dict[str, Any]]:
+    """One line for one unit of the worker's work (a job run, a batch of mail), as a request has one.
+
+    Everything logged meanwhile carries the run's id; the caller fills the yielded dict with what happened
+    (`outcome`, `report`, counts), which the line ends with. The line is written even when the work raises.
+    """
+    run_id = uuid.uuid4().hex
+    token = _run_id.set(run_id)
+    started = time.perf_counter()
+    fields: dict[str, Any] = {}
+    try:
+        yield fields
+    except BaseException:
+        fields.setdefault("outcome", "failed")
+        raise
+    finally:
+        duration_ms = round((time.perf_counter() - started) * 1000, 1)
+        line = {"kind": kind, "name": name, **fields, "duration_ms": duration_ms}
+        said = " ".join(f"{key}={value}" for key, value in fields.items() if key not in ("report",))
+        report = f" {fields['report']}" if fields.get("report") else ""
+        runs_log.info("%s %s %s%s %.1fms", kind, name, said, report, duration_ms, extra={"fields": line})
+        _run_id.reset(token)

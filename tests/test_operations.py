@@ -6,7 +6,7 @@ import json
 import logging
 from datetime import timedelta
 
-from conftest import log
+from conftest import deliver, log
 
 from feedback.db import utcnow
 from feedback.extensions import db
@@ -45,3 +45,31 @@ def test_healthz_shows_a_stuck_worker(app, client, owner):
     body = client.get("/healthz").json
     assert body["outbox"]["oldest_due_seconds"] >= 0
     assert body["jobs"]["privacy.retention"]["last_outcome"] == "ok"
+
+
+def test_the_worker_logs_each_job_run_and_mail_batch_like_a_request(app, owner, smtp, caplog):
+    from feedback.jobs import run_due
+    from feedback.jobs.registry import Job
+
+    def talks(now):
+        logging.getLogger("feedback.test").warning("working on it")
+        return "did 1 thing"
+
+    log(app, owner["email"])
+    caplog.set_level(logging.INFO, logger="feedback")
+    with app.app_context():
+        run_due(jobs=[Job("test.talks", timedelta(minutes=1), talks)])
+        deliver(app)
+    runs = [r for r in caplog.records if r.name == "feedback.runs"]
+    [job, batch] = runs
+    assert job.fields | {"duration_ms": 0} == {
+        "kind": "job", "name": "test.talks", "outcome": "ok", "report": "did 1 thing", "duration_ms": 0
+    }  # fmt: skip
+    assert job.getMessage().startswith("job test.talks outcome=ok did 1 thing ")
+    [inside] = [r for r in caplog.records if r.getMessage() == "working on it"]
+    assert len(job.request_id) == 32 and inside.request_id == job.request_id  # every line of the run has its id
+    assert batch.fields["kind"] == "outbox" and batch.fields["claimed"] == batch.fields["sent"] == 2
+    assert batch.request_id not in ("-", job.request_id)
+    # As JSON (LOG_FORMAT=json), the line is one object with the same fields.
+    line = json.loads(JsonFormatter().format(batch))
+    assert line["request_id"] == batch.request_id and line["sent"] == 2 and line["name"] == "batch"
