@@ -205,3 +205,35 @@ def test_retention_runs_as_a_job_in_the_worker(app, owner, smtp, runner):
     assert "privacy.retention: 1 postmortem anonymised" in result.output
     with app.app_context():
         assert db.session.get(Cancellation, old).erased_at is not None
+
+
+RETENTION_WORDS = {
+    "en": ("We keep your answers for 12 months after you leave", "We keep your answers until you ask us to remove"),
+    "de": ("Wir bewahren Ihre Antworten 12 Monate nach Ihrer Kündigung auf", "bis Sie uns bitten, sie zu entfernen"),
+    "fr": ("Nous conservons vos réponses 12 mois après votre départ", "jusqu’à ce que vous nous demandiez de les"),
+}
+
+
+@pytest.mark.parametrize("locale", sorted(RETENTION_WORDS))
+def test_the_survey_says_how_long_answers_are_kept_and_whom_to_ask(locale, app, owner, smtp, database_url):
+    from conftest import make_config
+
+    from feedback import create_app
+    from feedback.settings.operations import save_settings
+
+    log(app, owner["email"], customer_email="kept@client.test", locale=locale)
+    deliver(app)
+    path = link_in(smtp.one("kept@client.test")).removeprefix("http://localhost")
+    kept_for, until_asked = RETENTION_WORDS[locale]
+    mailto = f'<a href="mailto:{owner["email"]}">{owner["email"]}</a>'
+
+    unset = app.test_client().get(path).text  # RETENTION_MONTHS unset: kept until removal is asked for
+    assert until_asked in unset and kept_for not in unset and mailto in unset
+
+    a_year = create_app(make_config(database_url, smtp, RETENTION_MONTHS=12))
+    page = a_year.test_client().get(path).text
+    assert kept_for in page and until_asked not in page and mailto in page
+    with a_year.app_context():  # the team's reply address, when the settings give one, is whom to ask
+        save_settings({"reply_to": "privacy@ourco.test"})
+        db.session.commit()
+    assert 'href="mailto:privacy@ourco.test"' in a_year.test_client().get(path).text
