@@ -119,6 +119,11 @@ def test_resending_an_email(app, client, smtp, owner, logged_in_admin):
     event = the_event(app, "email.resend")
     assert (event.actor, event.client_address) == (logged_in_admin["email"], WEB)
     assert (event.target_type, event.target_id) == ("outbox_message", str(failed))
+    smtp.rejected.add("gone@client.test")
+    deliver(app)  # fails again; the email log's "Resend all failed" button
+    client.post("/admin/email/resend-failed", data={"csrf_token": csrf_token(client.get("/admin/email/").text)})
+    every = the_event(app, "email.resend_failed")
+    assert (every.actor, every.detail) == (logged_in_admin["email"], "Queued 1 failed message(s) again.")
 
 
 def test_an_import(app, runner, owner, tmp_path):

@@ -69,6 +69,8 @@ def resend_message(message_id: int) -> Response:
 @admin_required
 def resend_all_failed() -> Response:
     resent, kept = resend_failed()
+    if resent:
+        audit.record("email.resend_failed", ("outbox", "failed"), f"Queued {resent} failed message(s) again.")
     db.session.commit()
     message = (
         f"{resent} failed message{'s' if resent != 1 else ''} queued again; the worker sends them on its next pass."
