@@ -75,7 +75,7 @@ def questionnaire_form(
     return questionnaire_form_class(questions)(meta={"csrf": csrf}, **kwargs)
 
 
-def questionnaire_form_class(questions: Iterable[Question | LocalizedQuestion]) -> type[FlaskForm]:
+def questionnaire_form_class(questions: Iterable[Question | LocalizedQuestion]) -> type[InputForm]:
     """The form's class, which a published version may keep (feedback.questions.published)."""
     questions = list(questions)
     conditional = [q for q in questions if q.show_if]
