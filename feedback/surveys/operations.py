@@ -283,7 +283,13 @@ def check_link(token: str) -> LinkStatus:
 def _page_query() -> Select[Any]:
     """Built once: composing the statement costs more than SQLAlchemy's compiled cache saves."""
     return (
-        select(Invitation, Cancellation, User, *settings_columns())
+        select(
+            Invitation,
+            Cancellation,
+            User,
+            exists().where(CustomerReply.cancellation_id == Invitation.cancellation_id).label("replied"),
+            *settings_columns(),
+        )
         .join(Cancellation, Cancellation.id == Invitation.cancellation_id)
         .join(User, User.id == Cancellation.owner_id)
         .outerjoin(SiteSettings, SiteSettings.id == 1)
@@ -292,7 +298,8 @@ def _page_query() -> Select[Any]:
 
 
 def _load_for_page(invitation_id: int) -> Invitation | None:
-    """The invitation with what its pages show (the cancellation, its owner) and the settings row, in one query.
+    """The invitation with what its pages show (the cancellation, its owner, whether they replied by email) and
+    the settings row, in one query.
 
     The settings come along so that the page needs no query of its own for them (see `use_settings_row`); the
     questions come from `published_questions`, which reads a version once per process.
@@ -304,6 +311,8 @@ def _load_for_page(invitation_id: int) -> Invitation | None:
         return None
     set_committed_value(found.Cancellation, "owner", found.User)
     set_committed_value(found.Invitation, "cancellation", found.Cancellation)
+    if not found.replied:  # the page asks whether they wrote back instead; when they did, it reads the replies
+        set_committed_value(found.Cancellation, "replies", [])
     use_settings_row(found)
     return found.Invitation
 
