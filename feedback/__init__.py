@@ -27,6 +27,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         [FileSystemLoader(str(ROOT / "templates")), PrefixLoader({"emails": FileSystemLoader(str(ROOT / "emails"))})]
     )
     register_extensions(app)
+    register_logging(app)
     register_hooks(app)
     register_blueprints(app)
     register_errorhandlers(app)
@@ -54,6 +55,12 @@ def register_extensions(app: Flask) -> None:
     login_manager.login_message_category = "info"
     login_manager.user_loader(load_user)
     babel.init_app(app, locale_selector=select_locale, default_translation_directories=str(TRANSLATIONS))
+
+
+def register_logging(app: Flask) -> None:
+    from feedback import requestlog
+
+    requestlog.init_app(app)
 
 
 def register_hooks(app: Flask) -> None:
@@ -129,6 +136,18 @@ def register_blueprints(app: Flask) -> None:
     for blueprint in (questions, site_settings, staff, actions, winback):
         app.register_blueprint(blueprint)
     register_ways_in(app)
+    register_privacy(app)
+
+
+def register_privacy(app: Flask) -> None:
+    """GDPR export and erasure (page, API), the audit trail's page, and password reset."""
+    from feedback.audit_log.views import blueprint as audit_log
+    from feedback.auth.reset_views import blueprint as password_reset
+    from feedback.privacy.api import blueprint as privacy_api
+    from feedback.privacy.views import blueprint as privacy
+
+    for blueprint in (privacy, privacy_api, audit_log, password_reset):
+        app.register_blueprint(blueprint)
 
 
 def register_ways_in(app: Flask) -> None:
@@ -159,10 +178,11 @@ def register_commands(app: Flask) -> None:
     from feedback.insights.cli import insights
     from feedback.jobs.cli import jobs
     from feedback.mail.cli import outbox
+    from feedback.privacy.cli import customers
     from feedback.worker import worker
 
     cancellations.add_command(import_)
-    for group in (users, cancellations, outbox, demo, tokens, jobs, worker, insights, inbound):
+    for group in (users, cancellations, outbox, demo, tokens, jobs, worker, insights, inbound, customers):
         app.cli.add_command(group)
 
     from feedback.questions.cli import questions
@@ -177,6 +197,7 @@ def register_jobs(app: Flask) -> None:
     from feedback.imports import jobs as import_jobs  # noqa: F401
     from feedback.inbound import jobs as inbound_jobs  # noqa: F401
     from feedback.insights import jobs as insights_jobs  # noqa: F401
+    from feedback.privacy import jobs as privacy_jobs  # noqa: F401
     from feedback.surveys import jobs as survey_jobs  # noqa: F401
     from feedback.webhooks import jobs as webhook_jobs  # noqa: F401
 

@@ -124,6 +124,10 @@ def from_environment(instance_path: str) -> dict[str, Any]:
         "INBOUND_IMAP_URL": os.environ.get("INBOUND_IMAP_URL", "").strip(),
         "MAILGUN_SIGNING_KEY": os.environ.get("MAILGUN_SIGNING_KEY", "").strip(),
         "INBOUND_MAX_BYTES": _int("INBOUND_MAX_BYTES", 1024 * 1024, minimum=64 * 1024),
+        # Privacy: postmortems older than this many months are anonymised by a job; 0 or unset keeps them.
+        "RETENTION_MONTHS": _int("RETENTION_MONTHS", 0),
+        # Operations: one line per request; "json" for a log collector, "text" for a person.
+        "LOG_FORMAT": os.environ.get("LOG_FORMAT", "").strip().lower() or "text",
     }
 
 

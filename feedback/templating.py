@@ -14,7 +14,12 @@ from feedback.formatting import format_date, format_datetime, format_money
 from feedback.postmortem.models import STATE_LABELS
 from feedback.settings.operations import current_settings
 from feedback.summaries.operations import answered_questions
-from feedback.surveys.operations import STRIPE_MAIN_REASONS
+from feedback.surveys.operations import STRIPE_MAIN_REASONS, reply_address
+
+
+def retention_months() -> int:
+    """RETENTION_MONTHS, 0 when unset: what the survey tells customers about how long their answers are kept."""
+    return current_app.config.get("RETENTION_MONTHS") or 0
 
 
 def money(value: Decimal | None) -> str:
@@ -27,6 +32,8 @@ def register(app: Flask) -> None:
     app.add_template_filter(format_date, "date")
     app.add_template_filter(money, "money")
     app.add_template_global(answered_questions)
+    app.add_template_global(reply_address)  # customer pages outside the surveys blueprint too (the editor's preview)
+    app.add_template_global(retention_months)
     app.add_template_global(lambda: str(get_locale() or "en"), "current_locale")
     app.add_template_filter(tenure, "tenure")
     app.add_template_filter(lambda value: STRIPE_MAIN_REASONS.get(value, value), "stripe_feedback")

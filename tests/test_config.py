@@ -66,7 +66,7 @@ def test_settings_are_read_and_checked(monkeypatch):
 def test_healthz_answers_200_when_the_database_answers(client):
     response = client.get("/healthz")
     assert response.status_code == 200
-    assert response.json == {"status": "ok", "database": "ok"}
+    assert response.json == {"status": "ok", "database": "ok", "outbox": {"oldest_due_seconds": 0}, "jobs": {}}
 
 
 def test_healthz_answers_503_when_the_database_does_not(smtp, tmp_path):

@@ -64,6 +64,7 @@ def test_the_features_register_their_jobs_with_their_intervals(app):
         "inbound.poll-imap": timedelta(minutes=1),
         "inbound.process": timedelta(minutes=1),
         "insights.weekly-digest": timedelta(hours=1),
+        "privacy.retention": timedelta(hours=1),
         "surveys.lapse-links": timedelta(minutes=1),
         "surveys.queue-reminders": timedelta(minutes=1),
         "webhooks.forget-event-ids": timedelta(hours=1),
@@ -76,7 +77,7 @@ def test_registering_again_is_harmless_and_a_clash_is_refused(app, app_config):
     create_app(app_config)  # a second app imports the job modules again
     importlib.reload(feedback.surveys.jobs)  # and a reloaded module registers new function objects
     periodic("surveys.lapse-links", every=MINUTE)(feedback.surveys.jobs.lapse_links)
-    assert len(registered()) == 10
+    assert len(registered()) == 11
 
     def lapse_links(now: datetime) -> str:  # another function under a taken name
         return ""
@@ -273,6 +274,7 @@ def test_flask_outbox_send_only_delivers_and_flask_jobs_run_lapses_the_link(app,
         "imports.work: nothing to do",
         "inbound.poll-imap: nothing to do",  # no INBOUND_IMAP_URL
         "inbound.process: nothing to do",
+        "privacy.retention: nothing to do",
         "surveys.lapse-links: 1 survey link expired",
         "surveys.queue-reminders: nothing to do",
         "webhooks.forget-event-ids: nothing to do",
@@ -303,10 +305,10 @@ def test_flask_jobs_status_tells_a_newcomer_what_runs_when(app, runner, monkeypa
 
     monkeypatch.setitem(job_registry._jobs, "test.breaks", Job("test.breaks", MINUTE, breaks))
     before = runner.invoke(args=["jobs", "status"]).output
-    assert "11 periodic jobs (times in UTC, now " in before
+    assert "12 periodic jobs (times in UTC, now " in before
     assert "surveys.lapse-links, every 1 min: Marks survey links past SURVEY_LINK_DAYS expired" in before
     assert "api.forget-idempotency-keys, every 1 h: Deletes Idempotency-Keys" in before
-    assert before.count("last run   never; it runs at the next pass of a worker") == 11
+    assert before.count("last run   never; it runs at the next pass of a worker") == 12
 
     runner.invoke(args=["jobs", "run"])
     with app.app_context():
@@ -359,10 +361,12 @@ def flask(database_url: str, smtp: Any, *args: str) -> subprocess.Popen[str]:
 
 
 def stop(process: subprocess.Popen[str]) -> str:
+    """What the command printed, without the one log line per job run and mail batch (feedback.runs)."""
     if process.poll() is None:
         process.send_signal(signal.SIGTERM)
     try:
-        return process.communicate(timeout=30)[0]
+        output = process.communicate(timeout=30)[0]
+        return "".join(line for line in output.splitlines(keepends=True) if " INFO feedback.runs [" not in line)
     finally:
         if process.poll() is None:
             process.kill()
@@ -382,12 +386,12 @@ def test_flask_worker_delivers_mail_and_runs_the_jobs_until_sigterm(app, databas
         db.session.commit()
     process = flask(database_url, smtp, "worker", "--interval", "0.2")
     try:
-        wait_until(lambda: len(smtp.messages) == 2 and jobs_done(app) == 10, timeout=60)
+        wait_until(lambda: len(smtp.messages) == 2 and jobs_done(app) == 11, timeout=60)
     finally:
         output = stop(process)
     assert process.returncode == 0, output
     lines = output.splitlines()
-    assert lines[0] == "Worker started: delivering mail and running 10 periodic jobs; checking every 0.2s."
+    assert lines[0] == "Worker started: delivering mail and running 11 periodic jobs; checking every 0.2s."
     assert "Job webhooks.forget-event-ids: 1 webhook event id forgotten." in lines
     assert "Outbox: sent 2, will retry 0, failed 0." in lines
     assert lines[-1] == "Worker stopped."
@@ -400,11 +404,11 @@ def test_flask_worker_delivers_mail_and_runs_the_jobs_until_sigterm(app, databas
 def test_flask_jobs_work_runs_the_jobs_until_sigterm(app, database_url, smtp):
     process = flask(database_url, smtp, "jobs", "work", "--interval", "0.2")
     try:
-        wait_until(lambda: jobs_done(app) == 10, timeout=60)
+        wait_until(lambda: jobs_done(app) == 11, timeout=60)
     finally:
         output = stop(process)
     assert process.returncode == 0, output
-    assert output.splitlines() == ["Job runner started (10 jobs); checking every 0.2s.", "Job runner stopped."]
+    assert output.splitlines() == ["Job runner started (11 jobs); checking every 0.2s.", "Job runner stopped."]
 
 
 def imported_modules(path: Path) -> set[str]:
@@ -414,7 +418,7 @@ def imported_modules(path: Path) -> set[str]:
 
 
 def test_jobs_and_the_mail_cli_know_no_feature():
-    core = ("feedback.db", "feedback.extensions", "feedback.config", "feedback.jobs")
+    core = ("feedback.db", "feedback.extensions", "feedback.config", "feedback.jobs", "feedback.requestlog")
     for path in (ROOT / "feedback" / "jobs").glob("*.py"):
         ours = {name for name in imported_modules(path) if name.startswith("feedback")}
         assert all(name.startswith(core) for name in ours), (path.name, ours)

@@ -7,6 +7,7 @@ import secrets
 
 from sqlalchemy import select
 
+from feedback import audit
 from feedback.api.models import ApiToken
 from feedback.auth.models import User
 from feedback.db import utcnow
@@ -28,6 +29,7 @@ def create_token(name: str, created_by: User | None = None) -> tuple[ApiToken, s
     row = ApiToken(name=name, token_hash=hash_token(token), prefix=token[:10], created_by=created_by)
     db.session.add(row)
     db.session.flush()
+    audit.record("token.create", row, f"Created API token {name!r} ({row.prefix}…).", actor=created_by)
     return row, token
 
 
@@ -46,6 +48,7 @@ def revoke_token(token_id: int) -> ApiToken | None:
     if row is not None and row.revoked_at is None:
         row.revoked_at = utcnow()
         db.session.flush()
+        audit.record("token.revoke", row, f"Revoked API token {row.name!r} ({row.prefix}…).")
     return row
 
 

@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import Select, select
 from sqlalchemy.orm import selectinload
 
+from feedback import audit
 from feedback.auth.models import User
 from feedback.auth.operations import find_staff
 from feedback.db import utcnow
@@ -137,6 +138,10 @@ def log_cancellation(data: NewCancellation, strict: bool = False, later: MailLat
     else:
         invite(cancellation)
     db.session.flush()
+    if data.source not in ("csv", "demo"):  # an import is recorded once, as a whole
+        audit.record(
+            "cancellation.log", cancellation, f"Logged from the {SOURCE_LABELS.get(data.source, data.source)}."
+        )
     return cancellation
 
 

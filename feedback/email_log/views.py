@@ -9,6 +9,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from sqlalchemy import func, select
 from werkzeug.wrappers import Response
 
+from feedback import audit
 from feedback.auth.access import admin_required
 from feedback.db import utcnow
 from feedback.extensions import db
@@ -58,6 +59,7 @@ def resend_message(message_id: int) -> Response:
     except CannotResend as refused:
         flash(str(refused), "error")
     else:
+        audit.record("email.resend", message, f"Queued {message.kind.replace('_', ' ')} again.")
         db.session.commit()
         flash(f"Queued again for {message.recipient}; the worker sends it on its next pass.", "success")
     return redirect(url_for("email_log.show", message_id=message_id))
@@ -67,6 +69,8 @@ def resend_message(message_id: int) -> Response:
 @admin_required
 def resend_all_failed() -> Response:
     resent, kept = resend_failed()
+    if resent:
+        audit.record("email.resend_failed", ("outbox", "failed"), f"Queued {resent} failed message(s) again.")
     db.session.commit()
     message = (
         f"{resent} failed message{'s' if resent != 1 else ''} queued again; the worker sends them on its next pass."

@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import delete, func, insert, select, text
 from sqlalchemy.exc import IntegrityError
 
+from feedback import audit
 from feedback.auth.models import User
 from feedback.cancellations.operations import (
     InvalidCancellation,
@@ -298,6 +299,8 @@ def _import_rows(
             db.session.execute(insert(ImportMail), mail)
         if progress:
             progress(len(batch))
+    # One row for the import as a whole (log_cancellation leaves CSV rows out), by whoever uploaded it.
+    audit.record("import", ("import", kind), f"Imported {len(rows)} {kind} row(s) from CSV.", actor=acting)
     return len(rows)
 
 

@@ -20,6 +20,7 @@ from feedback.db import utcnow
 from feedback.extensions import db
 from feedback.jobs.models import JobRun
 from feedback.jobs.registry import Job, registered
+from feedback.requestlog import logged_run
 
 log = logging.getLogger(__name__)
 
@@ -103,6 +104,14 @@ def _claim(job: Job, now: datetime, worker: str) -> bool:
 
 
 def _run_claimed(job: Job, now: datetime, worker: str) -> JobResult:
+    """Runs it, logging one line for the run as a request logs one (see feedback.requestlog.logged_run)."""
+    with logged_run("job", job.name) as line:
+        result = _run_and_record(job, now, worker)
+        line.update(outcome="ok" if result.ok else "failed", report=result.report or "nothing to do")
+    return result
+
+
+def _run_and_record(job: Job, now: datetime, worker: str) -> JobResult:
     started = time.monotonic()
     try:
         report, ok = str(job.run(now) or ""), True

@@ -28,6 +28,7 @@ from feedback.mail.models import OutboxContent, OutboxMessage
 from feedback.mail.rendering import as_sent, sender_address
 from feedback.mail.suppression import skip_reason, suppressed_now
 from feedback.mail.transport import open_sender
+from feedback.requestlog import logged_run
 
 log = logging.getLogger(__name__)
 
@@ -218,14 +219,19 @@ def deliver_due(
     if not pending:
         return report
     claimed = len(pending)
-    try:
-        with batch_connection() as connection:
-            _send_claimed(connection, pending, report, should_stop, now)
-    finally:
-        db.session.expire_all()  # the rows changed on the batch's connection: read them afresh when next used
-    if not report.handled and not (should_stop is not None and should_stop()):
-        report.handed_back = claimed
-        log.warning("Claimed %d message(s) and sent none before the lease margin; see OUTBOX_LEASE_SECONDS.", claimed)
+    with logged_run("outbox", "batch") as line:  # one line per batch, as a request has one
+        line["claimed"] = claimed
+        try:
+            with batch_connection() as connection:
+                _send_claimed(connection, pending, report, should_stop, now)
+        finally:
+            db.session.expire_all()  # the rows changed on the batch's connection: read them afresh when next used
+            line.update(sent=report.sent, retrying=report.retrying, failed=report.failed, skipped=report.skipped)
+        if not report.handled and not (should_stop is not None and should_stop()):
+            report.handed_back = claimed
+            log.warning(
+                "Claimed %d message(s) and sent none before the lease margin; see OUTBOX_LEASE_SECONDS.", claimed
+            )
     return report
 
 

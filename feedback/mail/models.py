@@ -94,7 +94,8 @@ class Suppression(db.Model):
     __tablename__ = "suppressions"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    #: Lower-cased, so that one opt-out covers every spelling of the address.
+    #: Lower-cased, so that one opt-out covers every spelling of the address; "sha256:<hex>" of it once its
+    #: owner was erased (see `suppression.address_hash`), which the checks before sending also compare.
     address: Mapped[str] = mapped_column(String(254), unique=True)
     reason: Mapped[str] = mapped_column(Text, default="")
     #: unsubscribe-link, one-click (RFC 8058 POST from the mail client), admin…

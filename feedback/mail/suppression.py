@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 from sqlalchemy import Connection, Row, bindparam, func, select, update
@@ -34,13 +35,20 @@ def check_unsubscribe_token(token: str) -> TokenCheck:
     return result
 
 
+def address_hash(address: str) -> str:
+    """What the list keeps of an address whose owner was erased: enough to recognise it, not to read it."""
+    return "sha256:" + hashlib.sha256(address.strip().lower().encode()).hexdigest()
+
+
 def suppression_for(address: str) -> Suppression | None:
-    return db.session.scalar(select(Suppression).where(Suppression.address == address.strip().lower()))
+    """The opt-out of this address, whether kept plainly or (after an erasure) as its hash."""
+    address = address.strip().lower()
+    return db.session.scalar(select(Suppression).where(Suppression.address.in_([address, address_hash(address)])))
 
 
 _SUPPRESSED = select(
     Suppression.__table__.c.address, Suppression.__table__.c.source, Suppression.__table__.c.created_at
-).where(Suppression.__table__.c.address == bindparam("address"))
+).where(Suppression.__table__.c.address.in_([bindparam("address"), bindparam("hashed")]))
 
 
 def suppressed_now(address: str, connection: Connection) -> Row[Any] | None:
@@ -48,7 +56,8 @@ def suppressed_now(address: str, connection: Connection) -> Row[Any] | None:
 
     The row found has what `skip_reason` reads (address, source, created_at).
     """
-    return connection.execute(_SUPPRESSED, {"address": address.strip().lower()}).first()
+    address = address.strip().lower()
+    return connection.execute(_SUPPRESSED, {"address": address, "hashed": address_hash(address)}).first()
 
 
 def suppress(
@@ -101,6 +110,8 @@ def opted_out(suppression: Suppression | Row[Any]) -> str:
             f"{suppression.address} bounced on {suppression.created_at.strftime('%-d %b %Y')}: it does not take mail."
         )
     how = opted_out_with(suppression.source)
+    if suppression.address.startswith("sha256:"):
+        return f"This address (since erased) opted out on {suppression.created_at.strftime('%-d %b %Y')} with {how}."
     return f"{suppression.address} opted out on {suppression.created_at.strftime('%-d %b %Y')} with {how}."
 
 

@@ -44,6 +44,8 @@ class Customer(db.Model):
     locale: Mapped[str] = mapped_column(String(35), default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    #: When the person's details were erased (on request, or by retention); the anonymous facts remain.
+    erased_at: Mapped[datetime | None]
 
 
 #: In the order a cancellation usually moves through them.
@@ -99,6 +101,8 @@ class Cancellation(db.Model):
     feedback: Mapped[str] = mapped_column(String(32), default="")
     #: Stripe's `cancellation_details.comment`: what the customer typed when cancelling.
     comment: Mapped[str] = mapped_column(Text, default="")
+    #: When the customer's personal data was erased (on request, or by retention; see feedback.privacy).
+    erased_at: Mapped[datetime | None]
 
     owner: Mapped[User] = relationship(foreign_keys=[owner_id])
     logged_by: Mapped[User | None] = relationship(foreign_keys=[logged_by_id])
@@ -117,7 +121,7 @@ class Cancellation(db.Model):
     @property
     def needs_contact(self) -> bool:
         """Billing told us of it without an address: no survey until staff add one."""
-        return self.invitation is None and not self.customer_email
+        return self.invitation is None and not self.customer_email and self.erased_at is None
 
     @property
     def state_label(self) -> str:

@@ -72,7 +72,11 @@ def questionnaire_form(
     `csrf=False` for the customer's survey: its signed, single-use link is the credential, and a customer whose
     browser keeps no cookies must still be able to answer.
     """
+    return questionnaire_form_class(questions)(meta={"csrf": csrf}, **kwargs)
 
+
+def questionnaire_form_class(questions: Iterable[Question | LocalizedQuestion]) -> type[InputForm]:
+    """The form's class, which a published version may keep (feedback.questions.published)."""
     questions = list(questions)
     conditional = [q for q in questions if q.show_if]
 
@@ -90,7 +94,7 @@ def questionnaire_form(
 
     for question in questions:
         setattr(QuestionnaireForm, question.key, _field(question))
-    return QuestionnaireForm(meta={"csrf": csrf}, **kwargs)
+    return QuestionnaireForm
 
 
 def is_shown(question: Question | LocalizedQuestion, form: InputForm) -> bool:

@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from feedback import audit
 from feedback.extensions import db
 from feedback.questions.defaults import DEFAULTS
 from feedback.questions.models import Question, QuestionnaireVersion
@@ -82,6 +83,8 @@ def publish(
         version.questions.append(Question(position=position, **question))
     session.add(version)
     session.flush()
+    if published_by_id is not None and session is db.session:  # version 1 of the defaults publishes itself
+        audit.record("questions.publish", version, f"Published {questionnaire} version {version.number}.")
     return version
 
 

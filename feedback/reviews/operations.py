@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 
+from feedback import audit
 from feedback.auth.models import User
 from feedback.extensions import db
 from feedback.mail.headers import shortened
@@ -66,4 +67,5 @@ def submit_review(
     if then is not None:
         then(review)
     record_step(cancellation.id, "reviewed", f"{author.name} submitted the internal review.")
+    audit.record("review.submit", cancellation, actor=author)
     return review

@@ -10,6 +10,7 @@ from typing import Any
 from flask import current_app, g, has_request_context
 from sqlalchemy.exc import SQLAlchemyError
 
+from feedback import audit
 from feedback.config import is_currency
 from feedback.extensions import db
 from feedback.settings.models import SiteSettings
@@ -53,20 +54,59 @@ def defaults() -> Settings:
 
 
 def _load() -> Settings:
-    base = defaults()
     try:
         stored = db.session.get(SiteSettings, 1)
     except SQLAlchemyError:
         # The database is unreachable: pages (the error page first of all) still render, with configuration's values.
         log.exception("Could not read the settings; using configuration's")
         db.session.rollback()
-        return base
+        return defaults()
+    return settings_from(tuple(getattr(stored, f.name) for f in fields(Settings)) if stored is not None else None)
+
+
+def settings_columns() -> list[Any]:
+    """The settings row's columns, for a page that reads them in its own query (see `use_settings_row`)."""
+    columns = (getattr(SiteSettings, f.name).label(f"settings_{f.name}") for f in fields(Settings))
+    return [SiteSettings.id.label("settings_row"), *columns]
+
+
+#: How many different settings rows a process remembers (an admin saving twice makes two; old ones are dropped).
+_REMEMBERED = 4
+
+
+def settings_from(stored: tuple[Any, ...] | None) -> Settings:
+    """The settings a stored row's values (in `Settings` order; None: no row) make, remembered per app by them.
+
+    The key is what the row holds, so a row changed by another process is a new key at once: a page that read
+    the row in its own query (the survey's) never sees stale settings, and building them is done once per change.
+    """
+    base = defaults()  # part of the key too: configuration fills what the row leaves empty
+    remembered = current_app.extensions.setdefault("farewell_settings", {})
+    built = remembered.get((base, stored))
+    if built is None:
+        built = _build(base, stored)
+        if len(remembered) >= _REMEMBERED:
+            remembered.clear()
+        remembered[(base, stored)] = built
+    return built
+
+
+def _build(base: Settings, stored: tuple[Any, ...] | None) -> Settings:
     if stored is None:
         return base
-    changed = {f.name: getattr(stored, f.name) for f in fields(Settings) if getattr(stored, f.name) not in (None, "")}
-    if "company_name" in changed and not stored.sender_name and not current_app.config.get("SENDER_NAME"):
+    values = dict(zip((f.name for f in fields(Settings)), stored, strict=True))
+    changed = {name: value for name, value in values.items() if value not in (None, "")}
+    if "company_name" in changed and not values["sender_name"] and not current_app.config.get("SENDER_NAME"):
         changed["sender_name"] = changed["company_name"]  # the sender follows the company unless set apart
     return Settings(**{**asdict(base), **changed})
+
+
+def use_settings_row(row: Any) -> None:
+    """For a page that selected `settings_columns()` in its own query: this request's settings come from them."""
+    if has_request_context():
+        names = [f"settings_{f.name}" for f in fields(Settings)]
+        stored = tuple(getattr(row, name) for name in names) if row.settings_row is not None else None
+        g.farewell_settings = settings_from(stored)
 
 
 def current_settings() -> Settings:
@@ -93,6 +133,9 @@ def stored_settings() -> dict[str, Any]:
 def save_settings(values: dict[str, Any], updated_by_id: int | None = None) -> Settings:
     """Stores what the admin typed; an empty value hands the setting back to configuration."""
     stored = db.session.get(SiteSettings, 1) or SiteSettings(id=1)
+    changed = sorted(
+        name for name in values if getattr(stored, name, None) != (None if values[name] in ("", None) else values[name])
+    )
     for f in fields(Settings):
         if f.name in values:
             value = values[f.name]
@@ -100,6 +143,7 @@ def save_settings(values: dict[str, Any], updated_by_id: int | None = None) -> S
     stored.updated_by_id = updated_by_id
     db.session.add(stored)
     db.session.flush()
+    audit.record("settings.save", ("settings", 1), "Changed: " + (", ".join(changed) or "nothing") + ".")
     if has_request_context():
         g.pop("farewell_settings", None)
     return current_settings()

@@ -5,9 +5,10 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
-from feedback.auth.models import User
+from feedback import audit
+from feedback.auth.models import ROLES, User
 from feedback.auth.operations import InvalidUser, create_user, password_problem
 from feedback.extensions import db
 from feedback.mail.headers import shortened
@@ -31,6 +32,7 @@ def invite_staff(email: str, name: str, role: str, invited_by: User) -> User:
     """Creates the account without a password and queues the email with its set-password link."""
     user = create_user(email, name, role, None)
     queue_invitation(user, invited_by)  # committed together with the account by the caller, or neither
+    audit.record("staff.invite", user, f"Invited {user.email} as {user.role}.", actor=invited_by)
     return user
 
 
@@ -90,10 +92,35 @@ def set_active(user: User, active: bool, acting: User) -> None:
     """
     if user.id == acting.id and not active:
         raise InvalidUser("You cannot deactivate your own account; ask another admin.")
+    if not active and user.is_admin and _other_active_admins(user) == 0:
+        raise InvalidUser("That is the last active admin; make someone else an admin first.")
     if user.active and not active:
         user.end_sessions()
     user.active = active
     db.session.flush()
+    audit.record("staff.activate" if active else "staff.deactivate", user, f"{user.email}.", actor=acting)
+
+
+def _other_active_admins(user: User) -> int:
+    return (
+        db.session.scalar(
+            select(func.count()).select_from(User).where(User.role == "admin", User.active, User.id != user.id)
+        )
+        or 0
+    )
+
+
+def change_role(user: User, role: str, acting: User) -> None:
+    """Makes a colleague an admin or an account owner; Farewell always keeps one active admin."""
+    if role not in ROLES:
+        raise InvalidUser(f"The role must be one of: {', '.join(ROLES)}.")
+    if role == user.role:
+        return
+    if user.is_admin and _other_active_admins(user) == 0:
+        raise InvalidUser("That is the last active admin; make someone else an admin first.")
+    before, user.role = user.role, role
+    db.session.flush()
+    audit.record("staff.role", user, f"{user.email}: {before} → {role}.", actor=acting)
 
 
 def open_cancellations(user: User) -> list[Cancellation]:
@@ -115,4 +142,5 @@ def reassign_open_cancellations(from_user: User, to_user: User, acting: User) ->
         if cancellation.review is None and not cancellation.needs_contact:  # else it goes once contact is added
             queue_review_request(cancellation)
     db.session.flush()
+    audit.record("staff.reassign", from_user, f"{len(moved)} open cancellation(s) to {to_user.email}.", actor=acting)
     return len(moved)

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, session, url_for
+from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_user
 from sqlalchemy import func, select
 from werkzeug.wrappers import Response
 from wtforms import SelectChoice
 
+from feedback import audit
 from feedback.auth.access import admin_required
 from feedback.auth.models import User
 from feedback.auth.operations import InvalidUser
@@ -16,6 +17,7 @@ from feedback.postmortem.models import Cancellation
 from feedback.staff.forms import InviteForm, ReassignForm, SetPasswordForm
 from feedback.staff.operations import (
     accept_invitation,
+    change_role,
     check_invitation,
     invite_staff,
     open_cancellations,
@@ -84,8 +86,23 @@ def resend(user_id: int) -> Response:
     user = db.get_or_404(User, user_id)
     if user.password_hash is None and user.active:
         queue_invitation(user, current_user)
+        audit.record("staff.resend_invitation", user, f"{user.email}.")
         db.session.commit()
         flash(f"A new invitation is on its way to {user.email}.", "success")
+    return redirect(url_for("staff.index"))
+
+
+@blueprint.post("/admin/staff/<int:user_id>/role")
+@admin_required
+def role(user_id: int) -> Response:
+    user = db.get_or_404(User, user_id)
+    try:
+        change_role(user, request.form.get("role", ""), current_user)
+    except InvalidUser as error:
+        flash(str(error), "error")
+    else:
+        db.session.commit()
+        flash(f"{user.name} is now {'an admin' if user.is_admin else 'an account owner'}.", "success")
     return redirect(url_for("staff.index"))
 
 

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import hmac
 import secrets
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -12,9 +13,11 @@ from urllib.parse import urlencode
 
 from flask import current_app, render_template
 from flask_babel import gettext
-from sqlalchemy import Connection, exists, select, update
+from sqlalchemy import Connection, Select, bindparam, exists, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.attributes import set_committed_value
 
+from feedback.auth.models import User
 from feedback.db import utcnow
 from feedback.extensions import db
 from feedback.i18n import customer_locale
@@ -24,10 +27,11 @@ from feedback.mail.models import OutboxMessage
 from feedback.postmortem.emails import email_about
 from feedback.postmortem.models import Cancellation
 from feedback.postmortem.workflow import record_step
-from feedback.questions.models import QuestionnaireVersion
+from feedback.questions.models import Question, QuestionnaireVersion
 from feedback.questions.translations import LocalizedQuestion, localize
-from feedback.settings.operations import Settings, current_settings
-from feedback.signing import check, sign
+from feedback.settings.models import SiteSettings
+from feedback.settings.operations import Settings, current_settings, settings_columns, use_settings_row
+from feedback.signing import check, peek, sign
 from feedback.surveys.consent import give_consent
 from feedback.surveys.models import Invitation, LinkRenewal, SurveyResponse
 from feedback.urls import external_url
@@ -88,14 +92,16 @@ def answer_links(invitation: Invitation) -> tuple[LocalizedQuestion | None, list
     ]
 
 
-def initial_answers(invitation: Invitation, args: Mapping[str, str]) -> dict[str, Any]:
+def initial_answers(
+    invitation: Invitation, args: Mapping[str, str], questions: Sequence[Question | LocalizedQuestion] | None = None
+) -> dict[str, Any]:
     """What the survey page starts with, from its query string: `?main_reason=<choice>` pre-selects that choice.
 
     Only offered choices of single-choice questions count; anything else in the query string is ignored.
     The answers are only shown, never stored: the customer still reviews them and submits.
     """
     initial: dict[str, Any] = {}
-    for question in invitation.version.questions:
+    for question in invitation.version.questions if questions is None else questions:
         value = args.get(question.key)
         if question.type == "single_choice" and value in question.choices:
             initial[question.key] = value
@@ -252,14 +258,15 @@ class LinkStatus:
 
 
 def check_link(token: str) -> LinkStatus:
-    token_check = check(token, SURVEY_SALT, max_age=int(link_lifetime().total_seconds()))
-    if token_check.invalid:
-        return LinkStatus("invalid")
-    data = token_check.data
+    data = peek(token, SURVEY_SALT)
     if not (isinstance(data, list) and len(data) == 2 and isinstance(data[0], int) and isinstance(data[1], str)):
         return LinkStatus("invalid")
-    invitation = db.session.get(Invitation, data[0])
+    invitation = _load_for_page(data[0])
     if invitation is None:
+        return LinkStatus("invalid")
+    # The link's lifetime is a setting, read by the query above: now its age can be judged.
+    token_check = check(token, SURVEY_SALT, max_age=int(link_lifetime().total_seconds()))
+    if token_check.invalid:
         return LinkStatus("invalid")
     if not hmac.compare_digest(invitation.nonce, data[1]):
         if not _was_replaced(invitation, data[1]):
@@ -270,6 +277,44 @@ def check_link(token: str) -> LinkStatus:
     if token_check.expired or invitation.expired_at is not None or utcnow() >= invitation.expires_at:
         return LinkStatus("expired", invitation)
     return LinkStatus("ok", invitation)
+
+
+@functools.cache
+def _page_query() -> Select[Any]:
+    """Built once: composing the statement costs more than SQLAlchemy's compiled cache saves."""
+    return (
+        select(
+            Invitation,
+            Cancellation,
+            User,
+            exists().where(CustomerReply.cancellation_id == Invitation.cancellation_id).label("replied"),
+            *settings_columns(),
+        )
+        .join(Cancellation, Cancellation.id == Invitation.cancellation_id)
+        .join(User, User.id == Cancellation.owner_id)
+        .outerjoin(SiteSettings, SiteSettings.id == 1)
+        .where(Invitation.id == bindparam("invitation_id"))
+    )
+
+
+def _load_for_page(invitation_id: int) -> Invitation | None:
+    """The invitation with what its pages show (the cancellation, its owner, whether they replied by email) and
+    the settings row, in one query.
+
+    The settings come along so that the page needs no query of its own for them (see `use_settings_row`); the
+    questions come from `published_questions`, which reads a version once per process.
+    """
+    # Plain entities, not joined eager loading, which costs more to set up than the query takes; the page's
+    # relationships are then set as loaded (the session holds rows only weakly, so they must hang off the invitation).
+    found = db.session.execute(_page_query(), {"invitation_id": invitation_id}).first()
+    if found is None:
+        return None
+    set_committed_value(found.Cancellation, "owner", found.User)
+    set_committed_value(found.Invitation, "cancellation", found.Cancellation)
+    if not found.replied:  # the page asks whether they wrote back instead; when they did, it reads the replies
+        set_committed_value(found.Cancellation, "replies", [])
+    use_settings_row(found)
+    return found.Invitation
 
 
 def _was_replaced(invitation: Invitation, nonce: str) -> bool:
@@ -391,13 +436,19 @@ STRIPE_MAIN_REASONS = {
 }
 
 
-def stripe_initial_answers(cancellation: Cancellation) -> dict[str, Any]:
+def stripe_initial_answers(
+    cancellation: Cancellation, questions: Sequence[Question | LocalizedQuestion] | None = None
+) -> dict[str, Any]:
     """The survey's main reason, pre-selected from what the customer told Stripe, if this version offers it."""
     choice = STRIPE_MAIN_REASONS.get(cancellation.feedback)
-    invitation = cancellation.invitation
-    if choice is None or invitation is None:
+    if choice is None:
         return {}
-    for question in invitation.version.questions:
+    if questions is None:
+        invitation = cancellation.invitation
+        if invitation is None:
+            return {}
+        questions = invitation.version.questions
+    for question in questions:
         if question.key == "main_reason" and choice in (question.choices or []):
             return {"main_reason": choice}
     return {}

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, redirect, render_template, request, url_for
 from flask_babel import force_locale, get_locale
+from markupsafe import Markup
 from werkzeug.wrappers import Response
 
 from feedback.extensions import csrf, db
 from feedback.i18n import DEFAULT_LOCALE, use_customer_locale
-from feedback.questions.forms import answers_from, questionnaire_form
-from feedback.questions.translations import localize_all
+from feedback.questions.forms import answers_from
+from feedback.questions.published import published_form_class, published_questions
 from feedback.surveys.consent import CURRENT_WORDING, WORDINGS
 from feedback.surveys.operations import (
     AlreadyAnswered,
@@ -70,13 +71,15 @@ def survey(token: str) -> str | Response | tuple[str, int]:
             return render_template("surveys/answered.html", invitation=invitation, repeated=True), 409
         return render_template("surveys/answered.html", invitation=invitation, repeated=False)
 
-    if request.method == "GET" and invitation.opened_at is None:
-        mark_opened(invitation)
-        db.session.commit()
-    questions = localize_all(invitation.version.questions)
+    first_look = request.method == "GET" and invitation.opened_at is None
+    locale = str(get_locale() or DEFAULT_LOCALE)
+    questions = published_questions(invitation.version_id, locale)
     # What Stripe told us is a starting point; the reason the customer clicked in the email wins over it.
-    initial = {**stripe_initial_answers(invitation.cancellation), **initial_answers(invitation, request.args)}
-    form = questionnaire_form(questions, csrf=False, data=initial)
+    initial = {
+        **stripe_initial_answers(invitation.cancellation, questions),
+        **initial_answers(invitation, request.args, questions),
+    }
+    form = published_form_class(invitation.version_id, locale)(meta={"csrf": False}, data=initial)
     if form.validate_on_submit():
         try:
             shown_in = str(get_locale() or DEFAULT_LOCALE)  # the language the consent's wording was read in
@@ -93,15 +96,41 @@ def survey(token: str) -> str | Response | tuple[str, int]:
             return render_template("surveys/answered.html", invitation=invitation, repeated=True), 409
         return redirect(url_for("surveys.thanks", token=token), 303)
     status = 422 if form.errors else 200
-    return render_template(
+    page = render_template(
         "surveys/survey.html",
         form=form,
         questions=questions,
+        questions_html=_questions_html(form, questions, invitation.version_id, initial),
         invitation=invitation,
         first_name=first_name(invitation.cancellation.customer_name),
         consent_wording=WORDINGS[CURRENT_WORDING],
         consent_ticked=request.form.get("winback_consent") == "yes",
-    ), status
+    )
+    if first_look:
+        # After rendering: a commit expires what the page reads, which would cost a query per object to reload.
+        mark_opened(invitation)
+        db.session.commit()
+    return page, status
+
+
+#: Rendered question blocks remembered per app; a bound, since the starting answers come from the query string.
+_FRAGMENTS = 256
+
+
+def _questions_html(form: Any, questions: list[Any], version_id: int, initial: dict[str, Any]) -> Markup:
+    """The questions' HTML. A GET's depends only on the version, the language and the starting answers, all
+    immutable, so it is rendered once per process for each; a POST's carries the customer's answers and errors."""
+    if request.method != "GET":
+        return Markup(render_template("surveys/_questions.html", form=form, questions=questions))  # noqa: S704 (escaped by Jinja)
+    key = (version_id, str(get_locale() or DEFAULT_LOCALE), tuple(sorted(initial.items())))
+    remembered = current_app.extensions.setdefault("farewell_survey_questions_html", {})
+    html = remembered.get(key)
+    if html is None:
+        html = Markup(render_template("surveys/_questions.html", form=form, questions=questions))  # noqa: S704 (escaped by Jinja)
+        if len(remembered) >= _FRAGMENTS:
+            remembered.clear()
+        remembered[key] = html
+    return html
 
 
 @blueprint.get("/<token>/thanks")

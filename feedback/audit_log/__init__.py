@@ -1,0 +1,1 @@
+"""The audit trail's page for admins: read-only, filtered and paged."""

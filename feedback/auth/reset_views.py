@@ -1,0 +1,60 @@
+"""/reset-password: ask for a link, then choose a new password with it."""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, url_for
+from flask_wtf import FlaskForm
+from werkzeug.wrappers import Response
+from wtforms import EmailField, PasswordField
+from wtforms.validators import EqualTo, InputRequired
+
+from feedback.auth.operations import InvalidUser
+from feedback.auth.reset import check_reset, request_reset, reset_password
+from feedback.extensions import db
+
+blueprint = Blueprint("password_reset", __name__, url_prefix="/reset-password")
+
+PAGES = {"invalid": 404, "expired": 410, "used": 410}
+
+
+class RequestForm(FlaskForm):
+    email = EmailField("Email", validators=[InputRequired("Enter your email address.")])
+
+
+class ChooseForm(FlaskForm):
+    password = PasswordField("New password", validators=[InputRequired("Choose a password.")])
+    confirm = PasswordField(
+        "Repeat the password",
+        validators=[InputRequired("Repeat the password."), EqualTo("password", "The two passwords don't match.")],
+    )
+
+
+@blueprint.route("/", methods=["GET", "POST"])
+def ask() -> str | tuple[str, int]:
+    form = RequestForm()
+    if form.validate_on_submit():
+        request_reset(form.email.data or "")
+        db.session.commit()
+        # The same answer whether or not the address has an account, so the page can't be used to find staff.
+        return render_template("auth/reset_sent.html", email=form.email.data)
+    status = 422 if form.errors else 200
+    return render_template("auth/reset_request.html", form=form), status
+
+
+@blueprint.route("/<token>", methods=["GET", "POST"])
+def choose(token: str) -> str | Response | tuple[str, int]:
+    state, user = check_reset(token)
+    if state != "ok" or user is None:
+        return render_template("auth/reset_unusable.html", state=state), PAGES.get(state, 404)
+    form = ChooseForm()
+    if form.validate_on_submit():
+        try:
+            reset_password(user, form.password.data or "")
+        except InvalidUser as error:
+            form.password.errors = [*form.password.errors, str(error)]
+        else:
+            db.session.commit()
+            flash("Your password is changed. Log in with it; your other sessions have ended.", "success")
+            return redirect(url_for("auth.login"))
+    status = 422 if form.errors else 200
+    return render_template("auth/reset_choose.html", form=form, user=user), status

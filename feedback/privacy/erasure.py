@@ -1,0 +1,173 @@
+"""Erasing a person, and anonymising a postmortem past its retention, the same way."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import String, cast, func, select
+
+from feedback import audit
+from feedback.api.models import IdempotentRequest
+from feedback.audit.models import AuditEvent
+from feedback.db import utcnow
+from feedback.extensions import db
+from feedback.mail.models import OutboxMessage, Suppression
+from feedback.postmortem.models import Cancellation
+from feedback.privacy.records import Person, find_person
+from feedback.privacy.scrub import ERASED, FREE_TEXT_TYPES, Scrubber, address_hash
+from feedback.reviews.models import Review
+from feedback.surveys.models import SurveyResponse
+
+#: Where a name was, in lists and on the cancellation's page.
+ERASED_NAME = "Erased customer"
+#: The outbox needs a recipient; this one can't be delivered (RFC 6761's .invalid).
+ERASED_ADDRESS = "erased@erased.invalid"
+
+
+class NothingToErase(LookupError):
+    """No customer or cancellation has this address."""
+
+
+@dataclass(frozen=True)
+class Erased:
+    customers: int
+    cancellations: int
+    messages: int
+
+    def __str__(self) -> str:
+        return f"{self.customers} customer record(s), {self.cancellations} cancellation(s) and {self.messages} email(s)"
+
+
+def erase_person(email: str, why: str = "") -> Erased:
+    """Removes what identifies the person with this address from every table; keeps the anonymous facts.
+
+    Flushes, never commits: the command, the page or the API request that asked commits it.
+    """
+    person = find_person(email)
+    if not person.found:
+        raise NothingToErase(f"No customer or cancellation has the address {email.strip().lower()}.")
+    erased = _erase(person, "erased")
+    audit.record(
+        "customer.erase",
+        ("customer", ",".join(str(c.id) for c in person.customers) or "-"),
+        f"Erased {erased}" + (f" ({why})" if why else "") + ".",
+    )
+    return erased
+
+
+def anonymise_cancellation(cancellation: Cancellation) -> Erased:
+    """Retention: the postmortem loses its person; their other cancellations keep theirs until they are due."""
+    person = Person(cancellation.customer_email.strip().lower(), [], [cancellation])
+    # The customer record goes too once no cancellation of theirs still names them.
+    customer = cancellation.customer
+    if customer is not None and not any(
+        c.erased_at is None and c.id != cancellation.id
+        for c in db.session.scalars(select(Cancellation).where(Cancellation.customer_id == customer.id))
+    ):
+        person.customers.append(customer)
+    return _erase(person, "anonymised", keep_suppression_unless_last=True)
+
+
+def _erase(person: Person, verb: str, keep_suppression_unless_last: bool = False) -> Erased:
+    scrub = person.scrubber()
+    now = utcnow()
+    messages = person.messages()
+    for message in messages:
+        _erase_message(message, person.email, scrub)
+    for cancellation in person.cancellations:
+        _erase_cancellation(cancellation, scrub, verb)
+        cancellation.erased_at = now
+    for customer in person.customers:
+        customer.name = customer.email = customer.company = ""
+        customer.external_id = None
+        customer.erased_at = now
+    if person.email:
+        still_named = keep_suppression_unless_last and db.session.scalar(
+            select(func.count())
+            .select_from(Cancellation)
+            .where(
+                func.lower(Cancellation.customer_email) == person.email,
+                Cancellation.id.not_in([c.id for c in person.cancellations]),
+            )
+        )
+        if not still_named:
+            _hash_suppression(person.email, scrub)
+    _scrub_idempotent_replays(scrub)
+    _scrub_audit(scrub)
+    db.session.flush()
+    return Erased(len(person.customers), len(person.cancellations), len(messages))
+
+
+def _erase_cancellation(cancellation: Cancellation, scrub: Scrubber, verb: str) -> None:
+    cancellation.customer_name = ERASED_NAME
+    cancellation.customer_email = ""
+    cancellation.company = ""
+    cancellation.reason = scrub.text(cancellation.reason)
+    cancellation.complaint = ""
+    cancellation.comment = ""
+    for event in cancellation.events:
+        event.detail = scrub.text(event.detail)
+    invitation = cancellation.invitation
+    response: SurveyResponse | None = invitation.response if invitation else None
+    if response is not None:
+        response.answers = _facts_only(response.version.questions, response.answers)
+        response.user_agent = ""
+    review: Review | None = cancellation.review
+    if review is not None:
+        # The reviewer's own analysis stays, minus any mention of the person; verdicts (choices) stay as they are.
+        review.answers = scrub.json(review.answers)
+    cancellation.record(verb, f"The customer's personal data was {verb}; the anonymous facts remain.")
+
+
+def _facts_only(questions: list, answers: dict) -> dict:
+    """The answers to choice, rating and yes/no questions; free text (and anything unknown) goes."""
+    kept = {q.key for q in questions if q.type not in FREE_TEXT_TYPES}
+    return {key: value for key, value in answers.items() if key in kept}
+
+
+def _erase_message(message: OutboxMessage, email: str, scrub: Scrubber) -> None:
+    if email and message.recipient.strip().lower() == email:
+        message.recipient = ERASED_ADDRESS
+        message.recipient_name = ""
+    message.recipient_name = scrub.text(message.recipient_name)
+    message.subject = scrub.text(message.subject)
+    message.last_error = scrub.text(message.last_error)
+    message.unsubscribe_url = None  # its token carries the address
+    if message.status == "queued":
+        message.status, message.claimed_by, message.lease_expires_at = "skipped", None, None
+        message.last_error = "Not sent: the customer's personal data was erased."
+    if message.content is not None:
+        message.content.body_text = ""
+        message.content.body_html = ""
+        message.content.mime = None
+
+
+def _hash_suppression(email: str, scrub: Scrubber) -> None:
+    suppression = db.session.scalar(select(Suppression).where(Suppression.address == email))
+    if suppression is not None:
+        suppression.address = address_hash(email)
+        suppression.reason = scrub.text(suppression.reason)
+
+
+def _scrub_idempotent_replays(scrub: Scrubber) -> None:
+    """The API keeps its first answer to replay it; an answer that described the person is scrubbed, not lost."""
+    if not scrub.words:
+        return
+    for word in scrub.words:
+        rows = db.session.scalars(
+            select(IdempotentRequest).where(
+                func.lower(cast(IdempotentRequest.response_body, String)).contains(word.lower())
+            )
+        )
+        for row in rows:
+            row.response_body = scrub.json(row.response_body)
+
+
+def _scrub_audit(scrub: Scrubber) -> None:
+    """The trail says what was done to a record by id; a detail that named the person loses the name."""
+    for word in scrub.words:
+        for event in db.session.scalars(select(AuditEvent).where(func.lower(AuditEvent.detail).contains(word.lower()))):
+            event.detail = scrub.text(event.detail)
+
+
+__all__ = ["ERASED", "ERASED_NAME", "Erased", "NothingToErase", "anonymise_cancellation", "erase_person"]

@@ -1,0 +1,113 @@
+"""One JSON document with everything Farewell holds about one person (GDPR article 15 and 20)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+
+from feedback import audit
+from feedback.customers.operations import customer_json, iso, mrr_and_since
+from feedback.db import utcnow
+from feedback.extensions import db
+from feedback.mail.models import OutboxMessage
+from feedback.mail.suppression import opted_out_with
+from feedback.postmortem.models import Cancellation
+from feedback.privacy.records import Person
+from feedback.summaries.operations import answered_questions
+from feedback.surveys.models import LinkRenewal
+
+FORMAT = "farewell-personal-data/1"
+
+
+def export_person(person: Person) -> dict[str, Any]:
+    """Customer records, cancellations with their timelines, survey answers with the questions they answered,
+    reviews, every email sent to them or about them (with its body), the suppression (opt-out) record and
+    the links they asked for. Recorded in the audit trail, since an export is itself a disclosure.
+    """
+    suppression = person.suppression()
+    document = {
+        "format": FORMAT,
+        "exported_at": iso(utcnow()),
+        "email": person.email,
+        "customers": [customer_json(c) for c in person.customers],
+        "cancellations": [_cancellation(c) for c in person.cancellations],
+        "emails": [_message(m) for m in person.messages()],
+        "suppression": None
+        if suppression is None
+        else {
+            "opted_out_at": iso(suppression.created_at),
+            "how": opted_out_with(suppression.source),
+            "reason": suppression.reason,
+        },
+        # Replies by email and consent records beyond the opt-out join here as those features arrive.
+    }
+    target = ("customer", ",".join(str(c.id) for c in person.customers) or "-")
+    audit.record("customer.export", target, f"Exported {len(person.cancellations)} cancellation(s).")
+    return document
+
+
+def _answers(version: Any, answers: dict[str, Any]) -> list[dict[str, Any]]:
+    return [
+        {"key": row.key, "question": row.prompt, "answer": row.answer, "value": answers.get(row.key)}
+        for row in answered_questions(version, answers)
+    ]
+
+
+def _cancellation(cancellation: Cancellation) -> dict[str, Any]:
+    invitation = cancellation.invitation
+    response = invitation.response if invitation else None
+    review = cancellation.review
+    renewals = (
+        db.session.scalars(select(LinkRenewal).where(LinkRenewal.invitation_id == invitation.id)).all()
+        if invitation
+        else []
+    )
+    return {
+        "id": cancellation.id,
+        "customer_name": cancellation.customer_name,
+        "customer_email": cancellation.customer_email,
+        "company": cancellation.company,
+        "plan": cancellation.plan,
+        **mrr_and_since(cancellation),
+        "reason": cancellation.reason,
+        "complaint": cancellation.complaint,
+        "feedback": cancellation.feedback or None,
+        "comment": cancellation.comment,
+        "state": cancellation.state,
+        "locale": cancellation.locale,
+        "cancelled_at": iso(cancellation.cancelled_at),
+        "erased_at": iso(cancellation.erased_at),
+        "timeline": [{"at": iso(e.at), "kind": e.kind, "detail": e.detail} for e in cancellation.events],
+        "survey": None
+        if invitation is None
+        else {
+            "sent_at": iso(invitation.sent_at),
+            "expires_at": iso(invitation.expires_at),
+            "answered_at": iso(invitation.answered_at),
+            "fresh_links_requested": [iso(r.requested_at) for r in renewals],
+            "answers": _answers(response.version, response.answers) if response else None,
+            "browser": response.user_agent if response else None,
+        },
+        "review": None
+        if review is None
+        else {
+            "by": review.author.name,
+            "submitted_at": iso(review.submitted_at),
+            "answers": _answers(review.version, review.answers),
+        },
+    }
+
+
+def _message(message: OutboxMessage) -> dict[str, Any]:
+    content = message.content
+    return {
+        "kind": message.kind,
+        "to": message.recipient,
+        "subject": message.subject,
+        "status": message.status,
+        "queued_at": iso(message.created_at),
+        "sent_at": iso(message.sent_at),
+        "body_text": content.body_text if content else "",
+        "body_html": content.body_html if content else "",
+    }

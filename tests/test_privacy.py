@@ -1,0 +1,239 @@
+"""Privacy: export everything about one person, erase it everywhere, anonymise past retention."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+import pytest
+from conftest import csrf_token, deliver, link_in, log, submit_form
+from sqlalchemy import inspect, select, text
+
+from feedback.api.tokens import create_token
+from feedback.audit.models import AuditEvent
+from feedback.db import utcnow
+from feedback.extensions import db
+from feedback.mail.suppression import address_hash, suppress, suppression_for
+from feedback.postmortem.models import Cancellation
+from feedback.surveys.models import SurveyResponse
+
+NAME, EMAIL, COMPANY = "Zebulon Quixotic", "zebulon.q@quixco.test", "Quixco Widgets"
+#: What must be gone from every text column once the person is erased.
+SECRETS = ("zebulon", "quixotic", EMAIL, "quixco widgets", "cus_zq42", "my boss zebulon hates the new ui")
+
+
+@pytest.fixture
+def logged_in_admin(auth, admin):
+    assert auth.login(admin["email"]).status_code == 302
+    return admin
+
+
+def whole_postmortem(app, client, smtp, admin) -> int:
+    """Through the API (so the idempotency replay keeps a copy), the survey, the review, the summary, an opt-out."""
+    with app.app_context():
+        _, token = create_token("CRM")
+        db.session.commit()
+    api = app.test_client()
+    created = api.post(
+        "/api/v1/cancellations",
+        json={
+            "owner_email": admin["email"],
+            "reason": f"{NAME} said it was too dear",
+            "complaint": "Zebulon: slow exports",
+            "customer": {
+                "external_id": "cus_zq42",
+                "name": NAME,
+                "email": EMAIL,
+                "company": COMPANY,
+                "plan": "Team",
+                "mrr": 99,
+            },
+        },
+        headers={"Authorization": f"Bearer {token}", "Idempotency-Key": "k1"},
+    )
+    assert created.status_code == 201, created.text
+    cancellation_id = created.json["id"]
+    deliver(app)
+    survey = link_in(smtp.one(EMAIL, "")).removeprefix("http://localhost")
+    customer = app.test_client()
+    assert customer.get(survey).status_code == 200
+    answered = customer.post(
+        survey,
+        data={"main_reason": "It was too expensive for us", "final_straw": "My boss Zebulon hates the new UI",
+              "return_likelihood": "6", "may_follow_up": "yes"},
+        headers={"User-Agent": "Zebulon's browser"},
+    )  # fmt: skip
+    assert answered.status_code == 303
+    review_path = f"/cancellations/{cancellation_id}/review"
+    page = client.get(review_path)
+    reviewed = client.post(
+        review_path,
+        data={"csrf_token": csrf_token(page.text), "this_week": "Zebulon Quixotic called twice.",
+              "relationship_history": "Quixco Widgets halved usage.", "action_items": "Call first",
+              "icp_fit": "Yes, a good fit", "avoidable": "Yes"},
+    )  # fmt: skip
+    assert reviewed.status_code == 302
+    deliver(app)
+    with app.app_context():
+        suppress(EMAIL, "link", reason=f"{NAME} asked", cancellation_id=cancellation_id)
+        db.session.commit()
+    return cancellation_id
+
+
+def every_text_value(app):
+    """(table, column, value) for every text, JSON and binary value in every table of the real database."""
+    with app.app_context(), db.engine.connect() as connection:
+        for table in inspect(connection).get_table_names():
+            if table == "alembic_version":
+                continue
+            for row in connection.execute(text(f"SELECT * FROM {table}")).mappings():  # noqa: S608 - our table names
+                for column, value in row.items():
+                    if isinstance(value, bytes | memoryview):
+                        value = bytes(value).decode("utf-8", "replace")
+                    elif isinstance(value, dict | list):
+                        value = json.dumps(value)
+                    if isinstance(value, str):
+                        yield table, column, value
+
+
+def test_export_holds_everything_and_is_audited(app, client, smtp, logged_in_admin, runner):
+    cancellation_id = whole_postmortem(app, client, smtp, logged_in_admin)
+    result = runner.invoke(args=["customers", "export", EMAIL.upper()])
+    assert result.exit_code == 0, result.output
+    document = json.loads(result.output)
+    assert document["email"] == EMAIL and document["customers"][0]["external_id"] == "cus_zq42"
+    [cancellation] = document["cancellations"]
+    answers = {a["key"]: a for a in cancellation["survey"]["answers"]}
+    assert answers["final_straw"]["value"] == "My boss Zebulon hates the new UI"
+    assert answers["final_straw"]["question"]  # with the question it answered
+    assert any(a["value"] == "Zebulon Quixotic called twice." for a in cancellation["review"]["answers"])
+    kinds = {m["kind"] for m in document["emails"]}
+    assert {"survey_invitation", "review_request", "summary"} <= kinds
+    assert all(m["body_text"] for m in document["emails"])
+    assert document["suppression"]["how"] == "the unsubscribe link"
+
+    token = csrf_token(client.get(f"/cancellations/{cancellation_id}").text)
+    page = client.post(f"/admin/privacy/cancellations/{cancellation_id}/export", data={"csrf_token": token})
+    assert page.status_code == 200 and page.mimetype == "application/json"
+    assert "attachment" in page.headers["Content-Disposition"]
+    assert page.json["cancellations"][0]["id"] == cancellation_id
+
+    with app.app_context():
+        _, token = create_token("DPO")
+        db.session.commit()
+        customer_id = db.session.get(Cancellation, cancellation_id).customer_id
+        exports = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "customer.export")).all()
+        assert [e.actor for e in exports] == ["command line", logged_in_admin["email"]]
+    api = app.test_client()
+    exported = api.get(f"/api/v1/customers/{customer_id}/export", headers={"Authorization": f"Bearer {token}"})
+    assert exported.status_code == 200 and exported.json["email"] == EMAIL
+    missing = api.get("/api/v1/customers/999/export", headers={"Authorization": f"Bearer {token}"})
+    assert missing.status_code == 404 and missing.mimetype == "application/problem+json"
+    assert api.get(f"/api/v1/customers/{customer_id}/export").status_code == 401
+
+
+def test_erase_leaves_nothing_of_theirs_in_any_text_column(app, client, smtp, logged_in_admin):
+    cancellation_id = whole_postmortem(app, client, smtp, logged_in_admin)
+    found = [(t, c) for t, c, v in every_text_value(app) if any(s in v.lower() for s in SECRETS)]
+    assert found  # the test sees them before
+
+    path = f"/admin/privacy/cancellations/{cancellation_id}/erase"
+    wrong = submit_form(client, path, {"confirm": "someone@else.test"})
+    assert wrong.status_code == 422 and "nothing was erased" in wrong.text
+    done = submit_form(client, path, {"confirm": EMAIL.upper(), "why": "ticket 7"})
+    assert done.status_code == 302
+
+    left = [(t, c, v[:80]) for t, c, v in every_text_value(app) if any(s in v.lower() for s in SECRETS)]
+    assert left == []
+
+    with app.app_context():
+        cancellation = db.session.get(Cancellation, cancellation_id)
+        # The anonymous facts remain, so insights still add up.
+        assert (cancellation.plan, float(cancellation.mrr), cancellation.state) == ("Team", 99.0, "summarized")
+        assert cancellation.erased_at is not None and not cancellation.needs_contact
+        answers = db.session.scalars(select(SurveyResponse.answers)).one()
+        assert answers["main_reason"] == "It was too expensive for us" and "final_straw" not in answers
+        assert cancellation.review.answers["icp_fit"] == "Yes, a good fit"
+        # The opt-out outlives the erasure, as a hash, and still stops mail.
+        assert suppression_for(EMAIL).address == address_hash(EMAIL)
+        event = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "customer.erase")).one()
+        assert event.actor == logged_in_admin["email"] and "ticket 7" in event.detail
+        assert event.client_address == "127.0.0.1"
+    detail = client.get(f"/cancellations/{cancellation_id}")
+    assert "Erased customer" in detail.text and "personal data was erased" in detail.text
+
+
+def test_erased_address_opted_out_is_still_suppressed(app, owner, smtp, runner):
+    log(app, owner["email"], customer_email=EMAIL, customer_name=NAME)
+    with app.app_context():
+        suppress(EMAIL, "link")
+        db.session.commit()
+    assert runner.invoke(args=["customers", "erase", EMAIL, "--yes"]).exit_code == 0
+    smtp.clear()
+    log(app, owner["email"], customer_email=EMAIL, customer_name="Back Again")
+    deliver(app)
+    assert smtp.to(EMAIL) == []  # the new invitation was skipped: the hash matched
+    assert runner.invoke(args=["customers", "erase", "nobody@x.test", "--yes"]).exit_code == 1
+
+
+def test_retention_anonymises_old_postmortems_only(app, owner, smtp):
+    app.config["RETENTION_MONTHS"] = 12
+    old = log(app, owner["email"], customer_email="old@client.test", customer_name="Olde Timer",
+              cancelled_at=utcnow() - timedelta(days=400))  # fmt: skip
+    recent = log(app, owner["email"], customer_email="new@client.test", customer_name="Newt Comer")
+    from feedback.privacy.retention import anonymise_expired
+
+    with app.app_context():
+        assert anonymise_expired(utcnow()) == 1
+        assert anonymise_expired(utcnow()) == 0
+        assert db.session.get(Cancellation, old).customer_name == "Erased customer"
+        assert db.session.get(Cancellation, recent).customer_name == "Newt Comer"
+        event = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "cancellation.anonymise")).one()
+        assert event.actor == "retention job"
+    left = [v for _, _, v in every_text_value(app) if "olde" in v.lower() or "old@client.test" in v.lower()]
+    assert left == []
+    app.config["RETENTION_MONTHS"] = 0
+    with app.app_context():
+        assert anonymise_expired(utcnow() + timedelta(days=4000)) == 0
+
+
+def test_retention_runs_as_a_job_in_the_worker(app, owner, smtp, runner):
+    app.config["RETENTION_MONTHS"] = 1
+    old = log(app, owner["email"], cancelled_at=utcnow() - timedelta(days=40))
+    result = runner.invoke(args=["jobs", "run"])
+    assert result.exit_code == 0, result.output
+    assert "privacy.retention: 1 postmortem anonymised" in result.output
+    with app.app_context():
+        assert db.session.get(Cancellation, old).erased_at is not None
+
+
+RETENTION_WORDS = {
+    "en": ("We keep your answers for 12 months after you leave", "We keep your answers until you ask us to remove"),
+    "de": ("Wir bewahren Ihre Antworten 12 Monate nach Ihrer Kündigung auf", "bis Sie uns bitten, sie zu entfernen"),
+    "fr": ("Nous conservons vos réponses 12 mois après votre départ", "jusqu’à ce que vous nous demandiez de les"),
+}
+
+
+@pytest.mark.parametrize("locale", sorted(RETENTION_WORDS))
+def test_the_survey_says_how_long_answers_are_kept_and_whom_to_ask(locale, app, owner, smtp, database_url):
+    from conftest import make_config
+
+    from feedback import create_app
+    from feedback.settings.operations import save_settings
+
+    log(app, owner["email"], customer_email="kept@client.test", locale=locale)
+    deliver(app)
+    path = link_in(smtp.one("kept@client.test")).removeprefix("http://localhost")
+    kept_for, until_asked = RETENTION_WORDS[locale]
+    mailto = f'<a href="mailto:{owner["email"]}">{owner["email"]}</a>'
+
+    unset = app.test_client().get(path).text  # RETENTION_MONTHS unset: kept until removal is asked for
+    assert until_asked in unset and kept_for not in unset and mailto in unset
+
+    a_year = create_app(make_config(database_url, smtp, RETENTION_MONTHS=12))
+    page = a_year.test_client().get(path).text
+    assert kept_for in page and until_asked not in page and mailto in page
+    with a_year.app_context():  # the team's reply address, when the settings give one, is whom to ask
+        save_settings({"reply_to": "privacy@ourco.test"})
+        db.session.commit()
+    assert 'href="mailto:privacy@ourco.test"' in a_year.test_client().get(path).text
