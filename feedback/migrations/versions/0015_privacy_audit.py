@@ -1,8 +1,6 @@
 """privacy and audit: the audit trail, and when a customer's (and a cancellation's) personal data was erased
 
-Chained onto 0014 (big imports), main's last migration when this branch was last rebased; its number stays 0012 as given.
-
-Revision ID: 0012
+Revision ID: 0015
 Revises: 0014
 Create Date: 2026-12-01 21:30:00
 
@@ -12,7 +10,7 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '0012'
+revision = '0015'
 down_revision = '0014'
 branch_labels = None
 depends_on = None
