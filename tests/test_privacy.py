@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import io
 import json
 from datetime import timedelta
 
 import pytest
-from conftest import csrf_token, deliver, link_in, log, submit_form
-from sqlalchemy import inspect, select, text
+from conftest import csrf_token, deliver, link_in, log, run_jobs, submit_form
+from sqlalchemy import func, inspect, select, text
 
 from feedback.api.tokens import create_token
 from feedback.audit.models import AuditEvent
 from feedback.db import utcnow
 from feedback.extensions import db
+from feedback.inbound.models import CustomerReply, InboundMessage
+from feedback.inbound.operations import process_and_commit, store_message
+from feedback.mail.models import OutboxMessage
 from feedback.mail.suppression import address_hash, suppress, suppression_for
 from feedback.postmortem.models import Cancellation
 from feedback.surveys.models import SurveyResponse
@@ -60,10 +64,38 @@ def whole_postmortem(app, client, smtp, admin) -> int:
     answered = customer.post(
         survey,
         data={"main_reason": "It was too expensive for us", "final_straw": "My boss Zebulon hates the new UI",
-              "return_likelihood": "6", "may_follow_up": "yes"},
+              "return_likelihood": "6", "may_follow_up": "yes", "winback_consent": "yes"},
         headers={"User-Agent": "Zebulon's browser"},
     )  # fmt: skip
     assert answered.status_code == 303
+    # A reply by email to the invitation, and one the matching could not place (no headers to go by).
+    with app.app_context():
+        invitation_id = db.session.scalar(
+            select(OutboxMessage.message_id).where(
+                OutboxMessage.cancellation_id == cancellation_id, OutboxMessage.kind == "survey_invitation"
+            )
+        )
+    receive_mail(app, reply_to_farewell(invitation_id, "Zebulon here. My boss Zebulon hates the new UI, truly."))
+    receive_mail(app, reply_to_farewell("", "Quixco Widgets again: one more thing about the exports."))
+    # An import that names them, checked and imported by the worker; its file is kept until the import is over.
+    upload = client.get("/cancellations/import")
+    row = f"{NAME},{EMAIL},{COMPANY},Team,99,2025-01-01,{admin['email']},cus_zq42\n"
+    csv_file = "name,email,company,plan,mrr,customer_since,owner_email,external_id\n" + row
+    posted = client.post(
+        "/cancellations/import",
+        data={
+            "csrf_token": csrf_token(upload.text),
+            "kind": "customers",
+            "file": (io.BytesIO(csv_file.encode()), "zq.csv"),
+        },
+        content_type="multipart/form-data",
+    )
+    assert posted.status_code == 303, posted.text
+    run_jobs(app, utcnow() + timedelta(seconds=30))
+    checked = client.get(posted.headers["Location"])
+    imported = client.post(posted.headers["Location"] + "/confirm", data={"csrf_token": csrf_token(checked.text)})
+    assert imported.status_code == 303
+    run_jobs(app, utcnow() + timedelta(seconds=60))
     review_path = f"/cancellations/{cancellation_id}/review"
     page = client.get(review_path)
     reviewed = client.post(
@@ -78,6 +110,22 @@ def whole_postmortem(app, client, smtp, admin) -> int:
         suppress(EMAIL, "link", reason=f"{NAME} asked", cancellation_id=cancellation_id)
         db.session.commit()
     return cancellation_id
+
+
+def reply_to_farewell(in_reply_to: str, text_body: str) -> bytes:
+    """A plain reply from the customer's own mail program, answering the given Message-ID (or nothing)."""
+    headers = f"In-Reply-To: {in_reply_to}\r\nReferences: {in_reply_to}\r\n" if in_reply_to else ""
+    return (
+        f"From: {NAME} <{EMAIL}>\r\nTo: hello@acme.test\r\nSubject: Re: Thank you for your time\r\n"
+        f"Message-ID: <{abs(hash(text_body))}@quixco.test>\r\n{headers}Date: Wed, 02 Dec 2026 07:00:00 +0000\r\n"
+        f"Content-Type: text/plain; charset=utf-8\r\n\r\n{text_body}\r\n"
+    ).encode()
+
+
+def receive_mail(app, raw: bytes) -> None:
+    with app.app_context():
+        message, _ = store_message(raw, "pipe")
+        process_and_commit(message.id)
 
 
 def every_text_value(app):
@@ -111,6 +159,11 @@ def test_export_holds_everything_and_is_audited(app, client, smtp, logged_in_adm
     assert {"survey_invitation", "review_request", "summary"} <= kinds
     assert all(m["body_text"] for m in document["emails"])
     assert document["suppression"]["how"] == "the unsubscribe link"
+    received = {m["status"]: m for m in document["mail_received"]}
+    assert len(document["mail_received"]) == 2, document["mail_received"]
+    assert any("My boss Zebulon hates the new UI, truly." in m["text"] for m in document["mail_received"])
+    assert all(EMAIL in m["raw"] for m in received.values())
+    assert [c["email"] for c in document["win_back_consents"]] == [EMAIL]
 
     token = csrf_token(client.get(f"/cancellations/{cancellation_id}").text)
     page = client.post(f"/admin/privacy/cancellations/{cancellation_id}/export", data={"csrf_token": token})
@@ -159,6 +212,9 @@ def test_erase_leaves_nothing_of_theirs_in_any_text_column(app, client, smtp, lo
         event = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "customer.erase")).one()
         assert event.actor == logged_in_admin["email"] and "ticket 7" in event.detail
         assert event.client_address == "127.0.0.1"
+        # Their replies by email went with them, the raw messages too.
+        assert db.session.scalar(select(func.count()).select_from(CustomerReply)) == 0
+        assert db.session.scalar(select(func.count()).select_from(InboundMessage)) == 0
     detail = client.get(f"/cancellations/{cancellation_id}")
     assert "Erased customer" in detail.text and "personal data was erased" in detail.text
 

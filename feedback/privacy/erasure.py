@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
-from sqlalchemy import String, cast, func, select
+from sqlalchemy import String, cast, delete, func, select
 
 from feedback import audit
 from feedback.api.models import IdempotentRequest
 from feedback.audit.models import AuditEvent
 from feedback.db import utcnow
 from feedback.extensions import db
+from feedback.imports.models import ImportRun
+from feedback.inbound.models import CustomerReply, InboundMessage
 from feedback.mail.models import OutboxMessage, Suppression
 from feedback.postmortem.models import Cancellation
 from feedback.privacy.records import Person, find_person
 from feedback.privacy.scrub import ERASED, FREE_TEXT_TYPES, Scrubber, address_hash
 from feedback.reviews.models import Review
+from feedback.surveys.consent import WinbackConsent
 from feedback.surveys.models import SurveyResponse
 
 #: Where a name was, in lists and on the cancellation's page.
@@ -92,10 +96,40 @@ def _erase(person: Person, verb: str, keep_suppression_unless_last: bool = False
         )
         if not still_named:
             _hash_suppression(person.email, scrub)
+    _delete_mail_received(person, by_address=not keep_suppression_unless_last)
+    _scrub_import_files(scrub)
     _scrub_idempotent_replays(scrub)
     _scrub_audit(scrub)
     db.session.flush()
     return Erased(len(person.customers), len(person.cancellations), len(messages))
+
+
+def _delete_mail_received(person: Person, by_address: bool) -> None:
+    """A reply by email is the person's own words, and its raw message holds all of them: both go, not scrubbed."""
+    ids = [c.id for c in person.cancellations]
+    if ids:
+        db.session.execute(delete(CustomerReply).where(CustomerReply.cancellation_id.in_(ids)))
+        # Consent to be contacted again was theirs to give; an erased person can no longer be asked.
+        db.session.execute(delete(WinbackConsent).where(WinbackConsent.cancellation_id.in_(ids)))
+    received = [m.id for m in person.inbound_messages(by_address=by_address)]
+    if received:
+        db.session.execute(delete(CustomerReply).where(CustomerReply.inbound_message_id.in_(received)))
+        db.session.execute(delete(InboundMessage).where(InboundMessage.id.in_(received)))
+
+
+def _scrub_import_files(scrub: Scrubber) -> None:
+    """An uploaded CSV that named them is kept no longer once its import is over; its problems are scrubbed.
+
+    A file still being checked or imported is left to finish (its rows then hold the person again, and a second
+    erasure removes them): cutting it out from under the worker would fail the whole import for everyone in it.
+    """
+    for run in db.session.scalars(select(ImportRun)):  # uploads are few, and kept only while they matter
+        named = scrub.found_in(bytes(run.data or b"").decode("utf-8", "replace"))
+        if named and run.finished_at is not None:
+            run.data = None
+        if scrub.found_in(json.dumps(run.problems)):
+            run.problems = scrub.json(run.problems)
+        run.filename = scrub.text(run.filename)
 
 
 def _erase_cancellation(cancellation: Cancellation, scrub: Scrubber, verb: str) -> None:
@@ -130,6 +164,8 @@ def _erase_message(message: OutboxMessage, email: str, scrub: Scrubber) -> None:
         message.recipient = ERASED_ADDRESS
         message.recipient_name = ""
     message.recipient_name = scrub.text(message.recipient_name)
+    if message.reply_to and scrub.found_in(message.reply_to):
+        message.reply_to = None  # a reply forwarded to the owner answered to the customer
     message.subject = scrub.text(message.subject)
     message.last_error = scrub.text(message.last_error)
     message.unsubscribe_url = None  # its token carries the address

@@ -4,17 +4,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, or_, select
 
 from feedback import audit
 from feedback.customers.operations import customer_json, iso, mrr_and_since
 from feedback.db import utcnow
 from feedback.extensions import db
+from feedback.inbound.models import InboundMessage
 from feedback.mail.models import OutboxMessage
 from feedback.mail.suppression import opted_out_with
 from feedback.postmortem.models import Cancellation
 from feedback.privacy.records import Person
 from feedback.summaries.operations import answered_questions
+from feedback.surveys.consent import WinbackConsent
 from feedback.surveys.models import LinkRenewal
 
 FORMAT = "farewell-personal-data/1"
@@ -40,7 +42,8 @@ def export_person(person: Person) -> dict[str, Any]:
             "how": opted_out_with(suppression.source),
             "reason": suppression.reason,
         },
-        # Replies by email and consent records beyond the opt-out join here as those features arrive.
+        "mail_received": [_received(m) for m in person.inbound_messages()],
+        "win_back_consents": [_consent(c) for c in _consents(person)],
     }
     target = ("customer", ",".join(str(c.id) for c in person.customers) or "-")
     audit.record("customer.export", target, f"Exported {len(person.cancellations)} cancellation(s).")
@@ -96,6 +99,40 @@ def _cancellation(cancellation: Cancellation) -> dict[str, Any]:
             "submitted_at": iso(review.submitted_at),
             "answers": _answers(review.version, review.answers),
         },
+    }
+
+
+def _received(message: InboundMessage) -> dict[str, Any]:
+    """A reply, a kept-aside message or a bounce, as Farewell read it (the raw message is theirs too, in full)."""
+    return {
+        "received_at": iso(message.received_at),
+        "via": message.via,
+        "from": message.from_address,
+        "subject": message.subject,
+        "status": message.status,
+        "text": message.text,
+        "attachments": message.attachments,
+        "cancellation_id": message.cancellation_id,
+        "raw": bytes(message.raw).decode("utf-8", "replace"),
+    }
+
+
+def _consents(person: Person) -> list[WinbackConsent]:
+    ids = [c.id for c in person.cancellations]
+    query = select(WinbackConsent).where(
+        or_(WinbackConsent.cancellation_id.in_(ids), func.lower(WinbackConsent.email) == person.email)
+    )
+    return list(db.session.scalars(query.order_by(WinbackConsent.id)))
+
+
+def _consent(consent: WinbackConsent) -> dict[str, Any]:
+    return {
+        "cancellation_id": consent.cancellation_id,
+        "email": consent.email,
+        "given_at": iso(consent.given_at),
+        "withdrawn_at": iso(consent.withdrawn_at),
+        "wording_version": consent.wording_version,
+        "locale": consent.locale,
     }
 
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import func, or_, select
 
 from feedback.extensions import db
+from feedback.inbound.models import InboundMessage
 from feedback.mail.models import OutboxMessage, Suppression
 from feedback.postmortem.models import Cancellation, Customer
 from feedback.privacy.scrub import Scrubber, address_hash
@@ -39,6 +40,17 @@ class Person:
             or_(func.lower(OutboxMessage.recipient) == self.email, OutboxMessage.cancellation_id.in_(ids))
         )
         return list(db.session.scalars(query.order_by(OutboxMessage.id)))
+
+    def inbound_messages(self, by_address: bool = True) -> list[InboundMessage]:
+        """Mail received from them or about one of their cancellations: replies, kept-aside ones, bounces.
+
+        `by_address=False` for retention, which anonymises one postmortem: a later reply of theirs stays.
+        """
+        conditions = [InboundMessage.cancellation_id.in_([c.id for c in self.cancellations])]
+        if by_address and self.email:
+            conditions.append(func.lower(InboundMessage.from_address) == self.email)
+        query = select(InboundMessage).where(or_(*conditions)).order_by(InboundMessage.id)
+        return list(db.session.scalars(query))
 
     def suppression(self) -> Suppression | None:
         return db.session.scalar(
