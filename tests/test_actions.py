@@ -333,6 +333,8 @@ def test_the_api_lists_and_closes_items(app, client, owner, other_owner):
     owned = client.get(f"/api/v1/action-items?owner={other_owner['email']}", headers=headers).json
     assert [i["title"] for i in owned["data"]] == ["Soon"]
     assert client.get("/api/v1/action-items?status=closed", headers=headers).status_code == 400
+    empty = client.get("/api/v1/action-items?owner=&overdue=true", headers=headers)  # "any" is leaving it out
+    assert empty.status_code == 400 and empty.json["errors"][0]["field"] == "owner"
 
     patched = client.patch(
         f"/api/v1/action-items/{late}",
