@@ -115,6 +115,8 @@ def logged_run(kind: str, name: str) -> Iterator[dict[str, Any]]:
 
     Everything logged meanwhile carries the run's id; the caller fills the yielded dict with what happened
     (`outcome`, `report`, counts), which the line ends with. The line is written even when the work raises.
+    A run that found nothing to do sets `idle`: its line is DEBUG, or a worker polling every few seconds would
+    bury what happened under "nothing to do".
     """
     run_id = uuid.uuid4().hex
     token = _run_id.set(run_id)
@@ -127,8 +129,9 @@ def logged_run(kind: str, name: str) -> Iterator[dict[str, Any]]:
         raise
     finally:
         duration_ms = round((time.perf_counter() - started) * 1000, 1)
+        level = logging.DEBUG if fields.pop("idle", False) else logging.INFO
         line = {"kind": kind, "name": name, **fields, "duration_ms": duration_ms}
         said = " ".join(f"{key}={value}" for key, value in fields.items() if key not in ("report",))
         report = f" {fields['report']}" if fields.get("report") else ""
-        runs_log.info("%s %s %s%s %.1fms", kind, name, said, report, duration_ms, extra={"fields": line})
+        runs_log.log(level, "%s %s %s%s %.1fms", kind, name, said, report, duration_ms, extra={"fields": line})
         _run_id.reset(token)

@@ -73,3 +73,22 @@ def test_the_worker_logs_each_job_run_and_mail_batch_like_a_request(app, owner, 
     # As JSON (LOG_FORMAT=json), the line is one object with the same fields.
     line = json.loads(JsonFormatter().format(batch))
     assert line["request_id"] == batch.request_id and line["sent"] == 2 and line["name"] == "batch"
+
+
+def test_a_job_run_with_nothing_to_do_logs_at_debug_only(app, caplog):
+    """`flask worker` runs imports.work every few seconds: an idle run must not bury the lines that say something."""
+    from feedback.jobs import run_due
+    from feedback.jobs.registry import Job
+
+    caplog.set_level(logging.DEBUG, logger="feedback")
+    with app.app_context():
+        run_due(
+            jobs=[
+                Job("test.idle", timedelta(minutes=1), lambda now: ""),
+                Job("test.busy", timedelta(minutes=1), lambda now: "did 2"),
+            ]
+        )
+    levels = {r.fields["name"]: r.levelno for r in caplog.records if r.name == "feedback.runs"}
+    assert levels == {"test.idle": logging.DEBUG, "test.busy": logging.INFO}
+    idle = next(r for r in caplog.records if r.name == "feedback.runs" and r.fields["name"] == "test.idle")
+    assert "idle" not in idle.fields and idle.getMessage().startswith("job test.idle outcome=ok nothing to do")

@@ -108,6 +108,7 @@ def _run_claimed(job: Job, now: datetime, worker: str) -> JobResult:
     with logged_run("job", job.name) as line:
         result = _run_and_record(job, now, worker)
         line.update(outcome="ok" if result.ok else "failed", report=result.report or "nothing to do")
+        line["idle"] = result.ok and not result.report
     return result
 
 
