@@ -239,6 +239,11 @@ def test_the_page_shows_the_numbers(client, auth, owner, cases):
     assert "50% allow a follow-up" in text
     assert "Price doubled at renewal" in text and "A smaller plan" in text
     assert EVIL.replace('"', "&#34;") in page.text  # shown as text, escaped
+    # Each entry links where its reader may go: their own postmortem, a colleague's sent summary.
+    assert f'href="/cancellations/{cases[1]}"' in page.text
+    assert f'href="/cancellations/{cases[3]}/summary"' in page.text
+    assert f'href="/cancellations/{cases[3]}"' not in page.text
+    assert client.get(f"/cancellations/{cases[3]}/summary").status_code == 200
     assert page.text.count("<svg") >= 10 and "<title id=" in page.text
     filtered = client.get("/insights/", query_string={**RANGE, "owner": "oscar@acme.test"})
     assert "4 cancellations took 700.00 of MRR" in re.sub(r"\s+", " ", filtered.text)

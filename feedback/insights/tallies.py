@@ -207,6 +207,7 @@ def asked(connection: Connection) -> dict[str, set[int]]:
 
 FEED_KEYS = (
     "id", "customer_name", "company", "cancelled_at", "main_reason", "final_straw", "could_have_done", "reply",
+    "owner_id", "state",
 )  # fmt: skip
 
 
@@ -229,6 +230,8 @@ def feed_statement() -> Any:
             answers["final_straw"].as_string(),
             answers["could_have_done"].as_string(),
             first_reply,
+            cancellations.c.owner_id,  # which page the entry links to: the postmortem, or its summary
+            cancellations.c.state,
         )
         .select_from(facts)
         .join(cancellations, cancellations.c.id == facts.c.id)
