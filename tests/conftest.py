@@ -9,6 +9,7 @@ import os
 import re
 import shutil
 import socket
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -219,6 +220,21 @@ def database_url(database: dict[str, Any], tmp_path: Path) -> str:
 
 
 # --- App ------------------------------------------------------------------------------------------
+
+
+def flask_command(database_url: str, smtp: SMTPSink, *args: str, **settings: str) -> tuple[list[str], dict[str, str]]:
+    """A `flask …` command line and its environment, to run as a process of its own (a Procfile's line, a pipe)."""
+    env = {
+        **os.environ,
+        "FAREWELL_ENV": "testing",
+        "SECRET_KEY": "test-secret-key",
+        "DATABASE_URL": database_url,
+        "MAIL_SERVER": smtp.host,
+        "MAIL_PORT": str(smtp.port),
+        "BASE_URL": "http://localhost",
+        **settings,
+    }
+    return [str(Path(sys.executable).with_name("flask")), "--app", "wsgi", *args], env
 
 
 def make_config(database_url: str, smtp: SMTPSink, **overrides: Any) -> dict[str, Any]:

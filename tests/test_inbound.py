@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import deliver, log, make_config, text_part
+from conftest import deliver, flask_command, log, make_config, text_part
 from sqlalchemy import func, select
 
 from feedback.extensions import db
@@ -236,17 +234,7 @@ def test_a_temporary_failure_is_only_recorded(app, owner):
 
 
 def flask_receive(database_url: str, smtp: Any, raw: bytes) -> subprocess.CompletedProcess[bytes]:
-    env = {
-        **os.environ,
-        "FAREWELL_ENV": "testing",
-        "SECRET_KEY": "test-secret-key",
-        "DATABASE_URL": database_url,
-        "MAIL_SERVER": smtp.host,
-        "MAIL_PORT": str(smtp.port),
-        "BASE_URL": "http://localhost",
-        "REPLY_ADDRESS": "replies@acme.test",
-    }
-    command = [str(Path(sys.executable).with_name("flask")), "--app", "wsgi", "inbound", "receive"]
+    command, env = flask_command(database_url, smtp, "inbound", "receive", REPLY_ADDRESS="replies@acme.test")
     return subprocess.run(command, cwd=ROOT, env=env, input=raw, capture_output=True, timeout=60)
 
 

@@ -8,17 +8,15 @@ from __future__ import annotations
 import ast
 import importlib
 import multiprocessing
-import os
 import signal
 import subprocess
-import sys
 import threading
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import log, wait_until
+from conftest import flask_command, log, wait_until
 from sqlalchemy import delete, func, select, update
 
 from feedback import create_app
@@ -347,16 +345,7 @@ def test_flask_jobs_status_tells_a_newcomer_what_runs_when(app, runner, monkeypa
 
 def flask(database_url: str, smtp: Any, *args: str) -> subprocess.Popen[str]:
     """A `flask …` command as a process of its own, as a platform runs a Procfile's line."""
-    env = {
-        **os.environ,
-        "FAREWELL_ENV": "testing",
-        "SECRET_KEY": "test-secret-key",
-        "DATABASE_URL": database_url,
-        "MAIL_SERVER": smtp.host,
-        "MAIL_PORT": str(smtp.port),
-        "BASE_URL": "http://localhost",
-    }
-    command = [str(Path(sys.executable).with_name("flask")), "--app", "wsgi", *args]
+    command, env = flask_command(database_url, smtp, *args)
     return subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
 
