@@ -9,7 +9,8 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from conftest import csrf_token, deliver, log, run_jobs
+import pytest
+from conftest import TEST_DATABASE_URL, csrf_token, deliver, log, run_jobs
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
@@ -310,3 +311,60 @@ def test_one_worker_holds_an_import_until_its_lease_lapses(app: Flask, owner: An
         check_run(taken, "worker-b")
         run = db.session.get(ImportRun, run_id, populate_existing=True)
         assert (run.status, run.checked_rows, run.claimed_by) == ("checked", 1, None)
+
+
+def _rows(count: int) -> str:
+    return "".join(f"cus_many_{n},Customer {n},c{n}@many.test,,Team,9,,olivia@acme.test,,,,,,\n" for n in range(count))
+
+
+def test_checking_reads_the_files_bytes_once_not_at_every_batchs_commit(app: Flask, owner: Any) -> None:
+    """Each batch's progress commit expires the run; reloading it must not fetch the file again (a 100,000-row
+    file is 20 MB, and reading it per batch was most of the check's time)."""
+    from sqlalchemy import event
+
+    from feedback.auth.models import User
+    from feedback.imports.operations import BATCH_ROWS
+    from feedback.imports.runs import check_run, claim_next, start_run
+
+    with app.app_context():
+        uploader = db.session.get(User, owner["id"])
+        start_run("cancellations", f"{HEADER}\n{_rows(2 * BATCH_ROWS + 1)}".encode(), "x.csv", uploader)
+        db.session.commit()
+        run = claim_next("worker")
+        assert run is not None
+        reads: list[str] = []
+
+        def note(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+            if "import_runs.data" in statement and statement.lstrip().upper().startswith("SELECT"):
+                reads.append(statement)
+
+        event.listen(db.engine, "before_cursor_execute", note)
+        try:
+            check_run(run, "worker")
+        finally:
+            event.remove(db.engine, "before_cursor_execute", note)
+        db.session.refresh(run)
+        assert (run.status, run.checked_rows, run.problems) == ("checked", 2 * BATCH_ROWS + 1, [])
+        assert len(reads) == 1, reads
+
+
+@pytest.mark.skipif(not TEST_DATABASE_URL, reason="a PostgreSQL setting: SQLite has no plan cache to steer")
+def test_the_import_plans_each_query_for_its_own_parameters_until_it_commits(app: Flask, owner: Any) -> None:
+    """psycopg prepares a repeated statement and PostgreSQL keeps one generic plan for it, made while the
+    customers table was still empty: a sequential scan, slower with every batch the import adds."""
+    from sqlalchemy import text
+
+    from feedback.auth.models import User
+    from feedback.imports.operations import import_rows
+
+    seen: list[str] = []
+    with app.app_context():
+        acting = db.session.get(User, owner["id"])
+        rows = [(line, dict(zip(HEADER.split(","), next(csv.reader([row])), strict=True)))
+                for line, row in enumerate(_rows(3).splitlines(), start=2)]  # fmt: skip
+        setting = text("SHOW plan_cache_mode")
+        import_rows("cancellations", rows, acting, lambda _: seen.append(db.session.scalar(setting)))
+        db.session.commit()
+        assert seen == ["force_custom_plan"]
+        assert db.session.scalar(text("SHOW plan_cache_mode")) == "auto"  # SET LOCAL: gone with the transaction
+        assert count(app) == 3

@@ -36,7 +36,8 @@ class ImportRun(db.Model):
     status: Mapped[str] = mapped_column(String(16), default="uploaded", index=True)
     filename: Mapped[str] = mapped_column(String(255), default="")
     #: The file as uploaded; kept until the import is done so that the worker reads exactly what was checked.
-    data: Mapped[bytes | None] = mapped_column(LargeBinary)
+    #: Deferred: the progress page and the worker's every commit reload the run, and must not fetch megabytes each time.
+    data: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
     uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), index=True)
     #: The uploader chose "Import only the N valid rows": the bad ones are skipped instead of refusing the file.
     only_valid: Mapped[bool] = mapped_column(default=False)

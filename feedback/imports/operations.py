@@ -268,6 +268,7 @@ def collecting_by_batch() -> Iterator[Callable[[], None]]:
 def _import_rows(
     kind: str, rows: Rows, acting: User | None, progress: Progress | None, run_id: int | None, collect: Callable
 ) -> int:
+    _plan_each_query_anew()
     lookups = Lookups()
     later = MailLater(live_version("exit-survey"), link_lifetime(), lookups.owner) if kind != "customers" else None
     intake = Intake(lookups.customer, lookups.upsert, later)
@@ -302,6 +303,17 @@ def _import_rows(
     # One row for the import as a whole (log_cancellation leaves CSV rows out), by whoever uploaded it.
     audit.record("import", ("import", kind), f"Imported {len(rows)} {kind} row(s) from CSV.", actor=acting)
     return len(rows)
+
+
+def _plan_each_query_anew() -> None:
+    """On PostgreSQL, for the rest of the import's transaction, every query is planned for its own parameters.
+
+    psycopg prepares a statement run five times, and PostgreSQL then keeps one generic plan for it, made for the
+    tables as they were. Into an empty customers table that plan is a sequential scan, and the import's own rows
+    make every later batch's lookup of customers by external_id slower (the import's time grew as the square of its
+    rows: 13 s for 20,000, 152 s for 100,000). `SET LOCAL` ends with the transaction."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
 
 
 def _number_new_rows() -> None:

@@ -81,8 +81,8 @@ def uploader(run: ImportRun) -> User | None:
 
 def check_run(run: ImportRun, worker: str) -> None:
     """Checks every row a batch at a time, committing the count after each, so the page can show progress."""
-    acting = uploader(run)
-    result = read(run.kind, run.data or b"", acting)
+    acting, kind = uploader(run), run.kind
+    result = read(kind, run.data or b"", acting)
     problems = list(result.problems)
     if not _still_mine(run, worker, total_rows=len(result.rows), checked_rows=0):
         return db.session.rollback()
@@ -91,7 +91,7 @@ def check_run(run: ImportRun, worker: str) -> None:
         lookups = Lookups()
         checked = 0
         for batch in batches(result.rows):
-            problems.extend(check_rows(run.kind, batch, acting, lookups))
+            problems.extend(check_rows(kind, batch, acting, lookups))
             checked += len(batch)
             if not _still_mine(run, worker, checked_rows=checked, lease_expires_at=utcnow() + LEASE):
                 return db.session.rollback()
