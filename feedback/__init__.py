@@ -40,11 +40,12 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
 def register_extensions(app: Flask) -> None:
     from feedback.auth.views import load_user
-    from feedback.db import enable_sqlite_tuning
+    from feedback.db import enable_postgresql_liveness_check, enable_sqlite_tuning
     from feedback.extensions import babel, csrf, db, login_manager, mail, migrate
-    from feedback.i18n import TRANSLATIONS, select_locale
+    from feedback.i18n import TRANSLATIONS, install_template_gettext, select_locale
 
     enable_sqlite_tuning()
+    enable_postgresql_liveness_check()
     db.init_app(app)
     migrate.init_app(app, db, directory=str(MIGRATIONS), render_as_batch=True)  # SQLite alters by copy
     mail.init_app(app)
@@ -55,6 +56,7 @@ def register_extensions(app: Flask) -> None:
     login_manager.login_message_category = "info"
     login_manager.user_loader(load_user)
     babel.init_app(app, locale_selector=select_locale, default_translation_directories=str(TRANSLATIONS))
+    install_template_gettext(app)
 
 
 def register_logging(app: Flask) -> None:

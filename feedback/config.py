@@ -229,4 +229,6 @@ def _check_subaddressable(name: str, address: str) -> None:
 def _engine_options(url: str) -> dict[str, Any]:
     if url.startswith("sqlite"):
         return {"connect_args": {"timeout": 15}}
-    return {"pool_pre_ping": True}
+    # No pool_pre_ping: feedback.db checks each connection at checkout without a round trip. Recycled hourly, so
+    # that one lost without a word from the server is not kept for long.
+    return {"pool_recycle": 3600}

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import sqlite3
+import time
 from contextlib import contextmanager
 
+import psycopg
 import pytest
-from conftest import deliver, link_in, log, make_config
-from sqlalchemy import event, update
+from conftest import TEST_DATABASE_URL, deliver, link_in, log, make_config
+from sqlalchemy import event, select, text, update
 
 from feedback import create_app
 from feedback.extensions import db
 from feedback.settings.models import SiteSettings
+from feedback.surveys.models import Invitation
 
 
 @pytest.fixture
@@ -67,3 +71,58 @@ def test_a_settings_change_by_another_process_shows_at_once(app, client, survey_
         db.session.execute(update(SiteSettings).values(company_name=None))
         db.session.commit()
     assert "Loomwork" not in client.get(survey_path).text
+
+
+def _driver_autocommits(conn) -> bool:
+    """What the driver does with this connection: psycopg's autocommit flag, or pysqlite's isolation_level None."""
+    raw = conn.connection.dbapi_connection
+    if isinstance(raw, sqlite3.Connection):
+        return raw.isolation_level is None
+    return bool(raw.autocommit)
+
+
+def test_a_survey_get_runs_without_a_transaction_and_a_post_within_one(app, client, survey_path):
+    """A GET's one query and its one conditional UPDATE need no BEGIN and ROLLBACK around them (two round trips
+    of three on PostgreSQL); the answer's several writes stay in one transaction, on a connection the pool reset."""
+    seen: list[tuple[str, bool]] = []
+    with app.app_context():
+        engine = db.engine
+
+    def note(conn, cursor, statement, parameters, context, executemany):
+        seen.append((statement.split()[0], _driver_autocommits(conn)))
+
+    event.listen(engine, "before_cursor_execute", note)
+    try:
+        assert client.get(survey_path).status_code == 200  # the first look: its opened mark is written
+        looked = list(seen)
+        seen.clear()
+        answered = client.post(survey_path, data={"main_reason": "Something else"})
+    finally:
+        event.remove(engine, "before_cursor_execute", note)
+    assert looked and all(autocommit for _, autocommit in looked), looked
+    assert ("UPDATE", True) in looked
+    assert answered.status_code == 303, answered.text
+    assert seen and not any(autocommit for _, autocommit in seen), seen
+    assert {"INSERT", "UPDATE"} <= {verb for verb, _ in seen}
+    with app.app_context():
+        opened, done = db.session.execute(
+            select(Invitation.opened_at, Invitation.answered_at).where(Invitation.answered_at.is_not(None))
+        ).one()
+    assert opened is not None and done is not None
+
+
+@pytest.mark.skipif(not TEST_DATABASE_URL, reason="a PostgreSQL server closing a pooled connection")
+def test_a_pooled_connection_the_server_closed_is_replaced_before_a_request_uses_it(app, client, survey_path):
+    """No pre-ping's SELECT 1 at every checkout: an idle connection the server ended reads as ended, and is
+    swapped for a new one, so the customer's page does not fail."""
+    with app.app_context():
+        before = db.session.scalar(text("SELECT pg_backend_pid()"))
+        db.session.remove()  # back to the pool, idle
+    # Another client ends it, as a restart or a DBA would.
+    with psycopg.connect(TEST_DATABASE_URL.replace("+psycopg", ""), autocommit=True) as other:
+        assert other.execute("SELECT pg_terminate_backend(%s)", (before,)).fetchone()[0]
+    time.sleep(0.2)  # the server's goodbye takes a moment to arrive
+    page = client.get(survey_path)
+    assert page.status_code == 200 and "Thank you, Sam." in page.text
+    with app.app_context():
+        assert db.session.scalar(text("SELECT pg_backend_pid()")) != before

@@ -50,6 +50,13 @@ def _check(token: str) -> LinkStatus:
     return link
 
 
+def _without_a_transaction() -> None:
+    """A survey GET reads one row set and writes at most one conditional UPDATE (`mark_opened`): it runs on an
+    autocommit connection, which spares PostgreSQL the BEGIN and ROLLBACK round trips around that one query, two of
+    the page's three. Called before the request's first query; the pool resets the connection when it returns."""
+    db.session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+
+
 def _unusable(link: LinkStatus, token: str) -> tuple[str, int]:
     template, status = UNUSABLE[link.state]
     return render_template(template, invitation=link.invitation, token=token), status
@@ -58,6 +65,8 @@ def _unusable(link: LinkStatus, token: str) -> tuple[str, int]:
 @blueprint.route("/<token>", methods=["GET", "POST"])
 @csrf.exempt  # the signed, single-use link is the credential: no cookie is needed to answer
 def survey(token: str) -> str | Response | tuple[str, int]:
+    if request.method == "GET":
+        _without_a_transaction()
     link = _check(token)
     if link.state in UNUSABLE:
         return _unusable(link, token)
