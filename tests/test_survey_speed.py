@@ -126,3 +126,22 @@ def test_a_pooled_connection_the_server_closed_is_replaced_before_a_request_uses
     assert page.status_code == 200 and "Thank you, Sam." in page.text
     with app.app_context():
         assert db.session.scalar(text("SELECT pg_backend_pid()")) != before
+
+
+def test_the_worker_reads_the_settings_once_per_transaction_and_sees_a_change_at_the_next(app, database_url, smtp):
+    """Outside a request (the worker queueing an import's emails), the settings row was asked for again with every
+    email when none was saved yet; now once per transaction, and a change another process saves is seen at the
+    worker's next one."""
+    from feedback.settings.operations import current_settings
+
+    with app.app_context():
+        with statements(app) as seen:
+            names = {current_settings().company_name for _ in range(50)}
+        assert len([s for s in seen if "site_settings" in s]) == 1, seen
+        db.session.commit()
+        elsewhere = create_app(make_config(database_url, smtp))
+        with elsewhere.app_context():
+            db.session.merge(SiteSettings(id=1, company_name="Loomwork"))
+            db.session.commit()
+        assert "Loomwork" not in names
+        assert current_settings().company_name == "Loomwork"
