@@ -148,7 +148,9 @@ def test_the_worker_reads_the_settings_once_per_transaction_and_sees_a_change_at
 
 
 def test_a_logged_in_staff_member_opening_a_survey_link_sees_it_too(app, client, survey_path, logged_in_owner):
-    """Their session loads their user before the view: the GET's autocommit connection must not depend on being
-    the request's first query."""
-    page = client.get(survey_path)
+    """A staff member's session cookie changes nothing: the survey loads no user, so the GET's autocommit
+    connection is still the request's first, and the page is the customer's."""
+    with statements(app) as seen:
+        page = client.get(survey_path)
     assert page.status_code == 200 and "Thank you, Sam." in page.text
+    assert seen and not any("FROM users" in statement for statement in seen), seen
