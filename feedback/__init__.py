@@ -42,7 +42,7 @@ def register_extensions(app: Flask) -> None:
     from feedback.auth.views import load_user
     from feedback.db import enable_postgresql_liveness_check, enable_sqlite_tuning
     from feedback.extensions import babel, csrf, db, login_manager, mail, migrate
-    from feedback.i18n import TRANSLATIONS, install_template_gettext, select_locale
+    from feedback.i18n import TRANSLATIONS, select_locale
 
     enable_sqlite_tuning()
     enable_postgresql_liveness_check()
@@ -56,7 +56,6 @@ def register_extensions(app: Flask) -> None:
     login_manager.login_message_category = "info"
     login_manager.user_loader(load_user)
     babel.init_app(app, locale_selector=select_locale, default_translation_directories=str(TRANSLATIONS))
-    install_template_gettext(app)
 
 
 def register_logging(app: Flask) -> None:

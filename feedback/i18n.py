@@ -8,12 +8,11 @@ from __future__ import annotations
 
 from contextlib import AbstractContextManager
 from pathlib import Path
-from typing import Any
 
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
-from flask import Flask, g, has_request_context, request
-from flask_babel import force_locale, get_locale, get_translations, refresh
+from flask import g, has_request_context, request
+from flask_babel import force_locale, refresh
 
 TRANSLATIONS = Path(__file__).resolve().parent / "translations"
 DEFAULT_LOCALE = "en"
@@ -58,34 +57,6 @@ def use_customer_locale(locale: str | None) -> None:
 def customer_locale(locale: str | None) -> AbstractContextManager[None]:
     """Renders what is inside in the customer's language, e.g. an email queued from a staff request."""
     return force_locale(supported_locale(locale) or DEFAULT_LOCALE)
-
-
-def install_template_gettext(app: Flask) -> None:
-    """Templates' `_()` and `{% trans %}`, as Flask-Babel installs them, but finding the translations faster.
-
-    Flask-Babel looks them up anew for every string (its context three times over, and the locale's name built
-    each time): a tenth of the survey page's time, for its dozen strings. Here the locale in force (Flask-Babel's
-    own, so `force_locale` and `refresh` still count) picks its translations from a table this app fills as it
-    goes; like Flask-Babel's own cache, it lasts as long as the process, as the compiled catalogues do.
-    """
-    by_locale: dict[object, Any] = {}
-
-    def translations() -> Any:
-        locale = get_locale()
-        found = by_locale.get(locale)
-        if found is None:
-            found = get_translations()
-            if locale is not None:
-                by_locale[locale] = found
-        return found
-
-    app.jinja_env.install_gettext_callables(  # type: ignore[attr-defined]  (added by the i18n extension)
-        gettext=lambda string: translations().ugettext(string),
-        ngettext=lambda singular, plural, n: translations().ungettext(singular, plural, n),
-        pgettext=lambda context, string: translations().upgettext(context, string),
-        npgettext=lambda context, singular, plural, n: translations().unpgettext(context, singular, plural, n),
-        newstyle=True,
-    )
 
 
 def catalogues(directory: Path = TRANSLATIONS) -> list[Path]:
