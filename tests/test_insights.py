@@ -8,6 +8,7 @@ import io
 import re
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -17,9 +18,10 @@ from feedback.auth.models import User
 from feedback.cancellations.operations import NewCancellation, log_cancellation
 from feedback.db import utcnow
 from feedback.extensions import db
+from feedback.insights import charts
 from feedback.insights.filters import Filter
 from feedback.insights.models import DigestSent
-from feedback.insights.queries import report
+from feedback.insights.queries import Share, report
 from feedback.postmortem.models import Cancellation
 from feedback.questions.defaults import EXIT_SURVEY
 from feedback.questions.operations import live_version, publish
@@ -247,6 +249,25 @@ def test_the_page_shows_the_numbers(client, auth, owner, cases):
     assert page.text.count("<svg") >= 10 and "<title id=" in page.text
     filtered = client.get("/insights/", query_string={**RANGE, "owner": "oscar@acme.test"})
     assert "4 cancellations took 700.00 of MRR" in re.sub(r"\s+", " ", filtered.text)
+
+
+def test_the_charts_draw_the_numbers_and_escape_the_words(client, auth, owner, cases):
+    """The SVG is written in Python (charts.py): its bars follow the counts, and a customer's words stay text."""
+    auth.login(owner["email"])
+    page = client.get("/insights/", query_string=RANGE).text
+    reasons = re.search(r'<svg class="chart"[^>]*aria-labelledby="chart-reasons-title.*?</svg>', page, re.S).group(0)
+    assert '<title id="chart-reasons-title">Main reason, as the customer gave it</title>' in reasons
+    # 3, 1, 1, 1 answers: the leading bar is the whole width, the others a third of it.
+    widths = re.findall(r'<rect x="0" y="\d+" width="([\d.]+)%" height="10" rx="5" fill=', reasons)
+    assert widths[:2] == ["100.00", "33.33"] and len(widths) == 4
+    assert "3 · 50%" in reasons
+    drawn = charts.bars_svg(
+        "chart-x", "A <b>title</b>", "desc & more", [Share('<script>alert("x")</script>', 2, 0.5)], color=1
+    )
+    assert "<script>" not in drawn and "&lt;script&gt;" in drawn and "A &lt;b&gt;title&lt;/b&gt;" in drawn
+    assert "desc &amp; more" in drawn and f'fill="{charts.PALETTE[1]}"' in drawn
+    stacked = charts.stacked_svg("chart-y", "T", "D", [SimpleNamespace(by={"<i>": 2, "b": 2})], ["<i>", "b"], ["1 Dec"])
+    assert stacked.count("<rect ") == 2 and '<li><span class="swatch swatch-0"></span>&lt;i&gt;</li>' in stacked
 
 
 def test_empty_states(client, auth, owner):

@@ -1,8 +1,12 @@
-"""Where every column of the page's column charts goes, worked out in Python so the template only writes it down.
+"""The page's charts: where every column and bar goes, and the SVG that draws them, written here in Python.
 
-Jinja is slow at arithmetic and loops (each macro call costs more than the sums inside it); the page's charts were
-most of its rendering time. Coordinates are in percent across (so the text keeps its size on a phone) and in pixels
-down, formatted here once.
+Jinja is slow at arithmetic and loops: each macro call and each `{{ }}` (an escape and a new Markup) costs more
+than the sums inside it, and the charts' rectangles are most of the page's expressions. Here the numbers are
+formatted once and written straight into the SVG, and only text (titles, descriptions, labels) is escaped. The
+template calls `columns_svg`, `stacked_svg`, `bars_svg` and `paired_svg` and gets Markup back. Coordinates are in
+percent across (so the text keeps its size on a phone) and in pixels down. A chart has a title and a description
+for screen readers; the numbers are always in a table beside or under it; the colours are style.css's .swatch-N
+too (no inline styles: the CSP allows none).
 """
 
 from __future__ import annotations
@@ -11,6 +15,8 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+
+from markupsafe import Markup, escape
 
 #: The colours of stacked columns; also style.css's .swatch-N (no inline styles: the CSP allows none).
 PALETTE = ("#0f766e", "#2563eb", "#c2410c", "#7c3aed", "#be123c", "#4d7c0f", "#667085")
@@ -146,3 +152,107 @@ def bars(shares: Sequence[Any], scale: float | None = None, labels: dict[str, st
             BarRow(40 * index, label, shorten(label, 38), count, percent(share.share), value, width, share.mrr_lost)
         )
     return rows
+
+
+def _svg_open(id_: str, title: str, desc: str, height: int | float) -> list[str]:
+    key = escape(id_)
+    return [
+        f'<svg class="chart" width="100%" height="{height}" role="img" aria-labelledby="{key}-title {key}-desc"'
+        ' focusable="false">',
+        f'<title id="{key}-title">{escape(title)}</title>',
+        f'<desc id="{key}-desc">{escape(desc)}</desc>',
+    ]
+
+
+def column_svg(id_: str, title: str, desc: str, chart: ColumnChart) -> Markup:
+    """A chart laid out by columns() or stacked(): gridlines, columns, the period before, labels, the legend."""
+    out = _svg_open(id_, title, desc, chart.height)
+    out.append('<g class="grid" aria-hidden="true">')
+    out += [f'<line x1="0" x2="100%" y1="{y}" y2="{y}"></line>' for y in chart.grid]
+    out += [f'<text class="axis" x="100%" y="{y}" text-anchor="end">{escape(text)}</text>' for y, text in chart.axis]
+    out.append("</g><g>" if chart.legend else '</g><g class="bars">')  # stacked columns keep their own colours
+    for x, width, y, h, fill in chart.rects:
+        paint = f' fill="{fill}"' if fill else ' rx="2"'
+        out.append(f'<rect x="{x}%" width="{width}%" y="{y}" height="{h}"{paint}></rect>')
+    out.append("</g>")
+    if chart.dots:
+        out.append('<g class="previous" aria-hidden="true">')
+        out += [f'<line x1="{a}%" x2="{b}%" y1="{c}" y2="{d}"></line>' for a, b, c, d in chart.lines]
+        out += [f'<circle cx="{x}%" cy="{y}" r="2.5"></circle>' for x, y in chart.dots]
+        out.append("</g>")
+    out.append('<g class="x-labels" aria-hidden="true">')
+    y = chart.height - 8
+    for x, anchor, label in chart.labels:
+        out.append(f'<text class="axis" x="{x}%" y="{y}" text-anchor="{anchor}">{escape(label)}</text>')
+    out.append("</g></svg>")
+    if chart.legend:
+        out.append('<ul class="legend">')
+        out += [f'<li><span class="swatch swatch-{n}"></span>{escape(label)}</li>' for n, label in chart.legend]
+        out.append("</ul>")
+    return Markup("\n".join(out))  # noqa: S704 - every text above is escaped; the rest are our own numbers
+
+
+def columns_svg(
+    id_: str,
+    title: str,
+    desc: str,
+    labels: Sequence[str],
+    values: Sequence[float],
+    previous: Sequence[float] | None = None,
+    fmt: Callable[[float], str] | None = None,
+    height: int = 200,
+) -> Markup:
+    """Columns per bucket for this period, the period before as a dashed line over them."""
+    return column_svg(id_, title, desc, columns(labels, values, previous, fmt, height))
+
+
+def stacked_svg(
+    id_: str, title: str, desc: str, buckets: Sequence[Any], keys: Sequence[str], labels: Sequence[str]
+) -> Markup:
+    """Stacked columns per bucket, one colour per key; the legend is HTML under it."""
+    return column_svg(id_, title, desc, stacked(labels, buckets, keys))
+
+
+def bars_svg(
+    id_: str,
+    title: str,
+    desc: str,
+    shares: Sequence[Any],
+    color: int = 0,
+    scale: float | None = None,
+    labels: dict[str, str] | None = None,
+) -> Markup:
+    """Horizontal bars, one per share: the label above, count and share at the right (MRR lost is in the table)."""
+    rows = bars(shares, scale, labels)
+    out = _svg_open(id_, title, desc, 40 * len(rows) + 4)
+    fill = PALETTE[color]
+    for row in rows:
+        y = row.y
+        out.append(f'<text class="label" x="0" y="{y + 14}">{escape(row.short_label)}</text>')
+        out.append(f'<text class="value" x="100%" y="{y + 14}" text-anchor="end">{escape(row.value)}</text>')
+        out.append(f'<rect class="track" x="0" y="{y + 21}" width="100%" height="10" rx="5"></rect>')
+        out.append(f'<rect x="0" y="{y + 21}" width="{row.width}%" height="10" rx="5" fill="{fill}"></rect>')
+    out.append("</svg>")
+    return Markup("\n".join(out))  # noqa: S704 - every text above is escaped; the rest are our own numbers
+
+
+def paired_svg(id_: str, title: str, desc: str, rows: Sequence[dict[str, Any]]) -> Markup:
+    """The customer's reason beside the owner's: two thin bars per reason, 50 px apart."""
+    top = max([*(row["customer"] for row in rows), *(row["owner"] for row in rows), 0.0001])
+    out = _svg_open(id_, title, desc, 50 * len(rows) + 4)
+    for index, row in enumerate(rows):
+        y, customer, owner = 50 * index, row["customer"], row["owner"]
+        out.append(f'<text class="label" x="0" y="{y + 14}">{escape(shorten(row["label"], 30))}</text>')
+        out.append(
+            f'<text class="value" x="100%" y="{y + 14}" text-anchor="end">'
+            f"{customer * 100:.0f}% · {owner * 100:.0f}%</text>"
+        )
+        out.append(
+            f'<rect x="0" y="{y + 21}" width="{customer / top * 100:.2f}%" height="8" rx="4" fill="{PALETTE[0]}">'
+            "</rect>"
+        )
+        out.append(
+            f'<rect x="0" y="{y + 32}" width="{owner / top * 100:.2f}%" height="8" rx="4" fill="{PALETTE[3]}"></rect>'
+        )
+    out.append("</svg>")
+    return Markup("\n".join(out))  # noqa: S704 - every text above is escaped; the rest are our own numbers

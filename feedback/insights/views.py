@@ -75,8 +75,7 @@ def index() -> str:
         period_labels=[bucket_label(bucket.start) for bucket in result.periods],
         short_money=short_money,
         stripe_labels=STRIPE_LABELS,
-        layout=charts,
-        palette=charts.PALETTE,
+        charts=charts,
         pct=charts.percent,
     )
 
