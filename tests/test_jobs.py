@@ -69,6 +69,13 @@ def test_the_features_register_their_jobs_with_their_intervals(app):
     }
 
 
+def test_the_runner_takes_jobs_in_name_order_whatever_was_imported_first(app, monkeypatch):
+    monkeypatch.setattr(job_registry, "_jobs", {})
+    for name in ("zeta.last", "alpha.first", "mid.dle"):
+        periodic(name, every=MINUTE)(lambda now: "")
+    assert [job.name for job in registered()] == ["alpha.first", "mid.dle", "zeta.last"]
+
+
 def test_registering_again_is_harmless_and_a_clash_is_refused(app, app_config):
     import feedback.surveys.jobs
 
@@ -267,11 +274,11 @@ def test_flask_outbox_send_only_delivers_and_flask_jobs_run_lapses_the_link(app,
     assert ran.output.splitlines() == [
         "actions.reminders: nothing to do",
         "actions.weekly-digest: nothing to do",
-        "insights.weekly-digest: nothing to do",  # no admin here, so no one wants the digest
         "api.forget-idempotency-keys: nothing to do",
         "imports.work: nothing to do",
         "inbound.poll-imap: nothing to do",  # no INBOUND_IMAP_URL
         "inbound.process: nothing to do",
+        "insights.weekly-digest: nothing to do",  # no admin here, so no one wants the digest
         "privacy.retention: nothing to do",
         "surveys.lapse-links: 1 survey link expired",
         "surveys.queue-reminders: nothing to do",

@@ -57,8 +57,14 @@ def add(job: Job) -> Job:
 
 
 def registered() -> list[Job]:
-    """Every registered job, in the order they were registered (the order the runner takes them in)."""
-    return list(_jobs.values())
+    """Every registered job in name order, the order the runner takes them in.
+
+    Not the order of registration: that is the order the features' modules happen to be imported in, which a test,
+    a command or a plugin importing one of them early would change. Each job stands alone: none needs another to
+    have run first in the same pass (inbound.poll-imap still comes before inbound.process, so a pass processes the
+    mail it fetched, as before).
+    """
+    return sorted(_jobs.values(), key=lambda job: job.name)
 
 
 def tally(count: int, one: str, many: str) -> str:
