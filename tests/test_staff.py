@@ -115,7 +115,7 @@ def test_a_deactivated_owners_open_cancellations_are_reassigned(app, client, smt
     open_id = log(app, owner["email"], customer_name="Open Case", customer_email="open@client.test")
     page = client.get(STAFF)
     client.post(f"/admin/staff/{owner['id']}/deactivate", data={"csrf_token": csrf_token(page.text)})
-    assert "Reassign open cancellations" in client.get(STAFF).text
+    assert "Reassign open work" in client.get(STAFF).text
     deliver(app)
     smtp.clear()
 
@@ -221,16 +221,52 @@ def test_next_stays_on_this_site(auth, admin, next_url, lands_on):
     assert response.headers["Location"] == lands_on
 
 
+def test_a_deactivated_owners_open_action_items_go_to_the_colleague_too(app, client, logged_in_admin, owner,
+                                                                       other_owner):  # fmt: skip
+    """Items outlive the summary: a finished postmortem's open item would otherwise remind no one."""
+    from feedback.actions.models import ActionItem
+    from feedback.actions.operations import add_item, close_item
+    from feedback.audit.models import AuditEvent
+
+    case_id = log(app, owner["email"], customer_name="Summed Up", customer_email="summed@client.test")
+    with app.app_context():
+        cancellation = db.session.get(Cancellation, case_id)
+        cancellation.state = "summarized"  # no open cancellation left: only the items keep the owner's work open
+        open_id = add_item(cancellation, title="Fix the invoice PDF", due_on=utcnow().date() + timedelta(days=3)).id
+        closed_id = add_item(cancellation, title="Call them back").id
+        close_item(db.session.get(ActionItem, closed_id), "done")
+        db.session.commit()
+    page = client.get(STAFF)
+    client.post(f"/admin/staff/{owner['id']}/deactivate", data={"csrf_token": csrf_token(page.text)})
+    assert "Reassign open work" in client.get(STAFF).text
+
+    form = client.get(f"/admin/staff/{owner['id']}/reassign")
+    assert "Fix the invoice PDF" in form.text and "Call them back" not in form.text
+    assert "Reassign 1 open action item" in form.text
+    done = client.post(f"/admin/staff/{owner['id']}/reassign",
+                       data={"csrf_token": csrf_token(form.text), "to_user": str(other_owner["id"])})  # fmt: skip
+    assert done.status_code == 302
+    assert "1 open action item reassigned to Oscar Other" in client.get(STAFF).text
+    with app.app_context():
+        assert db.session.get(ActionItem, open_id).owner_id == other_owner["id"]
+        assert db.session.get(ActionItem, closed_id).owner_id == owner["id"]  # closed items stay with the closer
+        events = [e.detail for e in db.session.get(Cancellation, case_id).events if e.kind == "action_reassigned"]
+        assert events == ["Fix the invoice PDF is now Oscar Other's."]
+        audit = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "staff.reassign")).one()
+        assert "0 open cancellation(s) and 1 open action item(s)" in audit.detail
+    assert "Nothing to hand over" in client.get(f"/admin/staff/{owner['id']}/reassign").text
+
+
 def test_reassigning_a_case_that_waits_for_contact_asks_for_one_review_once(app, smtp, owner, other_owner, admin):
     from feedback.auth.models import User
     from feedback.customers.contact import complete_contact
-    from feedback.staff.operations import reassign_open_cancellations
+    from feedback.staff.operations import hand_over_open_work
 
     waiting = log(app, owner["email"], customer_name="", customer_email="", needs_contact=True)
     with app.app_context():
         from_user, to_user, acting = (db.session.get(User, p["id"]) for p in (owner, other_owner, admin))
         from_user.active = False
-        assert reassign_open_cancellations(from_user, to_user, acting) == 1
+        assert hand_over_open_work(from_user, to_user, acting).cancellations == 1
         complete_contact(waiting, "Wanda Waiting", "wanda@client.test", acting)
         db.session.commit()
     deliver(app)

@@ -223,6 +223,22 @@ def may_change(user: Any, item: ActionItem) -> bool:
     )
 
 
+def open_items_owned_by(user: User) -> list[ActionItem]:
+    """Every open item `user` owns, on any postmortem: items outlive the summary, so most sit on finished ones."""
+    query = select(ActionItem).options(joinedload(ActionItem.cancellation))
+    query = query.where(ActionItem.owner_id == user.id, ActionItem.status == "open")
+    return list(db.session.scalars(query.order_by(ActionItem.due_on.is_(None), ActionItem.due_on, ActionItem.id)))
+
+
+def hand_over_items(from_user: User, to_user: User, by: User) -> int:
+    """Gives `from_user`'s open items to `to_user`, each as an owner change through update_item (the postmortem
+    records it, and the reminders follow the new owner). Closed items stay with whoever closed them."""
+    items = open_items_owned_by(from_user)
+    for item in items:
+        update_item(item, {"owner_email": to_user.email}, by=by)
+    return len(items)
+
+
 def items_of(cancellation: Cancellation) -> list[ActionItem]:
     """Open first (soonest due first, undated last), then closed, newest closing first."""
     return list(

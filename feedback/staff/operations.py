@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 
 from feedback import audit
+from feedback.actions.operations import hand_over_items
 from feedback.auth.models import ROLES, User
 from feedback.auth.operations import InvalidUser, create_user, password_problem
 from feedback.extensions import db
@@ -129,18 +130,34 @@ def open_cancellations(user: User) -> list[Cancellation]:
     return list(db.session.scalars(query.order_by(Cancellation.cancelled_at)).all())
 
 
-def reassign_open_cancellations(from_user: User, to_user: User, acting: User) -> int:
-    """Hands a deactivated owner's unfinished cancellations to an active colleague, who is asked for the review."""
+@dataclass(frozen=True)
+class HandedOver:
+    """What a hand-over moved: open cancellations (their reviews asked of the new owner) and open action items."""
+
+    cancellations: int
+    action_items: int
+
+
+def hand_over_open_work(from_user: User, to_user: User, acting: User) -> HandedOver:
+    """Hands a deactivated owner's unfinished work to an active colleague: the cancellations still waiting for a
+    summary, whose missing reviews the colleague is asked for, and every open action item, wherever it sits (most
+    are on finished postmortems; left with someone who has gone, no one would be reminded of them)."""
     if from_user.active:
-        raise InvalidUser("Only a deactivated staff member's cancellations can be reassigned.")
+        raise InvalidUser("Only a deactivated staff member's work can be reassigned.")
     if not to_user.active or to_user.id == from_user.id:
-        raise InvalidUser("Choose an active staff member to take them over.")
+        raise InvalidUser("Choose an active staff member to take it over.")
     moved = open_cancellations(from_user)
     for cancellation in moved:
         cancellation.owner = to_user
         cancellation.record("reassigned", f"{acting.name} reassigned it from {from_user.name} to {to_user.name}.")
         if cancellation.review is None and not cancellation.needs_contact:  # else it goes once contact is added
             queue_review_request(cancellation)
+    items = hand_over_items(from_user, to_user, by=acting)
     db.session.flush()
-    audit.record("staff.reassign", from_user, f"{len(moved)} open cancellation(s) to {to_user.email}.", actor=acting)
-    return len(moved)
+    audit.record(
+        "staff.reassign",
+        from_user,
+        f"{len(moved)} open cancellation(s) and {items} open action item(s) to {to_user.email}.",
+        actor=acting,
+    )
+    return HandedOver(len(moved), items)

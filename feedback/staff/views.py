@@ -9,6 +9,8 @@ from werkzeug.wrappers import Response
 from wtforms import SelectChoice
 
 from feedback import audit
+from feedback.actions.models import ActionItem
+from feedback.actions.operations import open_items_owned_by
 from feedback.auth.access import admin_required
 from feedback.auth.models import User
 from feedback.auth.operations import InvalidUser
@@ -19,10 +21,10 @@ from feedback.staff.operations import (
     accept_invitation,
     change_role,
     check_invitation,
+    hand_over_open_work,
     invite_staff,
     open_cancellations,
     queue_invitation,
-    reassign_open_cancellations,
     set_active,
 )
 
@@ -52,8 +54,15 @@ def index() -> str | Response | tuple[str, int]:
             .group_by(Cancellation.owner_id)
         ).all()
     )
+    open_items = dict(
+        db.session.execute(
+            select(ActionItem.owner_id, func.count()).where(ActionItem.status == "open").group_by(ActionItem.owner_id)
+        ).all()
+    )
     status = 422 if form.errors else 200
-    return render_template("staff/index.html", form=form, staff=staff, open_counts=open_counts), status
+    return render_template(
+        "staff/index.html", form=form, staff=staff, open_counts=open_counts, open_items=open_items
+    ), status
 
 
 @blueprint.post("/admin/staff/<int:user_id>/deactivate")
@@ -116,17 +125,33 @@ def reassign(user_id: int) -> str | Response | tuple[str, int]:
     if form.validate_on_submit():
         to_user = db.get_or_404(User, form.to_user.data)
         try:
-            moved = reassign_open_cancellations(user, to_user, current_user)
+            moved = hand_over_open_work(user, to_user, current_user)
         except InvalidUser as error:
             form.to_user.errors = [*form.to_user.errors, str(error)]
         else:
             db.session.commit()
-            flash(f"{moved} open cancellation{'s' if moved != 1 else ''} reassigned to {to_user.name}.", "success")
+            flash(f"{handed_over(moved.cancellations, moved.action_items)} reassigned to {to_user.name}.", "success")
             return redirect(url_for("staff.index"))
     status = 422 if form.errors else 200
     return render_template(
-        "staff/reassign.html", form=form, user=user, cancellations=open_cancellations(user), colleagues=colleagues
+        "staff/reassign.html",
+        form=form,
+        user=user,
+        cancellations=open_cancellations(user),
+        items=open_items_owned_by(user),
+        colleagues=colleagues,
+        handed_over=handed_over,
     ), status
+
+
+def handed_over(cancellations: int, action_items: int) -> str:
+    """In words: "2 open cancellations and 1 open action item", leaving out a count of none (unless both are)."""
+    parts = [
+        f"{count} open {noun}{'s' if count != 1 else ''}"
+        for count, noun in ((cancellations, "cancellation"), (action_items, "action item"))
+        if count or not (cancellations or action_items)
+    ]
+    return " and ".join(parts)
 
 
 @blueprint.route("/welcome/<token>", methods=["GET", "POST"])
