@@ -341,6 +341,11 @@ def test_fifty_concurrent_guesses_check_at_most_the_free_ones(app, app_config, o
         return AuthActions(client).login(owner["email"], password).status_code
 
     statuses = at_once(app_config, 50, guess)
-    assert len(checks) <= ACCOUNT_FREE
-    assert statuses.count(429) >= 50 - ACCOUNT_FREE
-    assert statuses.count(302) <= 1
+    succeeded = statuses.count(302)
+    assert succeeded <= 1
+    # The right password, when it is among the checked, clears the address's failures (the real user is in), so
+    # guesses counted after it start afresh: one more round of free checks at most. On a loaded machine the
+    # threads spread out enough for that to happen; without the right password it never could.
+    rounds = 1 + succeeded
+    assert len(checks) <= ACCOUNT_FREE * rounds
+    assert statuses.count(429) >= 50 - ACCOUNT_FREE * rounds
