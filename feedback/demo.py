@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -10,6 +11,8 @@ import click
 from flask.cli import with_appcontext
 from sqlalchemy import select
 
+from feedback.actions.models import ActionItem
+from feedback.actions.operations import DEFAULT_DUE_DAYS, add_item, close_item
 from feedback.auth.models import User
 from feedback.auth.operations import find_staff
 from feedback.cancellations.operations import NewCancellation, log_cancellation
@@ -18,6 +21,7 @@ from feedback.extensions import db
 from feedback.insights.bulk import load_bulk
 from feedback.mail.models import OutboxMessage
 from feedback.postmortem.models import Cancellation
+from feedback.reviews.models import Review
 from feedback.reviews.operations import review_version, submit_review
 from feedback.settings.operations import save_settings
 from feedback.surveys.operations import expire_overdue_invitations, submit_survey
@@ -219,11 +223,36 @@ def _backdate(cancellation: Cancellation, days: int) -> None:
     db.session.commit()
 
 
+#: When the review was written, after the cancellation (as _settle dates it).
+REVIEWED_AFTER = timedelta(days=2, hours=1)
+
+
+def _action_items(review: dict[str, Any], owner: User) -> Callable[[Review], None]:
+    """What the review page does with "What must change?": an action item per line, owned by the reviewer, due
+    30 days after the review. The oldest stories' are overdue by now, as a real team's would be, so the Actions
+    page, its reminders and the staff list have follow-ups to show; the first of all is done already."""
+
+    def add(saved: Review) -> None:
+        reviewed = saved.cancellation.cancelled_at + REVIEWED_AFTER
+        lines = [line.strip() for line in review.get("action_items", "").splitlines() if line.strip()]
+        for line in lines if lines != ["None for this account"] else []:
+            due = reviewed.date() + timedelta(days=DEFAULT_DUE_DAYS)
+            add_item(saved.cancellation, title=line, due_on=due, created_by=owner, source="review")
+        if lines and not db.session.scalar(select(ActionItem.id).where(ActionItem.status != "open").limit(1)):
+            first = db.session.scalars(
+                select(ActionItem).where(ActionItem.cancellation_id == saved.cancellation_id).order_by(ActionItem.id)
+            ).first()
+            if first is not None:
+                close_item(first, "done", "Called all twelve accounts on the old price list.", by=owner)
+
+    return add
+
+
 def _settle(cancellation: Cancellation, started: datetime) -> None:
     """What the demo just did 'now' happened a day or two after the cancellation, as it would have."""
     db.session.refresh(cancellation)
     answered = cancellation.cancelled_at + timedelta(days=1, hours=3)
-    reviewed = cancellation.cancelled_at + timedelta(days=2, hours=1)
+    reviewed = cancellation.cancelled_at + REVIEWED_AFTER
     invitation = cancellation.invitation
     if invitation is not None and invitation.answered_at is not None and invitation.response is not None:
         invitation.answered_at = invitation.response.submitted_at = answered
@@ -231,9 +260,17 @@ def _settle(cancellation: Cancellation, started: datetime) -> None:
         cancellation.review.submitted_at = reviewed
     if cancellation.summary is not None:
         cancellation.summary.created_at = max(answered, reviewed)
+    closed = reviewed + timedelta(days=20)
+    items = select(ActionItem).where(ActionItem.cancellation_id == cancellation.id)
+    for item in db.session.scalars(items):
+        item.created_at = reviewed
+        if item.closed_at is not None:
+            item.closed_at = closed
     for event in cancellation.events:
         if event.at >= started:
-            event.at = {"answered": answered, "reviewed": reviewed}.get(event.kind, max(answered, reviewed))
+            event.at = {"answered": answered, "reviewed": reviewed, "action_closed": closed}.get(
+                event.kind, max(answered, reviewed)
+            )
     new_mail = select(OutboxMessage).where(
         OutboxMessage.cancellation_id == cancellation.id, OutboxMessage.created_at >= started
     )
@@ -291,7 +328,8 @@ def demo(bulk: int | None) -> None:
         if story["review"]:
             owner = find_staff(story["owner"])
             assert owner is not None
-            submit_review(cancellation, owner, story["review"], review_version(cancellation).id)
+            then = _action_items(story["review"], owner)
+            submit_review(cancellation, owner, story["review"], review_version(cancellation).id, then=then)
         if story["days_ago"] > 2:
             _settle(cancellation, started)
         db.session.commit()

@@ -26,6 +26,27 @@ def test_demo_loads_every_state_once(app, runner, smtp, auth, client):
     assert "Elena Rossi" in client.get("/cancellations/").text
 
 
+def test_demo_reviews_leave_action_items_to_follow_up(app, runner, auth, client):
+    """Each line of a demo review's "What must change?" is an item, as on the review page; the old ones are overdue."""
+    from feedback.actions.models import ActionItem
+    from feedback.db import utcnow
+
+    assert runner.invoke(args=["demo"]).exit_code == 0
+    with app.app_context():
+        items = db.session.scalars(select(ActionItem).order_by(ActionItem.id)).all()
+        assert [(item.title, item.status) for item in items][:2] == [
+            ("Call every account 60 days before a price change", "done"),
+            ("Offer a downgrade path before renewal", "open"),
+        ]
+        assert len(items) == 5 and "None for this account" not in {item.title for item in items}
+        today = utcnow().date()
+        assert all(item.due_on < today for item in items if item.status == "open")  # 30 days after old reviews
+        assert all(item.created_at < item.closed_at for item in items if item.closed_at)
+    auth.login("admin@example.com", "farewell-demo")
+    page = client.get("/actions/", query_string={"owner": "all"}).text
+    assert "Offer a downgrade path before renewal" in page and "Publish an SSO timeline" in page
+
+
 def test_demo_data_reads_like_a_real_company(app, runner, smtp, client):
     from conftest import link_in
 
