@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_user
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
+from sqlalchemy.orm import InstrumentedAttribute
 from werkzeug.wrappers import Response
 from wtforms import SelectChoice
 
@@ -47,22 +48,17 @@ def index() -> str | Response | tuple[str, int]:
             flash(f"Invitation sent to {user.email}.", "success")
             return redirect(url_for("staff.index"))
     staff = db.session.scalars(select(User).order_by(User.active.desc(), User.name)).all()
-    open_counts = dict(
-        db.session.execute(
-            select(Cancellation.owner_id, func.count())
-            .where(Cancellation.state != "summarized")
-            .group_by(Cancellation.owner_id)
-        ).all()
-    )
-    open_items = dict(
-        db.session.execute(
-            select(ActionItem.owner_id, func.count()).where(ActionItem.status == "open").group_by(ActionItem.owner_id)
-        ).all()
-    )
+    open_counts = _count_per_owner(Cancellation.owner_id, Cancellation.state != "summarized")
+    open_items = _count_per_owner(ActionItem.owner_id, ActionItem.status == "open")
     status = 422 if form.errors else 200
     return render_template(
         "staff/index.html", form=form, staff=staff, open_counts=open_counts, open_items=open_items
     ), status
+
+
+def _count_per_owner(owner: InstrumentedAttribute[int], still_open: ColumnElement[bool]) -> dict[int, int]:
+    """{user id: how many of their rows are still open}, for the staff list's columns."""
+    return dict(db.session.execute(select(owner, func.count()).where(still_open).group_by(owner)).all())
 
 
 @blueprint.post("/admin/staff/<int:user_id>/deactivate")
