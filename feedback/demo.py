@@ -50,6 +50,8 @@ STORIES: list[dict[str, Any]] = [
         "owner": "jonas@example.com",
         "reason": "Budget cuts",
         "complaint": "Price went up at renewal.",
+        #: Its first action item, closed as done, with this note.
+        "done": "Called all twelve accounts on the old price list.",
         "survey": {
             "main_reason": "It was too expensive for us",
             "final_straw": "The renewal quote was 40% higher.",
@@ -225,25 +227,25 @@ def _backdate(cancellation: Cancellation, days: int) -> None:
 
 #: When the review was written, after the cancellation (as _settle dates it).
 REVIEWED_AFTER = timedelta(days=2, hours=1)
+#: A review's answer to "What must change?" that asks for no item.
+NO_ACTION_ITEMS = "None for this account"
 
 
-def _action_items(review: dict[str, Any], owner: User) -> Callable[[Review], None]:
+def _action_items(story: dict[str, Any], owner: User) -> Callable[[Review], None]:
     """What the review page does with "What must change?": an action item per line, owned by the reviewer, due
     30 days after the review. The oldest stories' are overdue by now, as a real team's would be, so the Actions
-    page, its reminders and the staff list have follow-ups to show; the first of all is done already."""
+    page, its reminders and the staff list have follow-ups to show; a story's `done` closes its first item."""
 
     def add(saved: Review) -> None:
-        reviewed = saved.cancellation.cancelled_at + REVIEWED_AFTER
-        lines = [line.strip() for line in review.get("action_items", "").splitlines() if line.strip()]
-        for line in lines if lines != ["None for this account"] else []:
-            due = reviewed.date() + timedelta(days=DEFAULT_DUE_DAYS)
-            add_item(saved.cancellation, title=line, due_on=due, created_by=owner, source="review")
-        if lines and not db.session.scalar(select(ActionItem.id).where(ActionItem.status != "open").limit(1)):
-            first = db.session.scalars(
-                select(ActionItem).where(ActionItem.cancellation_id == saved.cancellation_id).order_by(ActionItem.id)
-            ).first()
-            if first is not None:
-                close_item(first, "done", "Called all twelve accounts on the old price list.", by=owner)
+        due = (saved.cancellation.cancelled_at + REVIEWED_AFTER).date() + timedelta(days=DEFAULT_DUE_DAYS)
+        titles = [line.strip() for line in story["review"].get("action_items", "").splitlines()]
+        items = [
+            add_item(saved.cancellation, title=title, due_on=due, created_by=owner, source="review")
+            for title in titles
+            if title and title != NO_ACTION_ITEMS
+        ]
+        if items and story.get("done"):
+            close_item(items[0], "done", story["done"], by=owner)
 
     return add
 
@@ -328,7 +330,7 @@ def demo(bulk: int | None) -> None:
         if story["review"]:
             owner = find_staff(story["owner"])
             assert owner is not None
-            then = _action_items(story["review"], owner)
+            then = _action_items(story, owner)
             submit_review(cancellation, owner, story["review"], review_version(cancellation).id, then=then)
         if story["days_ago"] > 2:
             _settle(cancellation, started)
