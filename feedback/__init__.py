@@ -27,6 +27,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         [FileSystemLoader(str(ROOT / "templates")), PrefixLoader({"emails": FileSystemLoader(str(ROOT / "emails"))})]
     )
     register_extensions(app)
+    register_url_converters(app)
     register_logging(app)
     register_hooks(app)
     register_blueprints(app)
@@ -58,6 +59,12 @@ def register_extensions(app: Flask) -> None:
     babel.init_app(app, locale_selector=select_locale, default_translation_directories=str(TRANSLATIONS))
 
 
+def register_url_converters(app: Flask) -> None:
+    from feedback import urls
+
+    urls.init_app(app)
+
+
 def register_logging(app: Flask) -> None:
     from feedback import requestlog
 
@@ -69,7 +76,7 @@ def register_hooks(app: Flask) -> None:
     from feedback.inbound.addresses import bounce_address_for, reply_address_for
     from feedback.mail import hooks as mail_hooks
     from feedback.postmortem.workflow import when_summary_due
-    from feedback.settings.operations import sender_name
+    from feedback.settings.operations import current_settings, sender_name
     from feedback.summaries.operations import compose_summary
     from feedback.surveys.consent import footer_links
     from feedback.surveys.operations import reminder_obsolete
@@ -77,10 +84,20 @@ def register_hooks(app: Flask) -> None:
     when_summary_due(app, compose_summary)
     mail_hooks.check_before_sending(app, "survey_reminder", reminder_obsolete)
     mail_hooks.sender_name_from(app, sender_name)
+    mail_hooks.company_name_from(app, lambda: current_settings().company_name)
     mail_hooks.customer_footer_from(app, footer_links)
     mail_hooks.customer_reply_address_from(app, reply_address_for)
     mail_hooks.envelope_sender_from(app, bounce_address_for)
     register_follow_through(app)
+    register_events(app)
+
+
+def register_events(app: Flask) -> None:
+    """Outbound events tell the admins of an endpoint they disabled; the admins are auth's to know."""
+    from feedback.auth.operations import admin_addresses
+    from feedback.events import hooks as event_hooks
+
+    event_hooks.admins_from(app, admin_addresses)
 
 
 def register_follow_through(app: Flask) -> None:
@@ -89,13 +106,17 @@ def register_follow_through(app: Flask) -> None:
     from feedback.actions import jobs as action_jobs
     from feedback.actions.operations import items_of
     from feedback.actions.review_part import part
+    from feedback.helpdesk.history import history_for
     from feedback.mail import hooks as mail_hooks
     from feedback.reviews.parts import add_review_part
     from feedback.summaries.operations import summary_context_from
-    from feedback.winback.operations import asks_for
+    from feedback.winback.operations import asks_for, may_be_told
 
     add_review_part(app, part())
     summary_context_from(app, lambda cancellation: {"action_items": items_of(cancellation)})
+    summary_context_from(app, lambda cancellation: {"helpdesk": history_for(cancellation)})
+    # The summary says what the win-back page knows: the customer agreed to hear about changes for their reason.
+    summary_context_from(app, lambda cancellation: {"hears_about_changes": may_be_told(cancellation) is not None})
     mail_hooks.check_before_sending(app, "action_reminder", action_jobs.reminder_obsolete)
     action_jobs.digest_extra_from(app, asks_for)
 
@@ -106,6 +127,7 @@ def register_blueprints(app: Flask) -> None:
     from feedback.email_log.mailbox import blueprint as mailbox
     from feedback.email_log.views import blueprint as email_log
     from feedback.health import blueprint as health
+    from feedback.inbound.review import blueprint as held_replies
     from feedback.inbound.views import blueprint as inbound
     from feedback.insights.views import blueprint as insights
     from feedback.reviews.views import blueprint as reviews
@@ -117,6 +139,7 @@ def register_blueprints(app: Flask) -> None:
         auth,
         cancellations,
         health,
+        held_replies,
         inbound,
         insights,
         mailbox,
@@ -129,12 +152,15 @@ def register_blueprints(app: Flask) -> None:
         app.register_blueprint(blueprint)
 
     from feedback.actions.views import blueprint as actions
+    from feedback.event_log.views import blueprint as event_log
+    from feedback.helpdesk.admin import blueprint as integrations
+    from feedback.helpdesk.views import blueprint as helpdesk
     from feedback.questions.views import blueprint as questions
     from feedback.settings.views import blueprint as site_settings
     from feedback.staff.views import blueprint as staff
     from feedback.winback.views import blueprint as winback
 
-    for blueprint in (questions, site_settings, staff, actions, winback):
+    for blueprint in (questions, site_settings, staff, actions, winback, event_log, helpdesk, integrations):
         app.register_blueprint(blueprint)
     register_ways_in(app)
     register_privacy(app)
@@ -144,10 +170,12 @@ def register_privacy(app: Flask) -> None:
     """GDPR export and erasure (page, API), the audit trail's page, and password reset."""
     from feedback.audit_log.views import blueprint as audit_log
     from feedback.auth.reset_views import blueprint as password_reset
+    from feedback.auth.second_step import blueprint as second_factor
+    from feedback.auth.sso_views import blueprint as sso
     from feedback.privacy.api import blueprint as privacy_api
     from feedback.privacy.views import blueprint as privacy
 
-    for blueprint in (privacy, privacy_api, audit_log, password_reset):
+    for blueprint in (privacy, privacy_api, audit_log, password_reset, second_factor, sso):
         app.register_blueprint(blueprint)
 
 
@@ -174,16 +202,19 @@ def register_commands(app: Flask) -> None:
     from feedback.auth.cli import users
     from feedback.cancellations.cli import cancellations
     from feedback.demo import demo
+    from feedback.event_log.cli import webhooks
     from feedback.imports.cli import import_
     from feedback.inbound.cli import inbound
     from feedback.insights.cli import insights
     from feedback.jobs.cli import jobs
     from feedback.mail.cli import outbox
     from feedback.privacy.cli import customers
+    from feedback.staff.cli import deactivate
     from feedback.worker import worker
 
     cancellations.add_command(import_)
-    for group in (users, cancellations, outbox, demo, tokens, jobs, worker, insights, inbound, customers):
+    users.add_command(deactivate)  # the staff feature's command, in the group people look for it in
+    for group in (users, cancellations, outbox, demo, tokens, jobs, worker, insights, inbound, customers, webhooks):
         app.cli.add_command(group)
 
     from feedback.questions.cli import questions
@@ -195,6 +226,7 @@ def register_jobs(app: Flask) -> None:
     """Periodic work lives in its feature: importing a feature's jobs module registers them (see feedback.jobs)."""
     from feedback.actions import jobs as action_jobs  # noqa: F401
     from feedback.api import jobs as api_jobs  # noqa: F401
+    from feedback.helpdesk import jobs as helpdesk_jobs  # noqa: F401
     from feedback.imports import jobs as import_jobs  # noqa: F401
     from feedback.inbound import jobs as inbound_jobs  # noqa: F401
     from feedback.insights import jobs as insights_jobs  # noqa: F401

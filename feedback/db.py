@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import select
+from collections.abc import Iterator
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, ClassVar
 
-from sqlalchemy import DateTime, MetaData, event
+from sqlalchemy import JSON, Column, DateTime, LargeBinary, MetaData, String, event
 from sqlalchemy.engine import Dialect, Engine
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import DeclarativeBase, registry
@@ -49,6 +50,49 @@ class Model(DeclarativeBase):
         metadata=MetaData(naming_convention=NAMING_CONVENTION),
         type_annotation_map={datetime: UTCDateTime()},
     )
+
+    #: The columns that hold a customer's personal data (their name, address, words, or text naming them):
+    #: export shows them, erasure and retention clear them. The one declaration privacy reads.
+    personal_data: ClassVar[tuple[str, ...]] = ()
+    #: The text columns declared to hold no customer's data (states, keys, staff's own records), so that a new
+    #: column says one or the other: `tests/test_privacy_registry.py` fails on one that says neither.
+    not_personal_data: ClassVar[tuple[str, ...]] = ()
+
+
+#: Column types that can hold what a person wrote or is called.
+TEXT_TYPES = (String, JSON, LargeBinary)
+
+
+def personal_columns(model: type[Model]) -> list[Column[Any]]:
+    """The declared personal columns of one model, in table order."""
+    table = model.__table__
+    return [column for column in table.columns if column.name in model.personal_data]  # type: ignore[attr-defined]
+
+
+def models_with_personal_data() -> Iterator[type[Model]]:
+    """Every mapped model that declares a personal column, in a stable order."""
+    for mapper in sorted(Model.registry.mappers, key=lambda m: m.class_.__name__):
+        if mapper.class_.personal_data:
+            yield mapper.class_
+
+
+def undeclared_columns() -> list[str]:
+    """`table.column` for every text, JSON or binary column that is neither declared personal nor not personal,
+    and for every declared name that is no column (a rename that forgot its declaration)."""
+    wrong = []
+    for mapper in Model.registry.mappers:
+        model, table = mapper.class_, mapper.local_table
+        names = {column.name for column in table.columns}
+        for name in set(model.personal_data) | set(model.not_personal_data):
+            if name not in names:
+                wrong.append(f"{table.name}.{name} (declared, but no such column)")
+        for name in set(model.personal_data) & set(model.not_personal_data):
+            wrong.append(f"{table.name}.{name} (declared both personal and not personal)")
+        for column in table.columns:
+            declared = column.name in model.personal_data or column.name in model.not_personal_data
+            if isinstance(column.type, TEXT_TYPES) and not declared:
+                wrong.append(f"{table.name}.{column.name}")
+    return sorted(wrong)
 
 
 def enable_sqlite_tuning() -> None:

@@ -283,11 +283,12 @@ def _settle(cancellation: Cancellation, started: datetime) -> None:
 
 @click.command("demo")
 @click.option("--bulk", type=click.IntRange(min=1), help="Instead, add N generated cancellations over two years.")
+@click.option("--force", is_flag=True, help="With --bulk: even on a database that holds real postmortems.")
 @with_appcontext
-def demo(bulk: int | None) -> None:
+def demo(bulk: int | None, force: bool) -> None:
     """Load demo staff and cancellations (once; later runs change nothing)."""
     if bulk:
-        load_bulk(bulk)
+        load_bulk(bulk, force=force)
         return
     if find_staff(STAFF[0][0]) is not None:
         click.echo("Demo data is already loaded.")

@@ -47,12 +47,19 @@ class Problem(HTTPException):
     """Raised anywhere in the API; rendered by `problem_response`."""
 
     def __init__(
-        self, status: int, detail: str, errors: dict[str, str] | None = None, headers: dict[str, str] | None = None
+        self,
+        status: int,
+        detail: str,
+        errors: dict[str, str] | None = None,
+        headers: dict[str, str] | None = None,
+        members: dict[str, Any] | None = None,
     ):
         super().__init__(detail)
         self.code = status
         self.errors = errors or {}
         self.extra_headers = headers or {}
+        #: RFC 9457 extension members, e.g. the scope a 403 lacked.
+        self.members = members or {}
 
 
 def wants_problem() -> bool:
@@ -67,6 +74,7 @@ def problem_response(error: HTTPException) -> Response:
         "status": status,
         "detail": error.description if status != 500 else "Something went wrong on our side; it has been logged.",
     }
+    body.update(getattr(error, "members", {}))
     errors = getattr(error, "errors", None)
     if errors:
         body["errors"] = [{"field": field, "message": message} for field, message in errors.items()]

@@ -7,7 +7,8 @@ from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 
-from babel.numbers import format_currency
+from babel import Locale
+from babel.numbers import format_currency, format_decimal
 
 
 def format_datetime(value: datetime | None, with_time: bool = True) -> str:
@@ -34,3 +35,19 @@ def format_money(value: Decimal | None, currency: str | None = None, locale: str
 def _format_currency(value: Decimal, currency: str, locale: str) -> str:
     """Babel reads its locale data on every call; a page of tables shows the same few amounts many times."""
     return format_currency(value, currency, locale=locale)
+
+
+def plural(number: int, one: str, many: str, locale: str = "en") -> str:
+    """ "1 email", "5,000 emails": the number as `locale` writes it, the noun its plural rule picks; never "(s)"."""
+    form = _plural_form(locale, number)
+    return f"{format_decimal(number, locale=locale)} {one if form == 'one' else many}"
+
+
+def number(value: int, locale: str = "en") -> str:
+    """5,000 rather than 5000, wherever a count is shown."""
+    return format_decimal(value, locale=locale)
+
+
+@lru_cache(maxsize=64)
+def _plural_form(locale: str, number: int) -> str:
+    return Locale.parse(locale).plural_form(abs(number))

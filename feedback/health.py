@@ -1,4 +1,4 @@
-from flask import Blueprint
+from flask import Blueprint, current_app
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -6,6 +6,7 @@ from feedback.db import utcnow
 from feedback.extensions import db
 from feedback.jobs.models import JobRun
 from feedback.mail.models import OutboxMessage
+from feedback.security import limit_storage_health
 
 blueprint = Blueprint("health", __name__)
 
@@ -26,6 +27,7 @@ def healthz() -> tuple[dict[str, object], int]:
     return {
         "status": "ok",
         "database": "ok",
+        "rate_limits": limit_storage_health(current_app),
         "outbox": {"oldest_due_seconds": round((now - oldest_due).total_seconds()) if oldest_due else 0},
         "jobs": {
             job.name: {

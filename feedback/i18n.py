@@ -1,7 +1,7 @@
 """The customer's language: the cancellation's locale, else the browser's, else English.
 
 Staff pages stay in English; only the customer's pages (the survey and the error pages a customer can reach)
-follow the browser. Catalogues live in feedback/translations and are compiled by the build (see the README).
+follow the browser. Catalogues live in feedback/translations and are compiled by the build (docs/customers.md).
 """
 
 from __future__ import annotations

@@ -6,6 +6,7 @@ import base64
 import hashlib
 import hmac
 from dataclasses import dataclass
+from datetime import date, timedelta
 from typing import Any
 
 from flask import current_app
@@ -71,21 +72,34 @@ def _address_signer(salt: str) -> _AddressSigner:
     return _AddressSigner(current_app.config["SECRET_KEY"], salt=salt, sep=".", algorithm=_ShortHMAC())
 
 
-def sign_address_key(number: int, salt: str) -> str:
-    """`<number>.<signature>` (e.g. `42.mfrggzdfmztwq2lk`), for `replies+<key>@…`: tamper-evident, one salt per use.
+#: The day an expiring address key counts its days from.
+_KEY_EPOCH = date(1970, 1, 1)
 
-    It carries no time: a customer may answer an email months after it went, and the reply should still count.
-    """
-    return _address_signer(salt).sign(str(number)).decode()
+
+def sign_address_key(number: int, salt: str, expires_on: date | None = None) -> str:
+    """`<number>.<signature>` (e.g. `42.mfrggzdfmztwq2lk`), for `replies+<key>@…`: tamper-evident, one salt per use;
+    with `expires_on`, `<number>.<day>.<signature>`, the last day it works signed into it (days since 1970)."""
+    value = str(number) if expires_on is None else f"{number}.{(expires_on - _KEY_EPOCH).days}"
+    return _address_signer(salt).sign(value).decode()
+
+
+def check_expiring_address_key(key: str, salt: str) -> tuple[int, date | None] | None:
+    """(number, last day it works, or None for a key made before keys carried one) for a genuine key; None for a
+    forged, mangled or other purpose's key. Whether the day has passed is the caller's to judge."""
+    try:
+        value = _address_signer(salt).unsign(key.strip().lower()).decode()
+    except (BadSignature, UnicodeDecodeError):
+        return None
+    number, _, day = value.partition(".")
+    if not (number.isdigit() and len(number) <= 18) or (day and not (day.isdigit() and len(day) <= 6)):
+        return None
+    return int(number), (_KEY_EPOCH + timedelta(days=int(day)) if day else None)
 
 
 def check_address_key(key: str, salt: str) -> int | None:
     """The number a genuine key was made for, or None for a forged, mangled or other purpose's key."""
-    try:
-        value = _address_signer(salt).unsign(key.strip().lower())
-    except BadSignature:
-        return None
-    return int(value) if value.isdigit() and len(value) <= 18 else None
+    checked = check_expiring_address_key(key, salt)
+    return checked[0] if checked else None
 
 
 def peek(token: str, salt: str) -> Any:

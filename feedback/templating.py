@@ -10,7 +10,7 @@ from flask import Flask, current_app
 from flask_babel import get_locale
 
 from feedback.customers.operations import tenure
-from feedback.formatting import format_date, format_datetime, format_money
+from feedback.formatting import format_date, format_datetime, format_money, number, plural
 from feedback.postmortem.models import STATE_LABELS
 from feedback.settings.operations import current_settings
 from feedback.summaries.operations import answered_questions
@@ -22,15 +22,18 @@ def retention_months() -> int:
     return current_app.config.get("RETENTION_MONTHS") or 0
 
 
-def money(value: Decimal | None) -> str:
-    """MRR in the company's currency (Admin → Settings, else CURRENCY), written as the reader's language does."""
-    return format_money(value, current_settings().currency, str(get_locale() or "en"))
+def money(value: Decimal | None, currency: str | None = None) -> str:
+    """MRR in its own currency (¥5,000, $49.00), else the company's (Admin → Settings, else CURRENCY), written as the
+    reader's language does."""
+    return format_money(value, currency or current_settings().currency, str(get_locale() or "en"))
 
 
 def register(app: Flask) -> None:
     app.add_template_filter(format_datetime, "datetime")
     app.add_template_filter(format_date, "date")
     app.add_template_filter(money, "money")
+    app.add_template_filter(plural, "plural")  # {{ n|plural("email", "emails") }}: "1 email", "5,000 emails"
+    app.add_template_filter(number, "number")
     app.add_template_global(answered_questions)
     app.add_template_global(reply_address)  # customer pages outside the surveys blueprint too (the editor's preview)
     app.add_template_global(retention_months)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import email
+import fcntl
 import gc
 import os
 import re
@@ -13,6 +14,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from email.message import EmailMessage
 from email.policy import default as default_policy
 from pathlib import Path
@@ -23,7 +25,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import create_engine, inspect, text
+from sqlalchemy import create_engine, inspect, make_url, text
 from sqlalchemy.exc import OperationalError
 
 from feedback import create_app
@@ -53,8 +55,34 @@ _ast_parse = ast.parse
 ast.parse = _parse_without_collecting  # type: ignore[assignment]
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+#: The PostgreSQL database the run is given (empty: SQLite). Each worker tests in a database of its own named after
+#: it (`test_gw0`, …), cloned from `test_template`; this one only serves to create them.
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "").strip()
+#: The Redis the rate-limit tests count in; every test keeps its keys under a prefix of its own, so workers share it.
+TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL", "").strip() or "redis://127.0.0.1:6379/15"
+#: This process's name among pytest-xdist's workers (gw0, gw1, …), or "main" when the run is not parallel.
+WORKER = os.environ.get("PYTEST_XDIST_WORKER", "main")
 PASSWORD = "correct horse battery"
+
+
+# --- One run, several workers ---------------------------------------------------------------------
+
+
+def run_directory(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder the whole run shares: pytest-xdist gives each worker its own temporary folder inside the run's."""
+    base = tmp_path_factory.getbasetemp()
+    return base.parent if WORKER != "main" else base
+
+
+@contextmanager
+def one_worker_at_a_time(tmp_path_factory: pytest.TempPathFactory, name: str) -> Iterator[None]:
+    """Held while a worker builds what the run shares (the first builds it, the others wait, then find it made)."""
+    with (run_directory(tmp_path_factory) / f"{name}.lock").open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 # --- SMTP -------------------------------------------------------------------------------------------
@@ -154,11 +182,15 @@ def smtp(smtp_server: SMTPSink) -> SMTPSink:
 
 
 @pytest.fixture(scope="session", autouse=True)
-def compiled_catalogues() -> None:
-    """`make` compiles the message catalogues; a checkout run straight with pytest may have none, or stale ones."""
+def compiled_catalogues(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """`make` compiles the message catalogues; a checkout run straight with pytest may have none, or stale ones.
+
+    One worker at a time: writing a .mo truncates it first, and another worker's test must not read it half-written.
+    """
     from feedback.i18n import compile_catalogues
 
-    compile_catalogues(only_stale=True)
+    with one_worker_at_a_time(tmp_path_factory, "catalogues"):
+        compile_catalogues(only_stale=True)
 
 
 # --- Database ---------------------------------------------------------------------------------------
@@ -177,19 +209,46 @@ def _postgres_reachable(url: str) -> None:
 
 @pytest.fixture(scope="session")
 def database(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    """Migrates once per run, with the real migrations; each test then gets the schema fresh."""
+    """Migrates once per run, with the real migrations, into a template; each test then gets the schema fresh.
+
+    SQLite: the first worker migrates a template file that every test copies. PostgreSQL: the first worker migrates
+    `<name>_template`, and each worker clones its own `<name>_<worker>` from it (`CREATE DATABASE … TEMPLATE`, far
+    quicker than migrating), which its tests empty before each one: workers never see each other's rows.
+    """
     if TEST_DATABASE_URL:
         _postgres_reachable(TEST_DATABASE_URL)
-        engine = create_engine(TEST_DATABASE_URL)
-        with engine.begin() as connection:
-            connection.execute(text("DROP SCHEMA public CASCADE"))
-            connection.execute(text("CREATE SCHEMA public"))
-        engine.dispose()
-        _migrate(TEST_DATABASE_URL)
-        return {"kind": "postgresql", "url": TEST_DATABASE_URL}
-    template = tmp_path_factory.mktemp("db") / "template.sqlite3"
-    _migrate(f"sqlite:///{template}")
+        return {"kind": "postgresql", "url": _worker_postgres_database(tmp_path_factory)}
+    template = run_directory(tmp_path_factory) / "template.sqlite3"
+    with one_worker_at_a_time(tmp_path_factory, "database"):
+        if not template.exists():
+            migrating = template.with_name(f"migrating-{WORKER}.sqlite3")
+            _migrate(f"sqlite:///{migrating}")
+            migrating.rename(template)
     return {"kind": "sqlite", "template": template}
+
+
+def _worker_postgres_database(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """This worker's own database, a copy of the run's migrated template (made by the first worker to get here)."""
+    base = make_url(TEST_DATABASE_URL)
+    template, own = f"{base.database}_template", f"{base.database}_{WORKER}"
+    migrated = run_directory(tmp_path_factory) / "postgresql-template-migrated"
+    # CREATE and DROP DATABASE cannot run inside a transaction; the given database is only where they are issued.
+    server = create_engine(TEST_DATABASE_URL, isolation_level="AUTOCOMMIT")
+    try:
+        with one_worker_at_a_time(tmp_path_factory, "database"):
+            if not migrated.exists():  # a template left by an earlier run may predate a migration: made afresh
+                with server.connect() as connection:
+                    connection.execute(text(f'DROP DATABASE IF EXISTS "{template}" WITH (FORCE)'))
+                    connection.execute(text(f'CREATE DATABASE "{template}"'))
+                _migrate(base.set(database=template).render_as_string(hide_password=False))
+                migrated.touch()
+            # A copy needs the template to have no connection open, so the copies are made one at a time too.
+            with server.connect() as connection:
+                connection.execute(text(f'DROP DATABASE IF EXISTS "{own}" WITH (FORCE)'))
+                connection.execute(text(f'CREATE DATABASE "{own}" TEMPLATE "{template}"'))
+    finally:
+        server.dispose()
+    return base.set(database=own).render_as_string(hide_password=False)
 
 
 def _migrate(url: str) -> None:
@@ -201,22 +260,55 @@ def _migrate(url: str) -> None:
         db.engine.dispose()
 
 
+#: Other sessions on a worker's database that a test left inside a transaction: such a session holds its locks, and
+#: the next test's TRUNCATE would wait for it for ever (a whole CI run once hung on one).
+_LEFT_IN_TRANSACTION = text(
+    "SELECT pid, left(query, 200) FROM pg_stat_activity WHERE datname = current_database()"
+    " AND pid <> pg_backend_pid() AND state LIKE 'idle in transaction%'"
+)
+
+
+def _end_sessions_left_in_transaction(engine: Any) -> list[str]:
+    """Ends the sessions a test left idle inside a transaction, and names their last statement."""
+    with engine.connect() as connection:
+        left = connection.execute(_LEFT_IN_TRANSACTION).all()
+        for pid, _query in left:
+            connection.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+        connection.commit()
+    return [query for _pid, query in left]
+
+
 def _empty_postgres(url: str) -> None:
     engine = create_engine(url)
-    with engine.begin() as connection:
-        tables = [name for name in inspect(connection).get_table_names() if name != "alembic_version"]
-        connection.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
-    engine.dispose()
+    try:
+        _end_sessions_left_in_transaction(engine)
+        with engine.begin() as connection:
+            # A lock still held after that fails this test after a while instead of hanging the whole run.
+            connection.execute(text("SET LOCAL lock_timeout = '60s'"))
+            tables = [name for name in inspect(connection).get_table_names() if name != "alembic_version"]
+            connection.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+    finally:
+        engine.dispose()
 
 
 @pytest.fixture
-def database_url(database: dict[str, Any], tmp_path: Path) -> str:
+def database_url(database: dict[str, Any], tmp_path: Path) -> Iterator[str]:
     if database["kind"] == "postgresql":
         _empty_postgres(database["url"])
-        return database["url"]
+        yield database["url"]
+        # Whatever the test opened is closed by now (the app's engine is disposed first): a session still inside a
+        # transaction was leaked by this test, a fault of its own that would block the next one.
+        engine = create_engine(database["url"])
+        try:
+            left = _end_sessions_left_in_transaction(engine)
+        finally:
+            engine.dispose()
+        if left:
+            pytest.fail(f"the test left {len(left)} database session(s) inside a transaction, last: {left}")
+        return
     path = tmp_path / "farewell.sqlite3"
     shutil.copy(database["template"], path)
-    return f"sqlite:///{path}"
+    yield f"sqlite:///{path}"
 
 
 # --- App ------------------------------------------------------------------------------------------

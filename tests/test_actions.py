@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 from datetime import UTC, date, datetime, timedelta
 
 from conftest import csrf_token, deliver, log, submit_form, text_part
@@ -82,6 +84,24 @@ def test_the_review_asks_for_items_in_rows_with_the_owner_and_thirty_days_filled
     assert "Action item for Oscar Other, due 15 Jan 2027: Offer a smaller plan" in detail  # the timeline
 
 
+def test_the_insights_export_holds_the_items_written_in_the_review_rows(app, client, logged_in_owner):
+    """Issue 24 item 9: the rows are the review's answer to "What must change?", so the export carries them."""
+    cancellation_id = log(app, logged_in_owner["email"])
+    due = (utcnow().date() + timedelta(days=30)).isoformat()
+    written = review_with_rows(
+        client,
+        cancellation_id,
+        {"title": "Call within a day of an outage", "owner_email": logged_in_owner["email"], "due_on": due},
+        {"title": "=Offer a smaller plan", "owner_email": logged_in_owner["email"], "due_on": due},
+    )
+    assert written.status_code == 302
+    make_item(app, cancellation_id, None, title="Added later on the page")  # not part of the review
+    today = utcnow().date()
+    span = {"since": (today - timedelta(days=2)).isoformat(), "until": (today + timedelta(days=1)).isoformat()}
+    rows = list(csv.DictReader(io.StringIO(client.get("/insights/export.csv", query_string=span).text)))
+    assert [row["review.action_items"] for row in rows] == ["Call within a day of an outage\n=Offer a smaller plan"]
+
+
 def test_more_rows_without_javascript_keep_what_was_typed(app, client, logged_in_owner):
     cancellation_id = log(app, logged_in_owner["email"])
     path = f"/cancellations/{cancellation_id}/review"
@@ -119,6 +139,8 @@ def test_a_paragraph_sent_by_an_older_page_becomes_one_item_per_line(app, client
 def test_items_added_afterwards_on_the_postmortem_page(app, client, logged_in_owner):
     cancellation_id = log(app, logged_in_owner["email"])
     path = f"/actions/new/{cancellation_id}"
+    form = client.get(path).text
+    assert "What must change</label>" in form and "(optional)" not in form.split('for="title"')[1].split("</label>")[0]
     bad = submit_form(client, path, {"title": "Ticket it", "owner_email": logged_in_owner["email"],
                                      "ticket_url": "http://tracker.test/1"})  # fmt: skip
     assert bad.status_code == 422
@@ -375,7 +397,7 @@ def test_the_jobs_are_registered_with_the_scheduler(app, runner, owner):
 
     jobs = {job.name: job for job in registered()}
     assert jobs["actions.reminders"].every == timedelta(minutes=15)
-    assert jobs["actions.weekly-digest"].every == timedelta(hours=1)
+    assert jobs["actions.open-items-digest"].every == timedelta(hours=1)
     cancellation_id = log(app, owner["email"])
     make_item(app, cancellation_id, utcnow().date() - timedelta(days=1), title="Late")
     result = runner.invoke(args=["jobs", "run"])

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 from concurrency import at_once
-from conftest import TEST_DATABASE_URL, csrf_token, deliver, log, run_jobs, submit_form
+from conftest import TEST_DATABASE_URL, csrf_token, deliver, flask_command, log, run_jobs, submit_form
 from flask import Flask
 from flask.testing import FlaskClient
 
@@ -68,6 +68,10 @@ def test_post_logs_a_cancellation_with_its_customer_and_queues_the_survey(
     assert shown["answers"] is None and shown["review"] is None
     customer = client.get(f"/api/v1/customers/{created['customer']['id']}", headers=bearer(token)).json
     assert customer["name"] == "Jenny Rosen" and customer["customer_since"] == "2023-02-01"
+    assert customer["owner_email"] == "olivia@acme.test"  # the cancellation named the owner the customer had
+    many = client.post("/api/v1/customers", json={"surprise": 1, "mrr": "lots", "locale": "!"}, headers=bearer(token))
+    assert many.status_code == 422  # every problem at once, not the unknown field first and the rest next time
+    assert {e["field"] for e in many.json["errors"]} == {"surprise", "email", "mrr", "locale"}, many.json
 
 
 def test_a_known_customer_is_named_by_external_id(client: FlaskClient, token: str) -> None:
@@ -138,11 +142,20 @@ def test_errors_are_problem_json(app: Flask, client: FlaskClient, token: str) ->
     bad = body(owner_email="nobody@acme.test", cancelled_at="yesterday", feedback="bored")
     bad["customer"].update(email="not-an-address", mrr=-3, surprise=1, locale="not a tag!")
     invalid = check(client.post("/api/v1/cancellations", json=bad, headers=bearer(token)), 422)
-    assert {e["field"] for e in invalid["errors"]} >= {"cancelled_at", "feedback", "customer.surprise"}
+    # Every invalid field at once, as the form and the CSV import name them, not the first one met.
+    assert {e["field"] for e in invalid["errors"]} == {
+        "cancelled_at", "feedback", "customer.surprise", "customer.email", "customer.mrr", "customer.locale",
+        "owner_email",
+    }  # fmt: skip
     bad["customer"].pop("surprise")
     bad.update(cancelled_at="2026-01-01T00:00:00Z", feedback="other")
     invalid = check(client.post("/api/v1/cancellations", json=bad, headers=bearer(token)), 422)
-    assert {e["field"] for e in invalid["errors"]} == {"customer.email", "customer.mrr", "customer.locale"}
+    assert {e["field"] for e in invalid["errors"]} == {
+        "customer.email",
+        "customer.mrr",
+        "customer.locale",
+        "owner_email",
+    }
     invalid = check(
         client.post("/api/v1/cancellations", json=body(owner_email="nobody@acme.test"), headers=bearer(token)), 422
     )
@@ -158,8 +171,8 @@ def test_csrf_still_guards_the_pages(client: FlaskClient, logged_in_owner: dict[
 
 
 def test_tokens_from_the_command_line(app: Flask, runner: Any, client: FlaskClient, owner: dict[str, Any]) -> None:
-    created = runner.invoke(args=["tokens", "create", "Help desk"])
-    assert created.exit_code == 0
+    created = runner.invoke(args=["tokens", "create", "Help desk", "--scope", "cancellations:read"])
+    assert created.exit_code == 0, created.output
     token = created.output.strip().splitlines()[-1]
     assert client.get("/api/v1/cancellations", headers=bearer(token)).status_code == 200
     listed = runner.invoke(args=["tokens", "list"]).output
@@ -176,7 +189,7 @@ def test_admins_create_and_revoke_tokens_in_the_ui(
     assert client.get("/admin/tokens/").status_code == 403
     auth.logout()
     auth.login(admin["email"])
-    page = submit_form(client, "/admin/tokens/", {"name": "CRM"})
+    page = submit_form(client, "/admin/tokens/", {"name": "CRM", "scopes": ["cancellations:read"]})
     assert page.status_code == 200
     token = page.text.split('id="new-token">')[1].split("<")[0]
     assert client.get("/api/v1/cancellations", headers=bearer(token)).status_code == 200
@@ -237,7 +250,9 @@ def test_the_worker_forgets_idempotency_keys_after_a_day(app: Flask, client: Fla
 
     for key in ("old-order", "new-order"):
         headers = bearer(token, **{"Idempotency-Key": key})
-        assert client.post("/api/v1/cancellations", json=body(reason=key), headers=headers).status_code == 201
+        item = body(reason=key)
+        item["customer"].update(external_id=f"cus_{key}", email=f"{key}@northwind.test")  # two departures, not one
+        assert client.post("/api/v1/cancellations", json=item, headers=headers).status_code == 201
     with app.app_context():
         db.session.execute(
             db.update(IdempotentRequest)
@@ -257,3 +272,47 @@ def test_the_worker_forgets_idempotency_keys_after_a_day(app: Flask, client: Fla
         headers=bearer(token, **{"Idempotency-Key": "old-order"}),
     )
     assert again.status_code == 201 and "Idempotent-Replayed" not in again.headers
+
+
+def test_a_currency_beside_mrr_is_kept_and_a_wrong_one_refused(client: FlaskClient, token: str) -> None:
+    def priced(external_id: str, **money: Any) -> dict[str, Any]:
+        sent = body()
+        sent["customer"].update(external_id=external_id, email=f"{external_id}@northwind.test", **money)
+        return sent
+
+    logged = client.post(
+        "/api/v1/cancellations", json=priced("cus_jp", mrr=5000, currency="jpy"), headers=bearer(token)
+    )
+    assert logged.status_code == 201, logged.json
+    assert (logged.json["mrr"], logged.json["currency"], logged.json["customer"]["currency"]) == (5000, "JPY", "JPY")
+    plain = client.post("/api/v1/cancellations", json=priced("cus_eu", mrr=49), headers=bearer(token))
+    assert plain.status_code == 201 and plain.json["currency"] is None  # the company's
+    refused = client.post("/api/v1/cancellations", json=priced("cus_x", currency="YEN"), headers=bearer(token))
+    assert refused.status_code == 422
+    assert any(e["field"] == "customer.currency" and "ISO 4217" in e["message"] for e in refused.json["errors"])
+
+
+def test_a_token_created_on_a_terminal_is_alone_on_the_last_line(database_url: str, smtp: Any) -> None:
+    """On a terminal stdout and stderr share the screen: the audit log line must not land after the token."""
+    import os
+    import pty
+    import subprocess
+
+    command, env = flask_command(database_url, smtp, "tokens", "create", "Terminal", "--scope", "cancellations:read")
+    leader, follower = pty.openpty()
+    with subprocess.Popen(command, env=env, stdout=follower, stderr=follower, close_fds=True) as process:
+        os.close(follower)
+        screen = b""
+        while True:
+            try:
+                chunk = os.read(leader, 4096)
+            except OSError:  # the process ended and the terminal closed
+                break
+            if not chunk:
+                break
+            screen += chunk
+    os.close(leader)
+    assert process.returncode == 0, screen
+    lines = screen.decode().replace("\r", "").strip().splitlines()
+    assert lines[-1].startswith("fw_") and " " not in lines[-1], lines
+    assert any("audit" in line for line in lines[:-1]), lines  # the log line is there, above

@@ -30,7 +30,7 @@ def events(app, action):
 def test_admins_read_the_trail_filtered_and_nobody_edits_it(app, client, auth, logged_in_admin, owner, smtp):
     log(app, owner["email"])  # the command line
     submit_form(client, "/admin/settings/", {"company_name": "Acme Two"})
-    submit_form(client, "/admin/tokens/", {"name": "CRM"})
+    submit_form(client, "/admin/tokens/", {"name": "CRM", "scopes": ["events:read"]})
     page = client.get("/admin/audit")
     assert page.status_code == 200
     for words in ("cancellation.log", "command line", "token.create", logged_in_admin["email"], "127.0.0.1"):

@@ -57,14 +57,15 @@ def test_publishing_questions(app, client, logged_in_admin):
     fields = {"type": "short_text", "prompt": "Which plan were you on?", "help": "", "choices": "", "key": "",
               "show_if": ""}  # fmt: skip
     assert submit_form(client, "/admin/questions/exit-survey/new", fields).status_code == 302
-    assert submit_form(client, "/admin/questions/exit-survey/publish", {}).status_code == 302
+    published = submit_form(client, "/admin/questions/exit-survey/publish", {"switch_off": ["de", "fr"]})
+    assert published.status_code == 302
     event = the_event(app, "questions.publish")
     assert (event.actor, event.client_address, event.target_type) == (
         logged_in_admin["email"],
         WEB,
         "questionnaire_version",
     )
-    assert "Published exit-survey version 2" in event.detail
+    assert "Published exit-survey version 2 with Deutsch, Français switched off." in event.detail
 
 
 def test_inviting_resending_and_deactivating_a_colleague(app, client, logged_in_admin):
@@ -98,7 +99,7 @@ def test_saving_settings(app, client, logged_in_admin):
 
 
 def test_creating_and_revoking_a_token(app, client, logged_in_admin):
-    submit_form(client, "/admin/tokens/", {"name": "CRM"})
+    submit_form(client, "/admin/tokens/", {"name": "CRM", "scopes": ["events:read"]})
     created = the_event(app, "token.create")
     assert (created.actor, created.client_address) == (logged_in_admin["email"], WEB) and "'CRM'" in created.detail
     page = client.get("/admin/tokens/").text
@@ -123,7 +124,7 @@ def test_resending_an_email(app, client, smtp, owner, logged_in_admin):
     deliver(app)  # fails again; the email log's "Resend all failed" button
     client.post("/admin/email/resend-failed", data={"csrf_token": csrf_token(client.get("/admin/email/").text)})
     every = the_event(app, "email.resend_failed")
-    assert (every.actor, every.detail) == (logged_in_admin["email"], "Queued 1 failed message(s) again.")
+    assert (every.actor, every.detail) == (logged_in_admin["email"], "Queued 1 failed message again.")
 
 
 def test_an_import(app, runner, owner, tmp_path):
@@ -138,8 +139,139 @@ def test_an_import(app, runner, owner, tmp_path):
     assert (event.actor, event.target_type, event.detail) == (
         "command line",
         "import",
-        "Imported 1 cancellations row(s) from CSV.",
+        "Imported 1 cancellation row from CSV.",
     )
     with app.app_context():
         # One row for the import as a whole, not one per cancellation it logged.
         assert db.session.scalars(select(AuditEvent.action)).all() == ["import"]
+
+
+# --- Sign-ins, bulk exports, and the day-to-day actions (issue 31, item 21) ---------------------------------
+
+BROWSER = "Mozilla/5.0 (X11; Linux x86_64) Firefox/140.0"
+
+
+def events(app, action: str) -> list[AuditEvent]:
+    with app.app_context():
+        found = db.session.scalars(select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.id))
+        rows = list(found)
+        for row in rows:
+            db.session.expunge(row)
+        return rows
+
+
+def test_sign_ins_and_failed_ones_with_the_address_and_browser(app, client, auth, owner):
+    client.environ_base["HTTP_USER_AGENT"] = BROWSER
+    assert auth.login(owner["email"], "not the password!").status_code == 401
+    assert auth.login("stranger@else.test", "whatever it is").status_code == 401
+    assert auth.login(owner["email"]).status_code == 302
+    wrong, unknown = events(app, "staff.sign_in_failed")
+    assert (wrong.actor, wrong.actor_id, wrong.client_address) == ("anonymous", None, WEB)
+    assert (wrong.target_type, wrong.target_id) == ("user", str(owner["id"]))
+    assert "Wrong password." in wrong.detail and BROWSER in wrong.detail
+    assert (unknown.target_type, unknown.target_id) == ("", "")
+    assert "No staff member has this address." in unknown.detail and "stranger" not in unknown.detail
+    signed_in = the_event(app, "staff.sign_in")
+    assert (signed_in.actor, signed_in.actor_id, signed_in.client_address) == (owner["email"], owner["id"], WEB)
+    assert "with a password" in signed_in.detail and BROWSER in signed_in.detail
+
+
+def test_both_csv_exports_of_personal_data(app, client, logged_in_admin, owner):
+    log(app, owner["email"])
+    assert client.get("/cancellations/export.csv?state=logged").status_code == 200
+    event = the_event(app, "cancellations.export")
+    assert (event.actor, event.client_address) == (logged_in_admin["email"], WEB)
+    assert event.detail == "Exported 1 cancellation as CSV (state logged)."
+    insights = client.get("/insights/export.csv?plan=Team")
+    assert insights.status_code == 200 and insights.text
+    event = the_event(app, "insights.export")
+    assert event.actor == logged_in_admin["email"] and "plan=Team" in event.detail
+
+
+def test_action_item_changes(app, client, logged_in_admin, owner):
+    cancellation_id = log(app, owner["email"])
+    form = {"title": "Yearly plan", "owner_email": owner["email"], "due_on": "2027-01-15", "reason": "",
+            "ticket_url": ""}  # fmt: skip
+    assert submit_form(client, f"/actions/new/{cancellation_id}", form).status_code == 302
+    added = the_event(app, "action_item.add")
+    assert (added.actor, added.target_type, added.client_address) == (logged_in_admin["email"], "action_item", WEB)
+    item_id = added.target_id
+    assert submit_form(client, f"/actions/{item_id}/edit", {**form, "due_on": "2027-02-01"}).status_code == 302
+    assert the_event(app, "action_item.update").detail == "Changed due_on."
+    token = csrf_token(client.get(f"/actions/{item_id}/edit").text)
+    client.post(f"/actions/{item_id}/close", data={"csrf_token": token, "status": "done", "note": ""})
+    assert the_event(app, "action_item.close").detail == "Now done."
+    client.post(f"/actions/{item_id}/reopen", data={"csrf_token": token})
+    assert (the_event(app, "action_item.reopen").target_id, the_event(app, "action_item.reopen").detail) == (
+        item_id,
+        "Now open.",
+    )
+
+
+def test_win_back_decisions_and_referral_marks(app, client, auth, smtp, owner):
+    from test_winback import answer_survey, done_change
+
+    from feedback.surveys.models import SurveyResponse
+
+    cancellation_id = log(app, owner["email"])
+    answer_survey(app, app.test_client(), smtp, better_fit_referral="Dana at Bright Bakery")
+    told, skipped = done_change(app, cancellation_id, "First change"), done_change(app, cancellation_id, "Second")
+    auth.login(owner["email"])
+    path = f"/win-back/{cancellation_id}/tell/{told}"
+    token = csrf_token(client.get(path).text)
+    assert client.post(path, data={"csrf_token": token, "subject": "News", "body": "We changed it."}).status_code == 302
+    assert client.post(f"/win-back/{cancellation_id}/skip/{skipped}", data={"csrf_token": token}).status_code == 302
+    tell, skip = the_event(app, "winback.tell"), the_event(app, "winback.skip")
+    assert (tell.actor, tell.target_type, tell.client_address) == (owner["email"], "winback_notice", WEB)
+    assert f"action item {told}" in tell.detail and f"action item {skipped}" in skip.detail
+    assert "We changed it" not in tell.detail
+
+    with app.app_context():
+        response_id = db.session.scalars(select(SurveyResponse.id)).one()
+    client.post(f"/win-back/referrals/{response_id}", data={"csrf_token": token, "contacted": "y"})
+    client.post(f"/win-back/referrals/{response_id}", data={"csrf_token": token})
+    mark, unmark = the_event(app, "referral.mark"), the_event(app, "referral.unmark")
+    assert (mark.actor, mark.target_type, mark.target_id) == (owner["email"], "survey_response", str(response_id))
+    assert unmark.actor == owner["email"] and "Dana" not in mark.detail + unmark.detail
+
+
+def test_inbound_attach_and_discard(app, client, logged_in_admin, owner):
+    from feedback.inbound.operations import process_and_commit, store_message
+
+    cancellation_id = log(app, owner["email"])
+    ids = []
+    with app.app_context():
+        for number in (1, 2):
+            raw = f"From: n{number}@else.test\r\nMessage-ID: <{number}@else.test>\r\nSubject: Hi\r\n\r\nHello".encode()
+            message, _ = store_message(raw, "pipe")
+            process_and_commit(message.id)
+            ids.append(message.id)
+    token = csrf_token(client.get(f"/admin/inbound/{ids[0]}").text)
+    client.post(f"/admin/inbound/{ids[0]}/attach", data={"csrf_token": token, "cancellation_id": cancellation_id})
+    client.post(f"/admin/inbound/{ids[1]}/discard", data={"csrf_token": token})
+    attach, discard = the_event(app, "inbound.attach"), the_event(app, "inbound.discard")
+    assert (attach.actor, attach.target_type, attach.target_id) == (
+        logged_in_admin["email"],
+        "inbound_message",
+        str(ids[0]),
+    )
+    assert attach.detail == f"Attached by hand to cancellation {cancellation_id}."
+    assert (discard.target_id, discard.detail, discard.client_address) == (
+        str(ids[1]),
+        "Discarded (it was unmatched).",
+        WEB,
+    )
+
+
+def test_question_draft_edits(app, client, logged_in_admin):
+    fields = {"type": "short_text", "prompt": "Which plan were you on?", "help": "", "choices": "", "key": "",
+              "show_if": ""}  # fmt: skip
+    assert submit_form(client, "/admin/questions/exit-survey/new", fields).status_code == 302
+    saved = the_event(app, "questions.draft_save")
+    assert (saved.actor, saved.target_type, saved.target_id) == (
+        logged_in_admin["email"],
+        "questionnaire",
+        "exit-survey",
+    )
+    assert submit_form(client, "/admin/questions/exit-survey/discard", {}).status_code == 302
+    assert the_event(app, "questions.draft_discard").detail == "Discarded the draft."

@@ -23,7 +23,7 @@ from feedback.extensions import db
 pytestmark = pytest.mark.browser
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-#: Screenshots land here so that a person can look at every page (see the README).
+#: Screenshots land here so that a person can look at every page (see docs/getting-started.md).
 SCREENSHOTS = Path(__file__).resolve().parent.parent / "test-artifacts" / "screenshots"
 THANKS = re.compile(r"/s/[^/]+/thanks(#.*)?$")
 PHONE = {"width": 375, "height": 812}
@@ -256,9 +256,9 @@ def test_owner_reviews_and_reads_the_summary(live, chromium, smtp, owner):
         context.close()
 
 
-def test_screenshot_folder_is_named_in_the_readme():
-    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
-    assert "test-artifacts/screenshots" in readme
+def test_screenshot_folder_is_named_in_the_docs():
+    guide = (Path(__file__).resolve().parent.parent / "docs" / "getting-started.md").read_text()
+    assert "test-artifacts/screenshots" in guide
 
 
 def open_admin(page, live, admin) -> None:
@@ -319,8 +319,15 @@ def test_admin_adds_reorders_previews_and_publishes_a_question(live, page, smtp,
     assert_fits(page)
     screenshot(page, "question-preview-phone")
     follow(page, page.get_by_role("link", name="Back to the editor"))
-    follow(page, page.get_by_role("button", name="Publish version 2"))
+    assert "Question 7 (did_our_reports_answer_your_questions): has no Deutsch (de) translation." in page.inner_text(
+        "main"
+    )
+    page.get_by_label("Deutsch switched off").check()
+    page.get_by_label("Français switched off").check()
+    follow(page, page.get_by_role("button", name="Publish version 2 with these languages"))
     assert "Published version 2" in page.inner_text("main")
+    assert "Deutsch and Français are switched off in version 2" in page.inner_text("main")
+    assert_fits(page)
     for name in ("staff", "settings"):  # the other admin pages fit a phone too
         page.goto(f"{live.base_url}/admin/{name}/")
         assert_fits(page)
@@ -338,6 +345,22 @@ def test_admin_adds_reorders_previews_and_publishes_a_question(live, page, smtp,
     assert_local_only(page, live.base_url)
 
 
+def test_a_browser_showing_the_survey_counts_as_opened(live, page, smtp, owner):
+    """The page's own beacon, under the site's Content-Security-Policy: a person saw it, and nothing was spent."""
+    from feedback.surveys.models import Invitation
+
+    log(live, owner["email"], customer_email="shown@client.test")
+    deliver(live)
+    link = link_in(smtp.one("shown@client.test"), rf"{live.base_url}/s/\S+")
+    with page.expect_response(lambda response: response.url.endswith("/seen")) as beacon:
+        page.goto(link)
+    assert beacon.value.status == 204
+    with live.app_context():
+        invitation = db.session.scalars(db.select(Invitation)).one()
+        assert invitation.fetched_at is not None and invitation.opened_at is not None
+        assert invitation.answered_at is None
+
+
 def test_show_if_questions_appear_when_their_answer_is_chosen(live, page, smtp, owner):
     from feedback.extensions import db
     from feedback.questions.editing import publish_checked
@@ -348,7 +371,7 @@ def test_show_if_questions_appear_when_their_answer_is_chosen(live, page, smtp, 
              "choices": ["Price", "Features"]},
             {"key": "price_detail", "type": "short_text", "prompt": "Which price felt wrong?",
              "show_if": {"key": "reason", "equals": "Price"}},
-        ])  # fmt: skip
+        ], languages_off=["de", "fr"])  # fmt: skip
         db.session.commit()
     log(live, owner["email"], customer_email="showif@client.test")
     deliver(live)
@@ -419,7 +442,7 @@ def test_pages_work_under_the_content_security_policy_and_cannot_be_framed(live,
              "choices": ["Price", "Features"]},
             {"key": "price_detail", "type": "short_text", "prompt": "Which price felt wrong?",
              "show_if": {"key": "reason", "equals": "Price"}},
-        ])  # fmt: skip
+        ], languages_off=["de", "fr"])  # fmt: skip
         db.session.commit()
         db.session.add(SiteSettings(id=1, accent_color="#b45309"))
         db.session.commit()
@@ -503,7 +526,7 @@ def staff_pages(app, smtp, owner, admin) -> dict[str, str]:
         submit_review(cancellation, author, {"this_week": "Moved to a cheaper tool.", "relationship_history": "Quiet.",
                       "action_items": "Call sooner", "icp_fit": "Partly", "avoidable": "Yes"},
                       review_version(cancellation).id)  # fmt: skip
-        create_token("Billing", author)
+        create_token("Billing", created_by=author)
         db.session.commit()
     deliver(app)
     return {
@@ -539,45 +562,46 @@ def log_in(page, base_url: str, email: str) -> None:
     follow(page, page.get_by_role("button", name="Log in"))
 
 
-def test_every_staff_page_passes_axe_and_fits_at_both_widths(database_url, smtp, chromium, owner, admin):
+@pytest.mark.parametrize(("viewport", "suffix"), [(PHONE, "phone"), (DESKTOP, "desktop")], ids=["phone", "desktop"])
+def test_every_staff_page_passes_axe_and_fits_at_both_widths(
+    database_url, smtp, chromium, owner, admin, viewport, suffix
+):
+    """One test per width, so that parallel workers share the two (axe-core's checks are most of the time)."""
     with served(database_url, smtp, MAIL_BACKEND="local") as app:
         pages = staff_pages(app, smtp, owner, admin)
-        for viewport, suffix in ((PHONE, "phone"), (DESKTOP, "desktop")):
-            context = chromium.new_context(viewport=viewport)
-            page = context.new_page()
-            log_in(page, app.base_url, admin["email"])
-            for name, path in pages.items():
-                response = page.goto(f"{app.base_url}{path}")
-                assert response.status == (404 if name == "404" else 200), path
-                assert_accessible(page, f"{name} at {viewport['width']} px")
-                assert_fits(page)
-                screenshot(page, f"staff-{name}-{suffix}")
-            page.goto(f"{app.base_url}/cancellations/import")
-            bad_row = b"name,email,owner_email\nAnn Able,not-an-address,nobody@example.com\n"
-            page.set_input_files(
-                "input[type=file]", files=[{"name": "c.csv", "mimeType": "text/csv", "buffer": bad_row}]
-            )
-            follow(page, page.get_by_role("button", name="Check the file"))
-            run_jobs(app, utcnow() + timedelta(minutes=5 if viewport is PHONE else 10))  # the worker checks it
-            # The progress page polls and reloads itself once the check is done, as it does for the user; a reload
-            # of our own raced with that one ("Not attached to an active page", seen once in CI).
-            page.get_by_role("heading", name="Some rows need fixing").wait_for()
-            assert page.get_by_role("heading", name="Some rows need fixing").is_visible()
-            assert_accessible(page, f"the import preview at {viewport['width']} px")
+        context = chromium.new_context(viewport=viewport)
+        page = context.new_page()
+        log_in(page, app.base_url, admin["email"])
+        for name, path in pages.items():
+            response = page.goto(f"{app.base_url}{path}")
+            assert response.status == (404 if name == "404" else 200), path
+            assert_accessible(page, f"{name} at {viewport['width']} px")
             assert_fits(page)
-            screenshot(page, f"staff-import-preview-{suffix}")
-            page.goto(f"{app.base_url}/admin/questions/exit-survey/preview")
-            assert_accessible(page, f"the survey preview at {viewport['width']} px")
-            context.close()
+            screenshot(page, f"staff-{name}-{suffix}")
+        page.goto(f"{app.base_url}/cancellations/import")
+        bad_row = b"name,email,owner_email\nAnn Able,not-an-address,nobody@example.com\n"
+        page.set_input_files("input[type=file]", files=[{"name": "c.csv", "mimeType": "text/csv", "buffer": bad_row}])
+        follow(page, page.get_by_role("button", name="Check the file"))
+        run_jobs(app, utcnow() + timedelta(minutes=5))  # the worker checks it
+        # The progress page polls and reloads itself once the check is done, as it does for the user; a reload
+        # of our own raced with that one ("Not attached to an active page", seen once in CI).
+        page.get_by_role("heading", name="Some rows need fixing").wait_for()
+        assert page.get_by_role("heading", name="Some rows need fixing").is_visible()
+        assert_accessible(page, f"the import preview at {viewport['width']} px")
+        assert_fits(page)
+        screenshot(page, f"staff-import-preview-{suffix}")
+        page.goto(f"{app.base_url}/admin/questions/exit-survey/preview")
+        assert_accessible(page, f"the survey preview at {viewport['width']} px")
+        context.close()
 
-            context = chromium.new_context(viewport=viewport)  # an owner where only admins go: the 403 page
-            page = context.new_page()
-            log_in(page, app.base_url, owner["email"])
-            page.goto(f"{app.base_url}/admin/staff/")
-            assert "isn't yours to see" in page.inner_text("h1")
-            assert_accessible(page, f"403 at {viewport['width']} px")
-            screenshot(page, f"staff-403-{suffix}")
-            context.close()
+        context = chromium.new_context(viewport=viewport)  # an owner where only admins go: the 403 page
+        page = context.new_page()
+        log_in(page, app.base_url, owner["email"])
+        page.goto(f"{app.base_url}/admin/staff/")
+        assert "isn't yours to see" in page.inner_text("h1")
+        assert_accessible(page, f"403 at {viewport['width']} px")
+        screenshot(page, f"staff-403-{suffix}")
+        context.close()
 
 
 def test_the_csv_import_page_on_a_phone(live, page, smtp, owner):
@@ -602,3 +626,34 @@ def test_a_company_logo_stands_alone_in_the_customer_header(database_url, smtp, 
         assert header.evaluate("e => getComputedStyle(e, '::before').content") == "none"  # no dot beside a logo
         assert_fits(page)
         screenshot(page, "survey-with-logo-phone")
+
+
+#: Where the header's parts sit: each link of the navigation, the account's name and its Log out button.
+HEADER_BOXES = """() => {
+  const box = e => e.getBoundingClientRect();
+  const nav = [...document.querySelectorAll('nav.nav a')].map(box);
+  const name = document.querySelector('.account-name'), logout = document.querySelector('.account button');
+  return {navTop: Math.min(...nav.map(b => b.top)), navBottom: Math.max(...nav.map(b => b.bottom)),
+          name: box(name), nameLines: Math.round(box(name).height / parseFloat(getComputedStyle(name).lineHeight)),
+          logout: box(logout)};
+}"""
+
+
+def test_at_1280_the_header_keeps_the_name_and_log_out_beside_the_navigation(database_url, smtp, chromium):
+    """Every link an admin has in development (Sent mail too) and a long name: still one row at a desk's width."""
+    from feedback.auth.operations import create_user
+
+    with served(database_url, smtp, MAIL_BACKEND="local") as app:
+        with app.app_context():
+            create_user("max@acme.test", "Maximiliane Oberhuber-Kowalski", "admin", PASSWORD)
+            db.session.commit()
+        context = chromium.new_context(viewport=DESKTOP)
+        page = context.new_page()
+        open_admin(page, app, {"email": "max@acme.test"})
+        boxes = page.evaluate(HEADER_BOXES)
+        assert boxes["nameLines"] == 1, boxes  # the name is not broken over two lines
+        for part in ("name", "logout"):  # nor pushed under the navigation
+            assert boxes[part]["top"] < boxes["navBottom"] and boxes[part]["bottom"] > boxes["navTop"], boxes
+        assert_fits(page)
+        screenshot(page, "header-desktop")
+        context.close()

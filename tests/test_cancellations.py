@@ -54,16 +54,22 @@ def test_cli_refuses_bad_input_and_writes_nothing(app, runner, owner):
           "--owner-email", owner["email"]], "--customer-email"),
         (["cancellations", "log", "--customer-name", "   ", "--customer-email", "robin@client.test",
           "--owner-email", owner["email"]], "name is required"),
-        (base + ["--owner-email", owner["email"], "--mrr", "lots"], "is not an amount"),
+        (base + ["--owner-email", owner["email"], "--mrr", "lots"], "--mrr: Must be a number"),
         (base + ["--owner-email", owner["email"], "--mrr", "-5"], "MRR must be a positive amount"),
         (base + ["--owner-email", owner["email"], "--customer-since", "31/01/2023"], "customer-since"),
         (["cancellations", "log", "--customer-email", "robin@client.test", "--owner-email", owner["email"]],
-         "Missing option '--customer-name'"),
+         "--customer-name: "),
     ]  # fmt: skip
     for args, message in cases:
         result = runner.invoke(args=args)
         assert result.exit_code != 0, args
         assert message in result.output, result.output
+    # Every problem of one command at once, as the form shows them, not the first one click meets.
+    every = runner.invoke(args=["cancellations", "log", "--customer-email", "x", "--mrr", "abc",
+                                "--customer-since", "31/01/2023"])  # fmt: skip
+    assert every.exit_code != 0
+    for option in ("--customer-name:", "--customer-email:", "--owner-email:", "--mrr:", "--customer-since:"):
+        assert option in every.output, every.output
     assert counts(app) == (0, 0, 0)
 
 
@@ -83,6 +89,7 @@ def test_web_form_logs_and_redirects_to_the_timeline(app, client, logged_in_owne
     assert response.status_code == 200
     assert "Kim Kale will get the exit survey by email" in response.text
     assert "Logged from the web form by Olivia Owner" in response.text
+    assert "Customer's language</dt><dd>Not set: the survey follows their browser</dd>" in response.text
     assert counts(app) == (1, 1, 2)
 
 

@@ -66,7 +66,13 @@ def test_settings_are_read_and_checked(monkeypatch):
 def test_healthz_answers_200_when_the_database_answers(client):
     response = client.get("/healthz")
     assert response.status_code == 200
-    assert response.json == {"status": "ok", "database": "ok", "outbox": {"oldest_due_seconds": 0}, "jobs": {}}
+    assert response.json == {
+        "status": "ok",
+        "database": "ok",
+        "rate_limits": {"storage": "memory", "counting": "off"},  # the tests' own setting
+        "outbox": {"oldest_due_seconds": 0},
+        "jobs": {},
+    }
 
 
 def test_healthz_answers_503_when_the_database_does_not(smtp, tmp_path):
@@ -170,19 +176,86 @@ def test_the_license_is_an_spdx_string_which_setuptools_reads_without_warning():
     assert "setuptools>=77" in project["build-system"]["requires"]
 
 
-def test_the_readme_settings_table_is_one_table_naming_every_setting():
-    """A paragraph inside the table once cut off its last rows, which then rendered as text without a header."""
-    import inspect
-    import re
+FAKE_FLASK = """#!{python}
+import pathlib, sys, time
+pathlib.Path("{calls}").open("a").write(" ".join(sys.argv[1:]) + "\\n")
+if "run" in sys.argv or "worker" in sys.argv:
+    try:
+        time.sleep(60)
+    except KeyboardInterrupt:
+        sys.exit(0)
+"""
 
-    from feedback import config
 
-    readme = (ROOT / "README.md").read_text()
-    section = readme.split("## Settings", 1)[1].split("\n## ", 1)[0]
-    start = section.index("| Setting | Default | Meaning |")
-    table = section[start:].split("\n\n", 1)[0].splitlines()
-    assert all(line.startswith("|") for line in table)
-    rows = {name for line in table[2:] for name in re.findall(r"`([A-Z_]+)`", line.split(" | ", 1)[0])}
-    read = set(re.findall(r'(?:environ\.get|_int)\("([A-Z_]+)"', inspect.getsource(config)))
-    assert read - rows == set(), "settings read but not in the README's table"
-    assert "no editor for translations" not in readme
+@pytest.mark.parametrize("stop", ["SIGINT", "SIGTERM"])
+def test_make_run_takes_a_port_and_stops_cleanly(tmp_path, stop):
+    """`make run PORT=5701` serves there; Ctrl-C (or a terminal's TERM) ends it without "make: *** Error 143"."""
+    import signal
+    import time
+
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    calls = tmp_path / "calls"
+    (bin_dir / "flask").write_text(FAKE_FLASK.format(python=sys.executable, calls=calls))
+    (bin_dir / "pybabel").write_text("#!/bin/sh\nexit 0\n")
+    for tool in bin_dir.iterdir():
+        tool.chmod(0o755)
+    (tmp_path / ".env").write_text("FAREWELL_ENV=development\n")
+    makefile = Path(__file__).parent.parent / "Makefile"
+    overrides = ["RUNTIME_STAMP=", f"BIN={bin_dir}", f"FLASK={bin_dir / 'flask'}", "PORT=5701"]
+    with subprocess.Popen(
+        ["make", "--no-print-directory", "-f", str(makefile), "run", *overrides],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    ) as make:
+        for _ in range(200):  # until the server and the worker are both up
+            if (
+                calls.exists()
+                and sum(" run " in f" {c} " or "worker" in c for c in calls.read_text().splitlines()) == 2
+            ):
+                break
+            time.sleep(0.05)
+        os.killpg(make.pid, getattr(signal, stop))  # as the terminal does: the whole foreground group
+        output, _ = make.communicate(timeout=30)
+    assert "http://127.0.0.1:5701" in output and "run --host 127.0.0.1 --port 5701" in calls.read_text()
+    assert "Error" not in output, output
+
+
+def test_base_url_follows_the_port_unless_it_is_set(monkeypatch, tmp_path):
+    from feedback.config import from_environment
+
+    monkeypatch.delenv("BASE_URL", raising=False)
+    monkeypatch.setenv("PORT", "5701")
+    assert from_environment(str(tmp_path))["BASE_URL"] == "http://127.0.0.1:5701"
+    monkeypatch.setenv("BASE_URL", "https://farewell.acme.test/")
+    assert from_environment(str(tmp_path))["BASE_URL"] == "https://farewell.acme.test"
+
+
+def test_make_run_installs_the_runtime_only():
+    """The app's dependencies for `make run`; Playwright, schemathesis and ruff only for `make test`."""
+    makefile = Path(__file__).parent.parent / "Makefile"
+    run = subprocess.run(["make", "-n", "-B", "-f", str(makefile), "run"], capture_output=True, text=True, check=True)
+    installs = [line for line in run.stdout.splitlines() if "pip install" in line and "--upgrade pip" not in line]
+    assert installs and all(line.endswith(" -e .") for line in installs), installs
+    test = subprocess.run(["make", "-n", "-B", "-f", str(makefile), "test"], capture_output=True, text=True, check=True)
+    assert "-e '.[test]'" in test.stdout
+
+
+def test_make_reset_demo_remakes_only_the_development_sqlite_file(tmp_path):
+    """Fresh demo data without `make clean` (which removes the virtual environment too)."""
+    makefile = Path(__file__).parent.parent / "Makefile"
+    (tmp_path / ".env").write_text("FAREWELL_ENV=development\n")
+    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    dry = subprocess.run(["make", "-n", "-f", str(makefile), "reset-demo", "RUNTIME_STAMP="], cwd=tmp_path, env=env,
+                         capture_output=True, text=True, check=True)  # fmt: skip
+    commands = dry.stdout.split("\n")
+    assert any(c.startswith("rm -f instance/farewell.sqlite3") for c in commands), dry.stdout
+    assert any(c.endswith("flask --app wsgi db upgrade") for c in commands)
+    assert any(c.endswith("flask --app wsgi demo") for c in commands)
+    production = {**env, "DATABASE_URL": "postgresql://u@db/prod"}
+    refused = subprocess.run(["make", "-f", str(makefile), "reset-demo", "RUNTIME_STAMP="], cwd=tmp_path,
+                             env=production, capture_output=True, text=True)  # fmt: skip
+    assert refused.returncode != 0 and "nothing was removed" in refused.stderr

@@ -67,3 +67,20 @@ def test_demo_data_reads_like_a_real_company(app, runner, smtp, client):
     assert f'<img class="customer-logo" src="{settings.logo_url}" alt="Loomwork"' in survey
     assert f"--accent: {settings.accent_color}" in survey
     assert "Farewell" not in survey.split("<body", 1)[1]  # the customer never reads the tool's name
+
+
+def test_bulk_demo_data_never_changes_what_real_customers_are_asked(app, runner, owner):
+    from conftest import log
+
+    from feedback.questions.operations import live_version, question_spec
+
+    log(app, owner["email"], customer_email="real@client.test")  # a real postmortem
+    with app.app_context():
+        asked = [question_spec(q) for q in live_version("exit-survey").questions]
+    refused = runner.invoke(args=["demo", "--bulk", "5"])
+    assert refused.exit_code != 0 and "holds 1 real postmortem;" in refused.output and "--force" in refused.output
+    forced = runner.invoke(args=["demo", "--bulk", "5", "--force"])
+    assert forced.exit_code == 0, forced.output
+    assert "Adds 5 generated cancellations" in forced.output and "amara@bulk.example" in forced.output
+    with app.app_context():
+        assert [question_spec(q) for q in live_version("exit-survey").questions] == asked

@@ -49,8 +49,8 @@ def look(page, live, name: str) -> None:  # noqa: F811
     assert_local_only(page, live.base_url)
 
 
-def test_from_review_to_closed_item_and_win_back_email(live, chromium, smtp, owner, other_owner):  # noqa: F811
-    # Empty states first: nothing to follow up yet.
+def test_before_any_review_the_action_and_win_back_lists_say_they_are_empty(live, chromium, owner):  # noqa: F811
+    """The empty states, a test of their own so that a parallel worker can take them beside the long story below."""
     for viewport, suffix in ((PHONE, "phone"), (DESKTOP, "desktop")):
         context, page = staff_page(chromium, live, owner, viewport)
         page.get_by_role("link", name="Actions").click()
@@ -63,6 +63,8 @@ def test_from_review_to_closed_item_and_win_back_email(live, chromium, smtp, own
         screenshot(page, f"winback-empty-{suffix}")
         context.close()
 
+
+def test_from_review_to_closed_item_and_win_back_email(live, chromium, smtp, owner, other_owner):  # noqa: F811
     cancellation_id = log(live, owner["email"], customer_name="Noah Kim", customer_email="noah@client.test",
                           company="Kim Bakery", plan="Team")  # fmt: skip
     deliver(live)
@@ -150,10 +152,18 @@ def test_from_review_to_closed_item_and_win_back_email(live, chromium, smtp, own
         look(page, live, "the win-back list")
         screenshot(page, f"winback-{suffix}")
         page.get_by_role("link", name="Write to Noah").click()
-        assert "It has: Offer a yearly plan below the Team tier." in page.get_by_label("Message").input_value()
+        draft = page.get_by_label("Message").input_value()
+        assert "[what changed, in words your customer will recognise" in draft
+        assert "Offer a yearly plan below the Team tier" not in draft, "staff shorthand stays out of the draft"
         look(page, live, "the win-back email draft")
         screenshot(page, f"winback-tell-{suffix}")
         if suffix == "desktop":
+            page.get_by_label("Message").fill(
+                draft.replace(
+                    "[what changed, in words your customer will recognise: write it before sending]",
+                    "we now offer a yearly plan at 290 a year",
+                )
+            )
             page.get_by_role("button", name="Send it").click()
             page.wait_for_url("**/win-back/")
             assert "Queued: Noah Kim hears about" in page.inner_text(".flashes")

@@ -81,7 +81,7 @@ def test_preview_names_every_bad_line_and_writes_nothing(app: Flask, client: Fla
     assert rows[0] == ["line", "field", "problem"] and {row[0] for row in rows[1:]} == {"3"}
 
     done = confirm(client, page, only_valid="yes")
-    assert "Imported 2 cancellations. Skipped 1 row(s) with problems." in done.text
+    assert "Imported 2 cancellations. Skipped 1 row with problems." in done.text
     assert count(app) == 2 and count(app, Customer) == 2
 
 
@@ -181,11 +181,12 @@ def test_cli_import_all_or_nothing_dry_run_and_only_valid(app: Flask, runner: An
     assert "the file itself can't be imported" in unreadable.output and "rows are valid" not in unreadable.output
     assert count(app) == 0
     partial = runner.invoke(args=["cancellations", "import", str(path), "--only-valid"])
-    assert partial.exit_code == 0 and "Imported 2 cancellations; skipped 1 bad row(s)." in partial.output
+    assert partial.exit_code == 0 and "Imported 2 cancellations; skipped 1 bad row." in partial.output
     assert count(app) == 2
     customers = tmp_path / "customers.csv"
     customers.write_text("external_id,name,email,plan\ncus_1,Ann Able,ann@a.test,Enterprise\n")
-    assert runner.invoke(args=["cancellations", "import", str(customers), "--customers"]).exit_code == 0
+    one = runner.invoke(args=["cancellations", "import", str(customers), "--customers"])
+    assert one.exit_code == 0 and "Imported 1 customer." in one.output  # not "1 customers"
     with app.app_context():
         assert db.session.scalar(select(Customer.plan).where(Customer.external_id == "cus_1")) == "Enterprise"
 
@@ -203,7 +204,7 @@ def test_formula_cells_are_neutralised(app: Flask, client: FlaskClient, logged_i
     ]
     assert write_csv(["=a"], [["-2", None]]) == "'=a\r\n'-2,\r\n"
     log(app, logged_in_owner["email"], customer_name='=HYPERLINK("http://evil")', reason="@SUM(1)")
-    log(app, logged_in_owner["email"], customer_name="Plain Name")
+    log(app, logged_in_owner["email"], customer_name="Plain Name", customer_email="plain@client.test")
     export = client.get("/cancellations/export.csv")
     assert export.mimetype == "text/csv" and "attachment" in export.headers["Content-Disposition"]
     rows = list(csv.DictReader(io.StringIO(export.text)))
@@ -368,3 +369,59 @@ def test_the_import_plans_each_query_for_its_own_parameters_until_it_commits(app
         assert seen == ["force_custom_plan"]
         assert db.session.scalar(text("SHOW plan_cache_mode")) == "auto"  # SET LOCAL: gone with the transaction
         assert count(app) == 3
+
+
+# The same customer twice: the same external_id, or another id-less row with the same address and day.
+SAME_ID = "cus_1,Ann A.,ann@other.test,,,,,olivia@acme.test,,,,,,"
+NO_ID = ",Cy,cy@c.test,,,,,olivia@acme.test,,,,2026-11-03,,"
+NO_ID_SAME_DAY = ",Cy Again,CY@c.test,,,,,olivia@acme.test,,,,2026-11-03T18:00:00Z,,"
+NO_ID_OTHER_DAY = ",Cy,cy@c.test,,,,,olivia@acme.test,,,,2026-12-03,,"
+
+
+def test_a_row_twice_is_flagged_in_the_preview_and_imported_once(
+    app: Flask, client: FlaskClient, logged_in_owner: Any, smtp: Any
+) -> None:
+    page = upload(client, "\n".join([HEADER, GOOD, GOOD, SAME_ID, NO_ID, NO_ID_SAME_DAY, NO_ID_OTHER_DAY]) + "\n")
+    text = page.text
+    assert "Ready to import" in text
+    assert "6 cancellations in the file; <strong>3 valid</strong>, <strong>3 repeat an earlier row</strong>" in text
+    duplicates = text[text.index('id="duplicates"') :]
+    assert '<td data-label="Line" class="keep-label">3</td><td data-label="Repeats line">2</td>' in duplicates
+    assert '<td data-label="Line" class="keep-label">4</td><td data-label="Repeats line">2</td>' in duplicates
+    assert '<td data-label="Line" class="keep-label">6</td><td data-label="Repeats line">5</td>' in duplicates
+    assert "the same email and cancellation date" in duplicates and 'keep-label">7</td>' not in duplicates
+    assert "Import 3 cancellations<" in text
+    assert client.get(page.request.path + "/status").json["duplicate_lines"] == 3
+
+    done = confirm(client, page)
+    assert "Imported 3 cancellations. Left out 3 rows repeating an earlier one." in done.text
+    with app.app_context():
+        names = db.session.scalars(select(Cancellation.customer_name).order_by(Cancellation.id)).all()
+    assert names == ["Ann Able", "Cy", "Cy"]
+    deliver(app)
+    assert len(smtp.to("ann@a.test")) == 1
+
+
+def test_a_duplicate_of_a_bad_row_is_not_a_duplicate(app: Flask, client: FlaskClient, logged_in_owner: Any) -> None:
+    bad_first = "cus_1,Ann,not-an-email,,,,,olivia@acme.test,,,,,,"
+    page = upload(client, "\n".join([HEADER, bad_first, GOOD]) + "\n")
+    assert "Import only the 1 valid row" in page.text and 'id="duplicates"' not in page.text
+
+
+def test_customers_twice_by_id_or_address(app: Flask, client: FlaskClient, logged_in_owner: Any) -> None:
+    text = "external_id,name,email\ncus_9,Dee,dee@d.test\ncus_9,Dee D.,\n,Dee,DEE@d.test\n,Eve,eve@e.test\n"
+    page = upload(client, text, kind="customers")
+    assert "4 customers in the file; <strong>2 valid</strong>, <strong>2 repeat an earlier row</strong>" in page.text
+    assert "the same email" in page.text
+    done = confirm(client, page)
+    assert "Imported 2 customers." in done.text and count(app, Customer) == 2
+
+
+def test_cli_leaves_out_repeated_rows(app: Flask, runner: Any, owner: Any, tmp_path: Path) -> None:
+    path = tmp_path / "twice.csv"
+    path.write_text("\n".join([HEADER, GOOD, GOOD]) + "\n")
+    done = runner.invoke(args=["cancellations", "import", str(path)])
+    assert done.exit_code == 0, done.output
+    assert "line 3: repeats line 2 (the same external_id): left out" in done.output
+    assert "Imported 1 cancellation; left out 1 row repeating an earlier one." in done.output
+    assert count(app) == 1

@@ -63,3 +63,33 @@ def test_an_admin_attaches_a_reply_by_hand_at_both_widths(database_url, smtp, ch
         assert_accessible(page, "the survey link after a reply")
         assert_fits(page)
         context.close()
+
+
+def test_the_owner_reviews_a_held_reply_at_both_widths(database_url, smtp, chromium, owner):
+    from test_inbound_verdicts import DMARC_FAIL, MX, with_results
+
+    with served(database_url, smtp, REPLY_ADDRESS="replies@acme.test", INBOUND_AUTHSERV_ID=MX) as live:
+        cancellation_id = log(live, owner["email"], customer_name="Casey Customer")
+        deliver(live)
+        with live.app_context():
+            address = reply_address_for(cancellation_id)
+            for n, name in enumerate(("reply_gmail_en.eml", "reply_apple_en.eml")):  # one reviewed per width
+                raw = with_results(shaped(name, address, sender=CUSTOMER), DMARC_FAIL)
+                store_message(raw.replace(b"Message-ID: <", f"Message-ID: <held{n}.".encode(), 1), "pipe")
+            process_stored()
+            db.session.remove()
+        for viewport, suffix in ((PHONE, "phone"), (DESKTOP, "desktop")):
+            context = chromium.new_context(viewport=viewport)
+            page = context.new_page()
+            log_in(page, live, owner["email"])
+            page.goto(f"{live.base_url}/cancellations/{cancellation_id}#held")
+            held = page.locator("#held")
+            assert "DMARC failed for client.test." in held.inner_text()
+            assert_fits(page)
+            assert_accessible(page, f"the postmortem with a held reply at {viewport['width']} px")
+            screenshot(page, f"postmortem-held-{suffix}")
+            button = "Attach as their answer" if suffix == "phone" else "Discard"
+            follow(page, held.get_by_role("button", name=button).first)
+            said = "Attached: it counts" if suffix == "phone" else "Discarded: it is not"
+            assert said in page.inner_text("main")
+            context.close()

@@ -95,3 +95,46 @@ def test_a_redelivered_copy_has_the_same_key():
     raw = fixture("reply_gmail_en.eml")
     redelivered = b"Received: from mx2.acme.test by mail.acme.test; Tue, 1 Dec 2026 11:20:00 +0000\r\n" + raw
     assert message_key(redelivered) == message_key(raw) == "CAF1x9d+q2Ygmail-en@mail.gmail.com"
+
+
+def plain_reply(subject: str, body: str) -> bytes:
+    """A reply with none of RFC 3834's headers, as many out-of-office systems still send."""
+    return (
+        "From: Casey Customer <casey@client.test>\r\nTo: replies+KEY@acme.test\r\n"
+        f"Subject: {subject}\r\nMessage-ID: <ooo-{abs(hash(body))}@client.test>\r\n"
+        "MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n"
+        f"{body}\r\n"
+    ).encode()
+
+
+@pytest.mark.parametrize(
+    ("subject", "body"),
+    [
+        ("Re: Thank you, Casey.", "Hello,\n\nI am out of the office until Monday, 7 December, with limited access."),
+        ("Re: Thank you, Casey.", "Thank you for your email. I am away until 4 January."),
+        ("Re: Danke, Jonas.", "Guten Tag,\nich bin bis zum 3. Januar nicht im Büro. In dringenden Fällen: Frau Meier."),
+        ("Re: Danke, Jonas.", "Abwesenheitsnotiz\n\nVielen Dank für Ihre Nachricht."),
+        ("Re: Merci, Camille.", "Bonjour,\nJe suis absente jusqu'au 4 janvier. Je vous répondrai à mon retour."),
+        ("Re: Gracias", "Estoy fuera de la oficina hasta el lunes."),
+        ("Re: Grazie", "Sono fuori ufficio fino al 7 gennaio."),
+        ("Re: Bedankt", "Ik ben afwezig tot en met vrijdag."),
+        ("Automatische Antwort: Danke, Jonas.", "Ich melde mich nach meiner Rückkehr."),
+        ("Respuesta automática: Gracias", "Volveré el lunes."),
+        ("Re: Thank you", "Automatic reply: I'm currently on parental leave."),
+    ],
+)
+def test_out_of_office_notes_without_rfc_3834_headers_are_not_the_customers_answer(subject, body):
+    assert parse(plain_reply(subject, body)).auto_reply != ""
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "I am out of patience with your support, which is why we left.",
+        "We were out of budget. The office moved to another tool.",
+        "Ich bin bis heute zufrieden gewesen, aber der Preis war zu hoch.",
+        "Je suis partie chez un concurrent moins cher.",
+    ],
+)
+def test_a_genuine_answer_that_mentions_offices_or_absence_is_a_persons(body):
+    assert parse(plain_reply("Re: Thank you, Casey.", body)).auto_reply == ""

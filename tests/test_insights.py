@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 from conftest import PASSWORD, deliver, text_part
+from sqlalchemy import text
 
 from feedback.auth.models import User
 from feedback.cancellations.operations import NewCancellation, log_cancellation
@@ -61,8 +62,8 @@ CASES: list[dict[str, Any]] = [
          survey=dict(main_reason=BREAK), answer_hours=48, reminded=True, opened=True),
     dict(n=7, day=6, owner="x", plan="Team", mrr="100", source="stripe", feedback="too_expensive", opened=True,
          review=dict(owner_reason=EXP, icp_fit=GOOD, avoidable="No"), review_hours=50),
-    dict(n=8, day=7, owner="x", plan="Team", mrr="100", source="stripe", feedback="missing_features"),
-    dict(n=9, day=8, owner="o", plan="Pro", mrr="250", source="web"),
+    dict(n=8, day=7, owner="x", plan="Team", mrr="100", source="stripe", feedback="missing_features", fetched=True),
+    dict(n=9, day=8, owner="o", plan="Pro", mrr="250", source="web", fetched=True),  # a mail scanner, no person
     dict(n=10, day=9, owner="o", plan="", mrr=None, source="web"),
     dict(n=11, day=-10, owner="o", plan="Team", mrr="100", source="web"),
     dict(n=12, day=-20, owner="x", plan="Pro", mrr="250", source="api"),
@@ -108,6 +109,8 @@ def load_cases(app: Any, owner: dict[str, Any], other_owner: dict[str, Any]) -> 
                 invitation.answered_at = response.submitted_at = cancelled + timedelta(hours=case["answer_hours"])
             if case.get("opened"):
                 invitation.opened_at = cancelled + timedelta(minutes=30)
+            if case.get("fetched"):
+                invitation.fetched_at = cancelled + timedelta(seconds=5)
             if case.get("reminded"):
                 invitation.reminded_at = cancelled + timedelta(hours=12)
             if case.get("review"):
@@ -140,7 +143,8 @@ def test_totals_and_funnel(app, cases):
     t = r.totals
     assert (t["cancellations"], t["mrr_lost"]) == (10, Decimal("1190.00"))
     assert (r.previous["cancellations"], r.previous["mrr_lost"]) == (2, Decimal("350.00"))
-    assert (t["invited"], t["opened"], t["answered"], t["reviewed"], t["avoidable"]) == (10, 7, 6, 5, 2)
+    assert (t["invited"], t["link_fetched"], t["opened"], t["answered"]) == (10, 9, 7, 6)
+    assert (t["reviewed"], t["avoidable"]) == (5, 2)
     assert (t["response_rate"], t["review_rate"]) == (0.6, 0.5)
     assert t["median_answer_seconds"] == pytest.approx(4 * 3600)  # 1, 2, 3, 5, 24, 48 hours
     assert t["median_review_seconds"] == pytest.approx(30 * 3600)  # 10, 20, 30, 40, 50 hours
@@ -231,8 +235,8 @@ def test_the_page_shows_the_numbers(client, auth, owner, cases):
     page = client.get("/insights/", query_string=RANGE)
     assert page.status_code == 200
     text = html.unescape(re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", page.text)))
-    assert "10 cancellations took 1,190.00 of MRR: 400% more than the period before." in text
-    assert f"“{EXP}” leads: 3 (50%), 220.00 MRR lost." in text
+    assert "10 cancellations took €1,190.00 of MRR: 400% more than the period before." in text
+    assert f"“{EXP}” leads: 3 (50%), €220.00 MRR lost." in text
     assert "Owners named the customer's own reason 3 times in 4" in text
     assert "60% of invited customers answered, in a median of 4 hours" in text
     assert "owners reviewed 50% of losses, in a median of 30 hours" in text
@@ -248,7 +252,16 @@ def test_the_page_shows_the_numbers(client, auth, owner, cases):
     assert client.get(f"/cancellations/{cases[3]}/summary").status_code == 200
     assert page.text.count("<svg") >= 10 and "<title id=" in page.text
     filtered = client.get("/insights/", query_string={**RANGE, "owner": "oscar@acme.test"})
-    assert "4 cancellations took 700.00 of MRR" in re.sub(r"\s+", " ", filtered.text)
+    assert "4 cancellations took €700.00 of MRR" in re.sub(r"\s+", " ", filtered.text)
+    # The menus speak words, not values, and offer every value whatever the owner: Starter and German are only
+    # the other owner's, yet one switches to them without resetting the owner first.
+    menus = {
+        name: re.findall(r"<option[^>]*>([^<]*)</option>", filtered.text.split(f'id="{name}"')[1].split("</select>")[0])
+        for name in ("plan", "source", "locale")
+    }
+    assert {"Starter", "Pro", "Team"} <= set(menus["plan"]), menus
+    assert {"API", "CSV import", "Web form"} <= set(menus["source"]) and "Api" not in menus["source"], menus
+    assert "Deutsch" in menus["locale"] and "de" not in menus["locale"], menus
 
 
 def test_the_charts_draw_the_numbers_and_escape_the_words(client, auth, owner, cases):
@@ -318,7 +331,7 @@ def test_api_insights(app, client, cases):
         admin = User(email="api-admin@acme.test", name="API", role="admin")
         db.session.add(admin)
         db.session.flush()
-        _, secret = create_token("insights test", admin)
+        _, secret = create_token("insights test", created_by=admin)
         db.session.commit()
     headers = {"Authorization": f"Bearer {secret}"}
     answer = client.get("/api/v1/insights", query_string=RANGE, headers=headers)
@@ -326,7 +339,8 @@ def test_api_insights(app, client, cases):
     body = answer.get_json()
     assert body["filter"]["since"] == SINCE.isoformat()
     assert body["totals"] == {
-        "cancellations": 10, "mrr_lost": 1190.0, "invited": 10, "opened": 7, "answered": 6, "reviewed": 5,
+        "cancellations": 10, "mrr_lost": 1190.0, "invited": 10, "link_fetched": 9, "opened": 7, "answered": 6,
+        "reviewed": 5,
         "avoidable": 2, "response_rate": 0.6, "review_rate": 0.5,
         "median_answer_seconds": pytest.approx(4 * 3600), "median_review_seconds": pytest.approx(30 * 3600),
     }  # fmt: skip
@@ -360,6 +374,7 @@ def test_weekly_digest_once_per_person_and_week(app, smtp, admin, owner, other_o
         assert db.session.query(DigestSent).count() == 3
     deliver(app)
     digest = smtp.one(admin["email"], "Week of")
+    assert re.search(r"cancellations?, €[\d,]+\.\d\d MRR lost$", str(digest["Subject"]))  # the currency, as cards
     body = text_part(digest)
     in_week = [c for c in CASES if 0 <= (SINCE + timedelta(days=c["day"]) - monday).days < 7]
     assert f"{len(in_week)} customer" in body
@@ -388,18 +403,69 @@ def test_turning_the_digest_off_on_the_page(client, auth, admin):
     assert "Send me the digest" in client.get("/insights/").text
 
 
-def test_survey_page_marks_the_invitation_opened_once(app, client, owner, smtp):
+def marks(app, cancellation_id):
+    with app.app_context():
+        invitation = db.session.get(Cancellation, cancellation_id).invitation
+        return invitation.fetched_at, invitation.opened_at, invitation.answered_at
+
+
+def test_a_fetch_is_link_fetched_and_only_the_pages_beacon_counts_as_opened(app, client, owner, smtp):
     from conftest import link_in, log
 
     cancellation_id = log(app, owner["email"], customer_email="opens@client.test")
     deliver(app)
-    link = link_in(smtp.one("opens@client.test"))
+    link = link_in(smtp.one("opens@client.test")).removeprefix("http://localhost")
+    page = client.get(link).text  # what a mail scanner does: fetch, and nothing more
+    fetched, opened, _ = marks(app, cancellation_id)
+    assert fetched is not None and opened is None
+    beacon = re.search(r'data-seen-url="([^"]+)"', page).group(1)
+    assert beacon == link + "/seen"
     client.get(link)
+    assert marks(app, cancellation_id)[:2] == (fetched, None)  # a second fetch changes nothing either
+
+    # A scanner or another site posting to the beacon is refused; so is a post that says nothing of its origin.
+    assert client.post(beacon).status_code == 403
+    assert client.post(beacon, headers={"Sec-Fetch-Site": "cross-site"}).status_code == 403
+    assert client.post(beacon, headers={"Origin": "https://evil.example"}).status_code == 403
+    same_origin = {"Sec-Fetch-Site": "same-origin", "Origin": "http://localhost"}
+    assert client.post(beacon, headers=same_origin).status_code == 204
+    _, opened, answered = marks(app, cancellation_id)
+    assert opened is not None and answered is None  # opened, and the link still unspent
+    assert client.post(beacon, headers={"Origin": "http://localhost"}).status_code == 204  # old browsers: Origin
+    assert marks(app, cancellation_id)[1] == opened  # once only
+    assert client.post(link, data={"main_reason": "Something else"}).status_code == 303
+    assert client.post(beacon, headers={"Sec-Fetch-Site": "same-origin"}).status_code == 204  # answered: no change
+    assert marks(app, cancellation_id)[1] == opened
+
+
+def test_any_submit_counts_as_opened_without_the_pages_script(app, client, owner, smtp):
+    from conftest import link_in, log
+
+    cancellation_id = log(app, owner["email"], customer_email="noscript@client.test")
+    deliver(app)
+    link = link_in(smtp.one("noscript@client.test")).removeprefix("http://localhost")
+    assert client.post(link, data={}).status_code == 422  # nothing answered yet: still a person at the page
+    fetched, opened, answered = marks(app, cancellation_id)
+    assert fetched is not None and opened is not None and answered is None
+
+
+def test_the_funnel_shows_link_fetched_beside_opened(app, client, auth, owner, smtp):
+    from conftest import link_in, log
+
+    for n in range(3):
+        log(app, owner["email"], customer_email=f"funnel{n}@client.test")
+    deliver(app)
+    links = [link_in(smtp.one(f"funnel{n}@client.test")).removeprefix("http://localhost") for n in range(3)]
+    for link in links[:2]:
+        client.get(link)  # two fetched (scanners, say); one of them then shown to a person
+    assert client.post(links[0] + "/seen", headers={"Sec-Fetch-Site": "same-origin"}).status_code == 204
+    auth.login(owner["email"])
+    page = client.get("/insights/").text
+    assert "Link fetched" in page and "Opened by a person" in page
     with app.app_context():
-        first = db.session.get(Cancellation, cancellation_id).invitation.opened_at
-    client.get(link)
-    with app.app_context():
-        assert first is not None and db.session.get(Cancellation, cancellation_id).invitation.opened_at == first
+        today = utcnow().date()
+        totals = report(db.session.connection(), Filter(since=today, until=today)).totals
+    assert (totals["invited"], totals["link_fetched"], totals["opened"]) == (3, 2, 1)
 
 
 def test_review_asks_the_owners_reason(app, client, auth, owner):
@@ -415,7 +481,7 @@ def test_the_digest_is_a_registered_periodic_job(app):
     from feedback.jobs import registered
 
     jobs = {job.name: job for job in registered()}
-    assert jobs["insights.weekly-digest"].every == timedelta(hours=1)
+    assert jobs["insights.cancellations-digest"].every == timedelta(hours=1)
 
 
 def test_0011_publishes_the_review_again_with_the_owners_reason(smtp, tmp_path):
@@ -439,6 +505,42 @@ def test_0011_publishes_the_review_again_with_the_owners_reason(smtp, tmp_path):
         assert live.questions[keys.index("owner_reason")].choices == EXIT_SURVEY[0]["choices"]
         db.session.remove()
         downgrade(revision="0010")
-        assert latest_version("internal-review").number == 1
+        # Read without the model, which knows columns added after 0010.
+        numbers = text("SELECT max(number) FROM questionnaire_versions WHERE questionnaire = 'internal-review'")
+        assert db.session.scalar(numbers) == 1
         db.session.remove()
         db.engine.dispose()
+
+
+def test_involuntary_churn_is_counted_apart_and_never_among_the_reasons(app, client, auth, owner, cases):
+    before = numbers(app)
+    with app.app_context():
+        for n in (1, 3):  # a failed payment each, though the customer was asked (an owner may start a survey)
+            db.session.get(Cancellation, cases[n]).involuntary = True
+        db.session.get(Cancellation, cases[4]).stayed_at = utcnow()  # undone: nobody was lost
+        db.session.commit()
+    after = numbers(app)
+    assert after.totals["cancellations"] == before.totals["cancellations"] - 1
+    assert shares(after.churn)["Involuntary"][0::2] == (2, Decimal("350.00"))
+    assert shares(after.churn)["Voluntary"][0] == before.totals["cancellations"] - 3
+    reasons_before, reasons_after = shares(before.reasons), shares(after.reasons)
+    gone = {label: reasons_before[label][0] - reasons_after.get(label, (0,))[0] for label in reasons_before}
+    assert (gone[EXP], gone[MISS]) == (1, 1)
+    assert MOVE not in reasons_after  # case 4's customer stayed
+    assert numbers(app, churn="involuntary").totals["cancellations"] == 2
+    assert numbers(app, churn="voluntary").totals["cancellations"] == before.totals["cancellations"] - 3
+    auth.login(owner["email"])
+    page = client.get("/insights/", query_string={**RANGE, "churn": "involuntary"})
+    assert page.status_code == 200 and 'value="involuntary" selected' in page.text
+    assert "Voluntary and involuntary" in page.text
+    assert client.get("/insights/", query_string={"churn": "both"}).status_code in (200, 400)
+
+
+def test_counts_read_as_a_person_writes_them():
+    from feedback.formatting import plural
+    from feedback.insights.takeaways import _times
+    from feedback.privacy.erasure import Erased
+
+    assert _times(1, 1) == "1 time in 1" and _times(1_404, 5_000) == "1,404 times in 5,000"
+    assert str(Erased(1, 1, 2)) == "1 customer record, 1 cancellation and 2 emails"
+    assert plural(0, "line", "lines") == "0 lines" and plural(5000, "row", "rows") == "5,000 rows"

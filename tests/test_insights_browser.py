@@ -34,6 +34,15 @@ def test_empty_insights_help_and_pass_axe(live, chromium, admin):
     context.close()
 
 
+#: The headline numbers that wrap onto a second line or run past their card.
+KPI_BROKEN = """() => [...document.querySelectorAll('.kpi-value')]
+  .filter(e => e.getClientRects().length !== 1
+    || e.getBoundingClientRect().height > 1.5 * parseFloat(getComputedStyle(e).lineHeight)
+    || e.scrollWidth > e.clientWidth + 1
+    || e.getBoundingClientRect().right > e.parentElement.getBoundingClientRect().right)
+  .map(e => e.textContent)"""
+
+
 def test_insights_at_375_and_1280(live, chromium, admin):
     from feedback.insights.bulk import load
 
@@ -52,6 +61,8 @@ def test_insights_at_375_and_1280(live, chromium, admin):
         assert page.locator("svg.chart").count() >= 12
         assert page.locator("svg.chart title").count() == page.locator("svg.chart").count()
         assert_fits(page)
+        broken = page.evaluate(KPI_BROKEN)
+        assert not broken, broken  # "€546,636.5" over "0" at 1280 px
         assert_accessible(page, f"insights ({suffix})")
         screenshot(page, f"insights-{suffix}")
         for summary in page.locator("details.numbers > summary").all():

@@ -56,12 +56,13 @@ def job_row(name: str) -> JobRun:
 def test_the_features_register_their_jobs_with_their_intervals(app):
     assert {job.name: job.every for job in registered()} == {
         "actions.reminders": timedelta(minutes=15),
-        "actions.weekly-digest": timedelta(hours=1),
+        "actions.open-items-digest": timedelta(hours=1),
         "api.forget-idempotency-keys": timedelta(hours=1),
+        "helpdesk.fetch": timedelta(seconds=30),
         "imports.work": timedelta(seconds=5),
         "inbound.poll-imap": timedelta(minutes=1),
         "inbound.process": timedelta(minutes=1),
-        "insights.weekly-digest": timedelta(hours=1),
+        "insights.cancellations-digest": timedelta(hours=1),
         "privacy.retention": timedelta(hours=1),
         "surveys.lapse-links": timedelta(minutes=1),
         "surveys.queue-reminders": timedelta(minutes=1),
@@ -82,7 +83,7 @@ def test_registering_again_is_harmless_and_a_clash_is_refused(app, app_config):
     create_app(app_config)  # a second app imports the job modules again
     importlib.reload(feedback.surveys.jobs)  # and a reloaded module registers new function objects
     periodic("surveys.lapse-links", every=MINUTE)(feedback.surveys.jobs.lapse_links)
-    assert len(registered()) == 11
+    assert len(registered()) == 12
 
     def lapse_links(now: datetime) -> str:  # another function under a taken name
         return ""
@@ -272,13 +273,14 @@ def test_flask_outbox_send_only_delivers_and_flask_jobs_run_lapses_the_link(app,
     ran = runner.invoke(args=["jobs", "run"])
     assert ran.exit_code == 0, ran.output
     assert ran.output.splitlines() == [
+        "actions.open-items-digest: nothing to do",
         "actions.reminders: nothing to do",
-        "actions.weekly-digest: nothing to do",
         "api.forget-idempotency-keys: nothing to do",
+        "helpdesk.fetch: nothing to do",  # no help desk configured
         "imports.work: nothing to do",
         "inbound.poll-imap: nothing to do",  # no INBOUND_IMAP_URL
         "inbound.process: nothing to do",
-        "insights.weekly-digest: nothing to do",  # no admin here, so no one wants the digest
+        "insights.cancellations-digest: nothing to do",  # no admin here, so no one wants the digest
         "privacy.retention: nothing to do",
         "surveys.lapse-links: 1 survey link expired",
         "surveys.queue-reminders: nothing to do",
@@ -310,10 +312,10 @@ def test_flask_jobs_status_tells_a_newcomer_what_runs_when(app, runner, monkeypa
 
     monkeypatch.setitem(job_registry._jobs, "test.breaks", Job("test.breaks", MINUTE, breaks))
     before = runner.invoke(args=["jobs", "status"]).output
-    assert "12 periodic jobs (times in UTC, now " in before
+    assert "13 periodic jobs (times in UTC, now " in before
     assert "surveys.lapse-links, every 1 min: Marks survey links past SURVEY_LINK_DAYS expired" in before
     assert "api.forget-idempotency-keys, every 1 h: Deletes Idempotency-Keys" in before
-    assert before.count("last run   never; it runs at the next pass of a worker") == 12
+    assert before.count("last run   never; it runs at the next pass of a worker") == 13
 
     runner.invoke(args=["jobs", "run"])
     with app.app_context():
@@ -382,12 +384,12 @@ def test_flask_worker_delivers_mail_and_runs_the_jobs_until_sigterm(app, databas
         db.session.commit()
     process = flask(database_url, smtp, "worker", "--interval", "0.2")
     try:
-        wait_until(lambda: len(smtp.messages) == 2 and jobs_done(app) == 11, timeout=60)
+        wait_until(lambda: len(smtp.messages) == 2 and jobs_done(app) == 12, timeout=60)
     finally:
         output = stop(process)
     assert process.returncode == 0, output
     lines = output.splitlines()
-    assert lines[0] == "Worker started: delivering mail and running 11 periodic jobs; checking every 0.2s."
+    assert lines[0] == "Worker started: delivering mail and running 12 periodic jobs; checking every 0.2s."
     assert "Job webhooks.forget-event-ids: 1 webhook event id forgotten." in lines
     assert "Outbox: sent 2, will retry 0, failed 0." in lines
     assert lines[-1] == "Worker stopped."
@@ -400,11 +402,11 @@ def test_flask_worker_delivers_mail_and_runs_the_jobs_until_sigterm(app, databas
 def test_flask_jobs_work_runs_the_jobs_until_sigterm(app, database_url, smtp):
     process = flask(database_url, smtp, "jobs", "work", "--interval", "0.2")
     try:
-        wait_until(lambda: jobs_done(app) == 11, timeout=60)
+        wait_until(lambda: jobs_done(app) == 12, timeout=60)
     finally:
         output = stop(process)
     assert process.returncode == 0, output
-    assert output.splitlines() == ["Job runner started (11 jobs); checking every 0.2s.", "Job runner stopped."]
+    assert output.splitlines() == ["Job runner started (12 jobs); checking every 0.2s.", "Job runner stopped."]
 
 
 def imported_modules(path: Path) -> set[str]:
@@ -419,4 +421,10 @@ def test_jobs_and_the_mail_cli_know_no_feature():
         ours = {name for name in imported_modules(path) if name.startswith("feedback")}
         assert all(name.startswith(core) for name in ours), (path.name, ours)
     mail_cli = {name for name in imported_modules(ROOT / "feedback" / "mail" / "cli.py") if name.startswith("feedback")}
-    assert all(name.startswith(("feedback.db", "feedback.extensions", "feedback.mail")) for name in mail_cli), mail_cli
+    allowed = (
+        "feedback.db",
+        "feedback.extensions",
+        "feedback.formatting",
+        "feedback.mail",
+    )  # formatting: numbers, words
+    assert all(name.startswith(allowed) for name in mail_cli), mail_cli

@@ -251,9 +251,121 @@ def test_a_conditional_question_names_its_answer_in_the_customers_language(app, 
             {"key": "reason", "type": "single_choice", "prompt": "Why?", "choices": ["Price", "Features"],
              "translations": {"de": {"prompt": "Warum?", "choices": ["Preis", "Funktionen"]}}},
             {"key": "price_detail", "type": "short_text", "prompt": "Which price felt wrong?",
-             "show_if": {"key": "reason", "equals": "Price"}},
-        ])  # fmt: skip
+             "show_if": {"key": "reason", "equals": "Price"},
+             "translations": {"de": {"prompt": "Welcher Preis passte nicht?"}}},
+        ], languages_off=["fr"])  # fmt: skip
         db.session.commit()
     page = client.get(survey_path(app, smtp, owner, locale="de")).text
     assert "Nur, wenn Sie oben „Preis“ gewählt haben." in page
     assert 'data-show-if-equals="Price"' in page  # the script compares stored values, the same in every language
+
+
+# --- A survey speaks one language ---------------------------------------------------------------------
+
+
+def with_a_question(translations=None, **fields):
+    """The shipped exit survey plus one question, translated as given."""
+    from feedback.questions.defaults import EXIT_SURVEY
+
+    added = {"key": "new_tool", "type": "single_choice", "prompt": "Which tool did you move to?",
+             "help": "Only if you moved.", "choices": ["Ours", "Theirs"], "translations": translations,
+             **fields}  # fmt: skip
+    return [*EXIT_SURVEY, added]
+
+
+def test_publishing_refuses_a_question_a_live_language_lacks_naming_each_part(app):
+    from feedback.questions.editing import InvalidQuestions, publish_checked
+    from feedback.questions.operations import live_version
+
+    partly = {"de": {"prompt": "Zu welchem Werkzeug?", "choices": ["Unseres", ""]},
+              "fr": {"prompt": "Vers quel outil ?", "help": "Seulement si oui.",
+                     "choices": ["Le nôtre", "Le leur"]}}  # fmt: skip
+    with app.app_context():
+        with pytest.raises(InvalidQuestions) as refused:
+            publish_checked("exit-survey", with_a_question(partly))
+        assert refused.value.problems == [
+            "Question 8 (new_tool): the Deutsch (de) translation lacks the help text and the choice “Theirs”. "
+            "Translate it, or publish with Deutsch switched off."
+        ]
+        with pytest.raises(InvalidQuestions) as untranslated:
+            publish_checked("exit-survey", with_a_question({"fr": partly["fr"]}))
+        assert untranslated.value.problems == [
+            "Question 8 (new_tool): has no Deutsch (de) translation. "
+            "Translate it, or publish with Deutsch switched off."
+        ]
+        with pytest.raises(InvalidQuestions) as prompt_only:
+            publish_checked("exit-survey", with_a_question({**partly, "de": {"prompt": "Zu welchem Werkzeug?"}}))
+        assert "the Deutsch (de) translation lacks the help text and every choice." in prompt_only.value.problems[0]
+        with pytest.raises(InvalidQuestions) as unknown:
+            publish_checked("exit-survey", with_a_question(partly), languages_off=["en", "xx"])
+        assert unknown.value.problems == ["Only de, fr can be switched off, not en, xx."]
+        assert live_version("exit-survey").number == 1  # nothing published by any refusal
+
+        whole = {**partly, "de": {**partly["de"], "help": "Nur falls ja.", "choices": ["Unseres", "Ihres"]}}
+        assert publish_checked("exit-survey", with_a_question(whole)).languages_off == []
+        # The owners' review is staff's, in English: nothing to translate there.
+        review = publish_checked("internal-review", [{"key": "why", "type": "short_text", "prompt": "Why?"}])
+        assert review.number == live_version("internal-review").number
+
+
+def test_a_language_switched_off_gets_the_default_language_whole(app, client, smtp, owner, runner):
+    from feedback.questions.editing import publish_checked
+
+    with app.app_context():
+        version = publish_checked("exit-survey", with_a_question({"fr": {
+            "prompt": "Vers quel outil ?", "help": "Seulement si oui.", "choices": ["Le nôtre", "Le leur"]}}),
+            languages_off=["de"])  # fmt: skip
+        db.session.commit()
+        assert version.languages_off == ["de"]
+
+    german = survey_path(app, smtp, owner, locale="de")
+    invitation = smtp.one("kim@client.test")
+    assert str(invitation["Subject"]) == "Thank you for your time with Acme Analytics, Kim"
+    assert "Hallo" not in text_part(invitation)
+    page = client.get(german).text
+    assert '<html lang="en">' in page
+    assert "What was the main reason you cancelled?" in page and "Which tool did you move to?" in page
+    assert "Hauptgrund" not in page  # its German translation exists, but German is off as a whole
+    browser_german = survey_path(app, smtp, owner, customer_email="browser@client.test")
+    assert '<html lang="en">' in client.get(browser_german, headers={"Accept-Language": "de"}).text
+
+    french = client.get(survey_path(app, smtp, owner, locale="fr", customer_email="fr@client.test")).text
+    assert '<html lang="fr">' in french and "Vers quel outil ?" in french and "Le leur" in french
+    assert "Which tool did you move to?" not in french
+
+
+def test_a_stale_translation_of_a_switched_off_language_does_not_block(app):
+    from feedback.questions.editing import InvalidQuestions, publish_checked
+    from feedback.questions.operations import live_version, question_spec
+
+    with app.app_context():
+        questions = [question_spec(x) for x in live_version("exit-survey").questions]
+        questions[0]["prompt"] = "What made you leave?"  # German and French now translate other English
+        with pytest.raises(InvalidQuestions) as refused:
+            publish_checked("exit-survey", questions, languages_off=["de"])
+        assert [p.split(":")[0] for p in refused.value.problems] == ["Question 1 (main_reason)"]
+        assert "Français (fr) translation was written for earlier English" in refused.value.problems[0]
+        assert publish_checked("exit-survey", questions, languages_off=["de", "fr"]).number == 2
+
+
+def test_the_editor_names_what_is_missing_and_says_which_languages_are_off(app, client, auth, admin):
+    from conftest import csrf_token
+
+    assert auth.login(admin["email"]).status_code == 302
+    editor = "/admin/questions/exit-survey/"
+    assert "Customers read the whole survey in Deutsch, Français or English." in client.get(editor).text
+    added = submit_form(client, editor + "new", {"type": "short_text", "prompt": "Anything else?", "help": "",
+                                                  "choices": "", "key": "", "show_if": "",
+                                                  "prompt_de": "Sonst?"})  # fmt: skip
+    assert added.status_code == 302
+    page = client.get(editor).text
+    assert "Question 8 (anything_else): has no Français (fr) translation." in page
+    assert "Deutsch (de)" not in page
+    publish = {"csrf_token": csrf_token(page), "switch_off": "fr"}
+    done = client.post(editor + "publish", data=publish, follow_redirects=True).text
+    assert "Français is switched off: those customers read it in English, whole." in done
+    assert "Français is switched off in version 2: those customers read the whole survey" in done
+    assert 'id="switch_off_fr" name="switch_off" value="fr" checked' not in done  # no draft: nothing to publish
+    submit_form(client, editor + "new", {"type": "short_text", "prompt": "One more?", "help": "", "choices": "",
+                                         "key": "", "show_if": "", "prompt_de": "Noch eine?"})  # fmt: skip
+    assert 'id="switch_off_fr" name="switch_off" value="fr" checked' in client.get(editor).text  # kept as it is

@@ -132,8 +132,12 @@ def test_local_mailbox_keeps_mail_when_no_smtp_is_configured(database_url, smtp,
     client = local.test_client()
     from conftest import AuthActions
 
-    AuthActions(client).login(owner["email"])  # it holds every link sent, staff invitations too: admins only
-    assert client.get("/dev/mail/").status_code == 403
+    AuthActions(client).login(owner["email"])  # an owner reads the mail addressed to them, never the customer's
+    own = client.get("/dev/mail/")
+    assert own.status_code == 200
+    assert "Thank you for your time with Acme Analytics" not in own.text
+    customers = next(message for message in outbox(local) if message.recipient == "box@client.test")
+    assert client.get(f"/dev/mail/{customers.id}").status_code == 403
     AuthActions(client).logout()
     AuthActions(client).login(admin["email"])
     page = client.get("/dev/mail/")
@@ -343,8 +347,8 @@ def test_a_claimed_batch_that_sends_nothing_is_warned_about(app, runner, smtp, o
     app.config["OUTBOX_LEASE_SECONDS"] = 4 * app.config["MAIL_TIMEOUT"]
     result = runner.invoke(args=["outbox", "send"])
     assert "Outbox: sent 0, will retry 0, failed 0." in result.output
-    assert "Warning: 2 message(s) were claimed and handed back unsent" in result.output
-    assert "Claimed 2 message(s) and sent none" in caplog.text
+    assert "Warning: 2 messages were claimed and handed back unsent" in result.output
+    assert "Claimed 2 messages and sent none" in caplog.text
     assert smtp.messages == []
     app.config["OUTBOX_LEASE_SECONDS"] = 300
     again = runner.invoke(args=["outbox", "send"])  # handed back at once, not held until the lease ends
@@ -401,6 +405,54 @@ def test_a_refusal_of_the_message_still_counts_and_fails_in_the_end(app, smtp, o
     assert (refused.status, refused.attempts) == ("failed", 2)
 
 
+def test_a_relay_refusing_every_recipient_alike_is_waited_out_like_an_outage(app, smtp, owner):
+    """A full spool answers 451 4.3.0 to every RCPT: that is the relay's trouble, so no message fails for it."""
+    from aiosmtpd.smtp import SMTP
+
+    for n in range(3):
+        log(app, owner["email"], customer_email=f"spooled{n}@client.test")  # six messages: invitations and reviews
+
+    async def spool_full(server: SMTP, session, envelope, address, options):
+        return f"451 4.3.0 <{address}>: Insufficient system storage, try again later"
+
+    smtp.handle_RCPT = spool_full
+    clock = utcnow()
+    try:
+        for _ in range(3 * app.config["OUTBOX_MAX_ATTEMPTS"]):  # far past what failing every message would take
+            clock += timedelta(days=1)
+            report = deliver(app, now=clock)
+            assert (report.sent, report.retrying, report.failed) == (0, 6, 0)
+    finally:
+        del smtp.handle_RCPT
+    rows = outbox(app)
+    assert {(row.status, row.attempts) for row in rows} == {("queued", 0)}
+    assert all(row.last_error.startswith("SMTP server refused every message (SMTPRecipientsRefused") for row in rows)
+    assert all("451" in row.last_error for row in rows)
+    assert smtp.messages == []
+
+    original = smtp.handle_RCPT
+
+    async def one_mailbox_full(server: SMTP, session, envelope, address, options):
+        if address == "spooled0@client.test":
+            return "451 4.3.0 <spooled0@client.test>: Insufficient system storage, try again later"
+        return await original(server, session, envelope, address, options)
+
+    smtp.handle_RCPT = one_mailbox_full  # the spool has room again, but for one mailbox
+    try:
+        back = deliver(app, now=clock + timedelta(days=1))
+    finally:
+        del smtp.handle_RCPT
+    assert (back.sent, back.retrying, back.failed) == (5, 1, 0)
+    (refused,) = [row for row in outbox(app) if row.status == "queued"]
+    assert (refused.recipient, refused.attempts) == ("spooled0@client.test", 1)  # that one is the message's own
+    assert refused.last_error.startswith("SMTPRecipientsRefused")
+
+    last = deliver(app, now=clock + timedelta(days=2))
+    assert (last.sent, last.failed) == (1, 0)
+    assert {row.status for row in outbox(app)} == {"sent"}
+    assert len({message["Message-ID"] for message in smtp.messages}) == 6
+
+
 def test_resend_all_failed_from_the_email_log_and_the_command_line(app, client, auth, runner, smtp, owner, admin):
     smtp.rejected.update({"gone1@client.test", "gone2@client.test"})
     log(app, owner["email"], customer_email="gone1@client.test")
@@ -421,7 +473,7 @@ def test_resend_all_failed_from_the_email_log_and_the_command_line(app, client, 
     log(app, owner["email"], customer_email="gone3@client.test")
     deliver(app)
     smtp.rejected.clear()
-    assert "Queued 1 failed message(s) again." in runner.invoke(args=["outbox", "resend", "--failed"]).output
+    assert "Queued 1 failed message again." in runner.invoke(args=["outbox", "resend", "--failed"]).output
     deliver(app)
     assert len(smtp.to("gone3@client.test")) == 1
 

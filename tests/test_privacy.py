@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import base64
+import contextlib
+import email
+import email.policy
 import io
 import json
+import logging
 from datetime import timedelta
 
 import pytest
@@ -14,6 +19,7 @@ from feedback.api.tokens import create_token
 from feedback.audit.models import AuditEvent
 from feedback.db import utcnow
 from feedback.extensions import db
+from feedback.imports.models import ImportRun
 from feedback.inbound.models import CustomerReply, InboundMessage
 from feedback.inbound.operations import process_and_commit, store_message
 from feedback.mail.models import OutboxMessage
@@ -32,8 +38,11 @@ def logged_in_admin(auth, admin):
     return admin
 
 
-def whole_postmortem(app, client, smtp, admin) -> int:
-    """Through the API (so the idempotency replay keeps a copy), the survey, the review, the summary, an opt-out."""
+def whole_postmortem(app, client, smtp, admin, before_opt_out=None) -> int:
+    """Through the API (so the idempotency replay keeps a copy), the survey, the review, the summary, an opt-out.
+
+    `before_opt_out(cancellation_id)` adds more while she still takes mail (a win-back notice needs that).
+    """
     with app.app_context():
         _, token = create_token("CRM")
         db.session.commit()
@@ -106,6 +115,8 @@ def whole_postmortem(app, client, smtp, admin) -> int:
     )  # fmt: skip
     assert reviewed.status_code == 302
     deliver(app)
+    if before_opt_out is not None:
+        before_opt_out(cancellation_id)
     with app.app_context():
         suppress(EMAIL, "link", reason=f"{NAME} asked", cancellation_id=cancellation_id)
         db.session.commit()
@@ -128,6 +139,18 @@ def receive_mail(app, raw: bytes) -> None:
         process_and_commit(message.id)
 
 
+def decoded(raw: bytes) -> str:
+    """Binary as text, and when it is a message, every MIME part decoded (base64, quoted-printable, encoded words)."""
+    texts = [raw.decode("utf-8", "replace")]
+    with contextlib.suppress(Exception):  # not a message: its text is all there is
+        for part in email.message_from_bytes(raw, policy=email.policy.default).walk():
+            texts += [str(value) for value in part.values()]
+            payload = part.get_payload(decode=True)
+            if isinstance(payload, bytes):
+                texts.append(payload.decode(part.get_content_charset() or "utf-8", "replace"))
+    return "\n".join(texts)
+
+
 def every_text_value(app):
     """(table, column, value) for every text, JSON and binary value in every table of the real database."""
     with app.app_context(), db.engine.connect() as connection:
@@ -137,15 +160,16 @@ def every_text_value(app):
             for row in connection.execute(text(f"SELECT * FROM {table}")).mappings():  # noqa: S608 - our table names
                 for column, value in row.items():
                     if isinstance(value, bytes | memoryview):
-                        value = bytes(value).decode("utf-8", "replace")
+                        value = decoded(bytes(value))
                     elif isinstance(value, dict | list):
                         value = json.dumps(value)
                     if isinstance(value, str):
                         yield table, column, value
 
 
-def test_export_holds_everything_and_is_audited(app, client, smtp, logged_in_admin, runner):
-    cancellation_id = whole_postmortem(app, client, smtp, logged_in_admin)
+def test_export_holds_everything_and_is_audited(app, client, smtp, logged_in_admin, runner, monkeypatch):
+    more = seven_more_places(app, client, logged_in_admin, monkeypatch)
+    cancellation_id = whole_postmortem(app, client, smtp, logged_in_admin, before_opt_out=more)
     result = runner.invoke(args=["customers", "export", EMAIL.upper()])
     assert result.exit_code == 0, result.output
     document = json.loads(result.output)
@@ -160,10 +184,18 @@ def test_export_holds_everything_and_is_audited(app, client, smtp, logged_in_adm
     assert all(m["body_text"] for m in document["emails"])
     assert document["suppression"]["how"] == "the unsubscribe link"
     received = {m["status"]: m for m in document["mail_received"]}
-    assert len(document["mail_received"]) == 2, document["mail_received"]
+    # Her reply, the one matched to nothing, a colleague's forward about her and the reply that failed.
+    assert len(document["mail_received"]) == 4, document["mail_received"]
     assert any("My boss Zebulon hates the new UI, truly." in m["text"] for m in document["mail_received"])
     assert all(EMAIL in m["raw"] for m in received.values())
     assert [c["email"] for c in document["win_back_consents"]] == [EMAIL]
+    # What no key links to her, found through the declared personal columns, as erasure finds it.
+    [ticket] = document["help_desk_conversations"]
+    assert (ticket["help_desk"], ticket["id"], ticket["subject"]) == ("zendesk", "77", f"{NAME}: exports slow")
+    assert ticket["opening_message"].startswith(f"Hi, {NAME} of {COMPANY}")
+    mentioned = {m["table"] for m in document["mentioned_in"]}
+    assert {"action_items", "winback_notices", "outbox_contents", "idempotent_requests", "import_runs"} <= mentioned
+    assert any(m["columns"].get("title") == f"Lower the price for {NAME}" for m in document["mentioned_in"])
 
     token = csrf_token(client.get(f"/cancellations/{cancellation_id}").text)
     page = client.post(f"/admin/privacy/cancellations/{cancellation_id}/export", data={"csrf_token": token})
@@ -185,12 +217,103 @@ def test_export_holds_everything_and_is_audited(app, client, smtp, logged_in_adm
     assert api.get(f"/api/v1/customers/{customer_id}/export").status_code == 401
 
 
-def test_erase_leaves_nothing_of_theirs_in_any_text_column(app, client, smtp, logged_in_admin):
-    cancellation_id = whole_postmortem(app, client, smtp, logged_in_admin)
+def seven_more_places(app, client, admin, monkeypatch):
+    """Where the third attack still found her after an erasure (issue 31, item 4): rows no key links to her."""
+
+    def write(cancellation_id: int) -> None:
+        from feedback.actions.operations import add_item, close_item
+        from feedback.auth.models import User
+        from feedback.winback.operations import reason_of, tell_customer
+
+        with app.app_context():
+            cancellation = db.session.get(Cancellation, cancellation_id)
+            staff = db.session.get(User, admin["id"])
+            # An action item naming her, closed with a note naming her, and told to her (a win-back notice).
+            item = add_item(cancellation, title=f"Lower the price for {NAME}", reason=reason_of(cancellation))
+            close_item(item, "done", note=f"Told {NAME} at {EMAIL} on the phone", by=staff)
+            tell_customer(cancellation, item, f"{NAME}, we lowered the price", "Hi Zebulon, it is cheaper now.", staff)
+            # One still open and due: its reminder (no cancellation_id) says "From the postmortem of Zebulon…".
+            add_item(cancellation, title="Send the new quote", due_on=utcnow().date())
+            # Her help-desk ticket, as a fetch keeps it (issue 26, item 6).
+            from feedback.helpdesk.connector import Found
+            from feedback.helpdesk.operations import keep
+
+            ticket = Found(
+                "77", "https://quixco-help.test/agent/tickets/77", f"{NAME}: exports slow", "solved", "email",
+                utcnow() - timedelta(days=3), tags=["quixco widgets"],
+                opening_message=f"Hi, {NAME} of {COMPANY} here ({EMAIL}). My boss Zebulon hates the new UI.",
+            )  # fmt: skip
+            keep(cancellation.customer, "zendesk", [ticket], utcnow())
+            db.session.commit()
+        run_jobs(app, utcnow() + timedelta(minutes=20))
+        # A colleague's forward about her, which nothing matches.
+        receive_mail(
+            app,
+            b"From: Colleague <colleague@acme.test>\r\nTo: hello@acme.test\r\nSubject: FYI\r\n"
+            b"Message-ID: <fwd-1@acme.test>\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n"
+            + f"{NAME} <{EMAIL}> of {COMPANY} called me about the price.\r\n".encode(),
+        )
+        # A reply whose processing failed in the database: its note and the log had her words as bound parameters.
+        from feedback.inbound import operations
+
+        def failing_attach(message, cancellation, how="", attached_by_id=None):
+            db.session.execute(
+                text("INSERT INTO customer_replies (cancellation_id, from_address, text) VALUES (:c, :a, NULL)"),
+                {"c": cancellation.id, "a": message.from_address},
+            )
+
+        monkeypatch.setattr(operations, "attach_reply", failing_attach)
+        with app.app_context():
+            invitation_id = db.session.scalar(
+                select(OutboxMessage.message_id).where(OutboxMessage.kind == "survey_invitation")
+            )
+        body = base64.b64encode(b"The exports are slow, says Zebulon Quixotic.").decode()
+        raw = reply_to_farewell(invitation_id, body).replace(
+            b"charset=utf-8\r\n", b"charset=utf-8\r\nContent-Transfer-Encoding: base64\r\n"
+        )
+        receive_mail(app, raw)
+        monkeypatch.undo()
+        with app.app_context():
+            failed = db.session.scalars(select(InboundMessage).where(InboundMessage.status == "failed")).one()
+            assert (failed.from_address, failed.cancellation_id) == ("", None)  # rolled back: no key finds it
+            assert failed.note.startswith("Processing failed: IntegrityError")
+        # An upload naming her, checked and never confirmed: its file holds her whole line.
+        upload = client.get("/cancellations/import")
+        row = f"{NAME},{EMAIL},{COMPANY},Team,99,2025-01-01,{admin['email']},cus_zq42\n"
+        posted = client.post(
+            "/cancellations/import",
+            data={
+                "csrf_token": csrf_token(upload.text),
+                "kind": "customers",
+                "file": (io.BytesIO(b"name,email,company,plan,mrr,customer_since,owner_email,external_id\n"
+                                    + row.encode()), f"{NAME}.csv"),
+            },
+            content_type="multipart/form-data",
+        )  # fmt: skip
+        assert posted.status_code == 303
+        run_jobs(app, utcnow() + timedelta(minutes=21))
+        with app.app_context():
+            assert db.session.scalar(select(func.count()).where(ImportRun.status == "checked")) == 1
+
+    return write
+
+
+def test_erase_leaves_nothing_of_theirs_in_any_text_column(app, client, smtp, logged_in_admin, monkeypatch, caplog):
+    caplog.set_level(logging.INFO)  # (mail.log is the test SMTP sink, which reads whatever it is sent)
+    more = seven_more_places(app, client, logged_in_admin, monkeypatch)
+    cancellation_id = whole_postmortem(app, client, smtp, logged_in_admin, before_opt_out=more)
+    deliver(app, utcnow() + timedelta(minutes=30))
+    with app.app_context():
+        kinds = set(db.session.scalars(select(OutboxMessage.kind).where(OutboxMessage.cancellation_id.is_(None))))
+        assert {"action_reminder", "import_done"} <= kinds, kinds
+    tables = {t for t, c, v in every_text_value(app) if any(s in v.lower() for s in SECRETS)}
+    assert {"winback_notices", "action_items", "outbox_contents", "inbound_messages", "import_runs",
+            "helpdesk_conversations"} <= tables  # fmt: skip
     found = [(t, c) for t, c, v in every_text_value(app) if any(s in v.lower() for s in SECRETS)]
     assert found  # the test sees them before
 
     path = f"/admin/privacy/cancellations/{cancellation_id}/erase"
+    assert client.get(path).text.count("(optional)") == 1  # "Why, kept in the audit trail (optional)", said once
     wrong = submit_form(client, path, {"confirm": "someone@else.test"})
     assert wrong.status_code == 422 and "nothing was erased" in wrong.text
     done = submit_form(client, path, {"confirm": EMAIL.upper(), "why": "ticket 7"})
@@ -198,6 +321,9 @@ def test_erase_leaves_nothing_of_theirs_in_any_text_column(app, client, smtp, lo
 
     left = [(t, c, v[:80]) for t, c, v in every_text_value(app) if any(s in v.lower() for s in SECRETS)]
     assert left == []
+    # Nor in the application's log: no bound parameters, no message text.
+    logged = [r.getMessage() + (r.exc_text or "") for r in caplog.records if not r.name.startswith("mail.log")]
+    assert [line for line in logged if any(s in line.lower() for s in SECRETS)] == []
 
     with app.app_context():
         cancellation = db.session.get(Cancellation, cancellation_id)
@@ -293,3 +419,17 @@ def test_the_survey_says_how_long_answers_are_kept_and_whom_to_ask(locale, app, 
         save_settings({"reply_to": "privacy@ourco.test"})
         db.session.commit()
     assert 'href="mailto:privacy@ourco.test"' in a_year.test_client().get(path).text
+
+
+def test_an_erased_postmortem_says_what_it_still_allows_and_its_link_is_closed(app, client, smtp, logged_in_admin):
+    cancellation_id = log(app, logged_in_admin["email"], customer_email="gone@client.test")
+    deliver(app)
+    survey = link_in(smtp.one("gone@client.test", "")).removeprefix("http://localhost")
+    assert client.get(survey).status_code == 200
+    path = f"/admin/privacy/cancellations/{cancellation_id}/erase"
+    assert submit_form(client, path, {"confirm": "gone@client.test"}).status_code == 302
+    page = " ".join(client.get(f"/cancellations/{cancellation_id}").text.split())
+    assert "open until" not in page and "Closed: the customer's personal data was erased" in page
+    assert "What this postmortem still allows: its owner can write the review" in page
+    assert "without their name, address or own words" in page
+    assert client.get(survey).status_code != 200  # nobody's words can be written back into it

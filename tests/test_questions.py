@@ -13,6 +13,7 @@ from feedback.extensions import db
 from feedback.questions.editing import InvalidQuestions, publish_checked
 from feedback.questions.models import QuestionnaireVersion
 from feedback.questions.operations import live_version, question_spec
+from feedback.questions.translations import TRANSLATED
 from feedback.questions.validation import derive_key, questionnaire_problems
 from feedback.surveys.models import SurveyResponse
 
@@ -140,7 +141,11 @@ def test_editing_changes_only_the_draft_until_publish(app, client, logged_in_adm
     assert "move further that way" in stuck.text and "Moved." not in stuck.text
     assert post(client, f"{EDITOR}{position}/remove").status_code == 302
 
-    assert post(client, EDITOR + "publish").status_code == 302
+    # The new question has no German or French: refused, unless both languages are switched off.
+    refused = client.get(post(client, EDITOR + "publish").location).text
+    assert "Question 1 (which_plan_were_you_on): has no Deutsch (de) translation." in refused
+    assert live_keys(app) == before
+    assert post(client, EDITOR + "publish", {"switch_off": ["de", "fr"]}).status_code == 302
     published = live_keys(app)
     assert published[0] == "which_plan_were_you_on"
     assert published[1:] == before[:-1]
@@ -226,7 +231,7 @@ def test_an_invitation_keeps_its_questions_across_publishes(app, client, smtp, o
         questions[0]["prompt"] = "What made you leave, in one choice?"
         questions[0]["translations"] = None  # reworded, the old ones would be stale
         questions.append(q("new_question", prompt="A question added later?"))
-        publish_checked("exit-survey", questions)
+        publish_checked("exit-survey", questions, languages_off=TRANSLATED)  # English only, for everyone
         db.session.commit()
 
     log(app, owner["email"], customer_email="after@client.test")
@@ -285,6 +290,7 @@ def conditional_survey(app):
                     "show_if": {"key": "reason", "equals": "Price"},
                 },  # fmt: skip
             ],
+            languages_off=TRANSLATED,
         )
         db.session.commit()
 
@@ -314,13 +320,19 @@ def test_export_import_round_trip(app, runner, tmp_path):
     path = tmp_path / "survey.json"
     result = runner.invoke(args=["questions", "export", "exit-survey", str(path)])
     assert result.exit_code == 0, result.output
+    assert f"Wrote {path} (version 1, " in result.output  # a file written says so, as `customers export` does
     data = json.loads(path.read_text())
     assert data["questionnaire"] == "exit-survey" and data["version"] == 1
     assert list(data["questions"][0]) == ["key", "prompt", "help", "type", "required", "choices", "show_if"]
     data["questions"].append(q("imported", help="", required=False, choices=[], show_if=None))
     path.write_text(json.dumps(data))
 
-    imported = runner.invoke(args=["questions", "import", str(path)])
+    untranslated = runner.invoke(args=["questions", "import", str(path)])  # the editor's rule: one language
+    assert untranslated.exit_code != 0 and "nothing was published" in untranslated.output
+    assert "Question 8 (imported): has no Deutsch (de) translation." in untranslated.output
+    assert "Question 8 (imported): has no Français (fr) translation." in untranslated.output
+    switch_off = ["--switch-off", "de", "--switch-off", "fr"]
+    imported = runner.invoke(args=["questions", "import", str(path), *switch_off])
     assert imported.exit_code == 0, imported.output
     assert imported.output.strip() == "2"
     again = runner.invoke(args=["questions", "export", "exit-survey"])
@@ -332,11 +344,12 @@ def test_export_import_round_trip(app, runner, tmp_path):
 
     data["questions"][0]["prompt"] = "What made you leave?"
     path.write_text(json.dumps(data))
-    reworded = runner.invoke(args=["questions", "import", str(path)])
+    reworded = runner.invoke(args=["questions", "import", str(path), *switch_off])
     assert reworded.exit_code == 0 and reworded.stdout.strip() == "3"
     assert "'main_reason' is worded anew, so its translations (de, fr) are left out" in reworded.stderr
     with app.app_context():
         assert live_version("exit-survey").questions[0].translations is None
+        assert live_version("exit-survey").languages_off == ["de", "fr"]
 
 
 def test_a_bad_file_lists_every_problem_and_publishes_nothing(app, runner, tmp_path):
@@ -426,7 +439,10 @@ def test_an_admin_translates_a_question_in_the_editor(app, client, smtp, owner, 
     assert add_question(client, **{**fields, "choices_de": "Einsteiger\nTeam"}).status_code == 302
     edit_page = client.get(f"{EDITOR}1/edit").text  # the default main reason: its shipped German wording
     assert "Was war der Hauptgrund für Ihre Kündigung?" in edit_page
-    assert post(client, EDITOR + "publish").status_code == 302
+    refused = client.get(post(client, EDITOR + "publish").location).text
+    assert "has no Français (fr) translation. Translate it, or publish with Français switched off." in refused
+    assert "Deutsch (de)" not in refused
+    assert post(client, EDITOR + "publish", {"switch_off": "fr"}).status_code == 302
 
     log(app, owner["email"], customer_email="tarif@client.test", locale="de")
     deliver(app)
@@ -443,7 +459,8 @@ def test_an_admin_translates_a_question_in_the_editor(app, client, smtp, owner, 
 def test_the_invitation_says_only_the_first_is_needed_only_when_that_is_so(app, smtp, owner):
     log(app, owner["email"], customer_email="default@client.test")
     with app.app_context():
-        publish_checked("exit-survey", [q("first", required=True), q("second", required=True)])
+        questions = [q("first", required=True), q("second", required=True)]
+        publish_checked("exit-survey", questions, languages_off=TRANSLATED)
         db.session.commit()
     log(app, owner["email"], customer_email="two@client.test")
     deliver(app)

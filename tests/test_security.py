@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import json
 import re
+import socket
+import threading
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
-from conftest import IN_CI, AuthActions, deliver, link_in, log, make_config
+from conftest import IN_CI, TEST_REDIS_URL, AuthActions, deliver, free_port, link_in, log, make_config
 
 from feedback import create_app
 from feedback.api.tokens import create_token
@@ -18,7 +22,7 @@ from feedback.extensions import db
 from feedback.settings.models import SiteSettings
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
-REDIS_URL = "redis://127.0.0.1:6379/15"  # a database number of its own; only this run's keys are removed
+REDIS_URL = TEST_REDIS_URL  # a database number of its own (15 by default); only this test's keys are removed
 
 
 def policy(response: Any) -> dict[str, str]:
@@ -206,3 +210,79 @@ def test_a_malformed_limit_is_refused_at_start(database_url, smtp):
 
     with pytest.raises(ConfigError, match="API_RATE_LIMIT must be a rate limit such as '120 per minute'"):
         create_app(make_config(database_url, smtp, API_RATE_LIMIT="lots"))
+
+
+class Forwarder:
+    """A TCP port that is closed until `open()`, then passes every connection on to the real Redis: Redis going
+    away and coming back, as the app sees it, without stopping the Redis that other tests share."""
+
+    def __init__(self, port: int, target: tuple[str, int]):
+        self.port, self.target = port, target
+        self.sockets: list[socket.socket] = []
+
+    def open(self) -> None:
+        listener = socket.create_server(("127.0.0.1", self.port))
+        self.sockets.append(listener)
+        threading.Thread(target=self._accept, args=(listener,), daemon=True).start()
+
+    def _accept(self, listener: socket.socket) -> None:
+        while True:
+            try:
+                client, _ = listener.accept()
+            except OSError:
+                return
+            upstream = socket.create_connection(self.target)
+            self.sockets += [client, upstream]
+            for source, sink in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pump, args=(source, sink), daemon=True).start()
+
+    @staticmethod
+    def _pump(source: socket.socket, sink: socket.socket) -> None:
+        try:
+            while data := source.recv(65536):
+                sink.sendall(data)
+        except OSError:
+            pass
+        finally:
+            sink.close()
+
+    def close(self) -> None:
+        for sock in self.sockets:
+            sock.close()
+
+
+def test_redis_going_away_and_coming_back_is_logged_once_each_and_shown_in_healthz(
+    redis_limits, tokens, caplog
+):  # fmt: skip
+    real = urlsplit(REDIS_URL)
+    forwarder = Forwarder(free_port(), (real.hostname or "127.0.0.1", real.port or 6379))
+    url = f"redis://127.0.0.1:{forwarder.port}{real.path}"  # nothing listens there yet
+    app = create_app({**redis_limits, "RATELIMIT_STORAGE_URI": url, "API_RATE_LIMIT": "3 per minute"})
+    client = app.test_client()
+    caplog.set_level("INFO", logger="feedback.ratelimits")
+    assert client.get("/healthz").json["rate_limits"] == {"storage": "redis", "counting": "shared"}
+
+    for _ in range(3):
+        assert get_api(client, tokens[0]).status_code == 200
+    assert_too_many(get_api(client, tokens[0]))  # still limited meanwhile, in this process's memory
+    down = [r for r in caplog.records if r.name == "feedback.ratelimits" and "unreachable" in r.message]
+    assert len(down) == 1 and down[0].levelname == "WARNING"
+    assert "each app server process allows the full limit" in down[0].message
+    health = client.get("/healthz").json
+    assert health["status"] == "ok" and health["rate_limits"]["counting"].startswith("in this process")
+    assert "unreachable_since" in health["rate_limits"]
+
+    forwarder.open()
+    try:
+        for _ in range(300):  # Flask-Limiter tries the storage again after a second, then backs off
+            if client.get("/healthz").json["rate_limits"]["counting"] == "shared":
+                break
+            time.sleep(0.1)
+        assert client.get("/healthz").json["rate_limits"] == {"storage": "redis", "counting": "shared"}
+        assert get_api(client, tokens[1]).status_code == 200  # counted in Redis again
+        assert get_api(client, tokens[1]).headers["RateLimit"].startswith("limit=3, remaining=1")
+    finally:
+        forwarder.close()
+    back = [r for r in caplog.records if r.name == "feedback.ratelimits" and "shared again" in r.message]
+    assert len(back) == 1
+    assert len([r for r in caplog.records if r.name == "feedback.ratelimits"]) == 2  # once each, not per request

@@ -43,6 +43,12 @@ def test_saved_settings_reach_emails_and_pages(app, client, smtp, logged_in_admi
                     survey_link_days="3", logo_url="/static/favicon.svg", accent_color="#1d4ed8")  # fmt: skip
     assert response.status_code == 302
     assert 'value="Globex"' in client.get(SETTINGS).text
+    assert save(client, company_name="Globex").status_code == 302  # the sender left empty: it follows the company
+    sender_help = client.get(SETTINGS).text.split('id="sender_name-help">')[1].split("</p>")[0]
+    assert "Left empty: the company name, Globex." in sender_help and "Acme Analytics" not in sender_help
+    save(client, company_name="Globex", sender_name="Globex Care", reply_to="care@globex.test",
+         survey_intro="We read every answer, truly.", survey_delay_minutes="30",
+         survey_link_days="3", logo_url="/static/favicon.svg", accent_color="#1d4ed8")  # fmt: skip
 
     log(app, owner["email"], customer_email="kim@client.test", customer_name="Kim Lee")
     with app.app_context():
@@ -126,3 +132,18 @@ def test_names_for_email_headers_stay_on_one_line(app, client, smtp, logged_in_a
     deliver(app)
     message = smtp.one("after@client.test")
     assert "Bcc" not in message and "victim" not in str(message["From"])
+
+
+def test_the_password_reset_signs_with_the_saved_company_and_greets_by_first_name(
+    app, client, smtp, logged_in_admin, owner
+):
+    """Issue 24 item 10: it signed "Farewell for Farewell" (COMPANY_NAME) and greeted with the full name."""
+    assert save(client, company_name="Globex").status_code == 302
+    client.post("/logout")
+    assert submit_form(client, "/reset-password/", {"email": owner["email"]}).status_code == 200
+    deliver(app)
+    message = smtp.one(owner["email"], "Reset")
+    text = text_part(message)
+    assert text.startswith("Hi Olivia,") and text.rstrip().endswith("Farewell for Globex")
+    html = message.get_body(("html",)).get_content()
+    assert "Hi Olivia," in html and "Olivia Owner" not in html and "Sent by Farewell for Globex." in html

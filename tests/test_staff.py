@@ -252,7 +252,7 @@ def test_a_deactivated_owners_open_action_items_go_to_the_colleague_too(app, cli
         events = [e.detail for e in db.session.get(Cancellation, case_id).events if e.kind == "action_reassigned"]
         assert events == ["Fix the invoice PDF is now Oscar Other's."]
         audit = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "staff.reassign")).one()
-        assert "0 open cancellation(s) and 1 open action item(s)" in audit.detail
+        assert "0 open cancellations and 1 open action item" in audit.detail
     assert "Nothing to hand over" in client.get(f"/admin/staff/{owner['id']}/reassign").text
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 from datetime import timedelta
 
@@ -174,3 +175,25 @@ def test_a_multi_line_answer_is_indented_on_every_line_of_the_text_summary(app, 
     text = text_part(smtp.one(owner["email"], "Summary")).replace("\r\n", "\n")
     assert "\n  First line\n  Second line\n  Third\n" in text
     assert "\n  Call sooner\n  Price notice\n" in text
+
+
+def test_the_headline_speaks_staff_words_and_says_they_agreed_to_hear_back(app, client, logged_in_owner):
+    from feedback.surveys.consent import give_consent
+
+    cancellation_id = log(app, logged_in_owner["email"], customer_email="kim@client.test")
+    answer(app, cancellation_id, {"main_reason": "Something else"})
+
+    def headline() -> str:
+        page = client.get(f"/cancellations/{cancellation_id}/summary").text
+        return page.split('aria-label="In one line"')[1].split("</section>")[0]
+
+    first = headline()
+    assert "The customer's main reason" in first and "Avoidable, in our view?" in first
+    labels = re.findall(r"<dt>(.*?)</dt>", first)
+    assert not any("you" in label.lower() for label in labels), labels  # staff labels, not the customer's question
+    assert "(asked as “" in first  # which stays beside the answer, as it was asked
+    assert "Hear about changes?</dt><dd>No" in first
+    with app.app_context():
+        give_consent(cancellation_id, "kim@client.test", "en")
+        db.session.commit()
+    assert "Hear about changes?</dt><dd>Yes: they agreed" in headline()

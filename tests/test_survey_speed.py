@@ -44,7 +44,7 @@ def statements(app):
 def test_a_survey_get_needs_at_most_two_queries_and_loads_nothing_lazily(app, client, smtp, owner, survey_path):
     with statements(app) as first:
         assert client.get(survey_path).status_code == 200
-    # Once per process and version: the published questions. Then the first look's opened mark.
+    # Once per process and version: the published questions. Then the first fetch's mark.
     assert len(first) == 3 and first[1].startswith("SELECT questions.") and first[2].startswith("UPDATE"), first
     with statements(app) as again:
         page = client.get(survey_path)
@@ -57,7 +57,7 @@ def test_a_survey_get_needs_at_most_two_queries_and_loads_nothing_lazily(app, cl
     fresh_link = link_in(smtp.one("kim@client.test")).removeprefix("http://localhost")
     with statements(app) as first_look:
         assert "Thank you, Kim." in client.get(fresh_link).text
-    assert len(first_look) == 2 and first_look[1].startswith("UPDATE invitations SET opened_at"), first_look
+    assert len(first_look) == 2 and first_look[1].startswith("UPDATE invitations SET fetched_at"), first_look
 
 
 def test_a_settings_change_by_another_process_shows_at_once(app, client, survey_path, database_url, smtp):
@@ -93,7 +93,7 @@ def test_a_survey_get_runs_without_a_transaction_and_a_post_within_one(app, clie
 
     event.listen(engine, "before_cursor_execute", note)
     try:
-        assert client.get(survey_path).status_code == 200  # the first look: its opened mark is written
+        assert client.get(survey_path).status_code == 200  # the first fetch: its mark is written
         looked = list(seen)
         seen.clear()
         answered = client.post(survey_path, data={"main_reason": "Something else"})

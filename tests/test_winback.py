@@ -3,6 +3,7 @@ the "we changed this" email only after the owner's click, once; referrals follow
 
 from __future__ import annotations
 
+import html
 import re
 from datetime import date
 
@@ -83,8 +84,14 @@ def test_the_owner_is_asked_and_only_their_click_sends_one_email(app, client, au
     page = client.get("/win-back/").text
     assert "Shall we tell them?" in page and REASON in page
     draft = client.get(f"/win-back/{cancellation_id}/tell/{item_id}").text
-    assert "It has: A cheaper yearly plan." in draft
+    # The draft starts from words for the customer, never the item's title (staff shorthand) pasted in.
+    assert "It has: A cheaper yearly plan." not in draft.split("<textarea")[1]
+    assert "It has: [what changed, in words your customer will recognise: write it before sending]." in draft
     token = csrf_token(draft)
+    path = f"/win-back/{cancellation_id}/tell/{item_id}"
+    unwritten = client.post(path, data={"csrf_token": token, "subject": "S", "body": html.unescape(
+        draft.split("<textarea")[1].split(">", 1)[1].split("</textarea>")[0])})  # fmt: skip
+    assert unwritten.status_code == 422 and "Say what changed in your own words" in unwritten.text
     body = "Hi Casey,\n\nWe now have a yearly plan at half the price.\n\nOlivia"
     path = f"/win-back/{cancellation_id}/tell/{item_id}"
     sent = client.post(path, data={"csrf_token": token, "subject": "A cheaper plan", "body": body})
@@ -213,7 +220,10 @@ def test_the_digest_asks_the_owner_too(app, smtp, owner):
 def test_referrals_listed_with_who_gave_them_and_marked_contacted(app, client, auth, smtp, owner, other_owner):
     log(app, owner["email"])
     answer_survey(app, app.test_client(), smtp, consent=False, better_fit_referral="Dana at Bright Bakery")
-    auth.login(other_owner["email"])
+    auth.login(other_owner["email"])  # a colleague's customer's words: not before the summary is sent
+    assert "Dana at Bright Bakery" not in client.get("/win-back/referrals").text
+    auth.logout()
+    auth.login(owner["email"])
     page = client.get("/win-back/referrals").text
     assert "Dana at Bright Bakery" in page and "Casey Customer (Client Co)" in page and "Olivia Owner" in page
     with app.app_context():
@@ -222,7 +232,7 @@ def test_referrals_listed_with_who_gave_them_and_marked_contacted(app, client, a
         response_id = db.session.scalars(select(SurveyResponse.id)).one()
     token = csrf_token(page)
     client.post(f"/win-back/referrals/{response_id}", data={"csrf_token": token, "contacted": "y"})
-    assert "by Oscar Other" in client.get("/win-back/referrals").text
+    assert "by Olivia Owner" in client.get("/win-back/referrals").text
     client.post(f"/win-back/referrals/{response_id}", data={"csrf_token": token})
     assert "Mark contacted" in client.get("/win-back/referrals").text
 

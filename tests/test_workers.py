@@ -2,7 +2,8 @@
 
 The worker tests need PostgreSQL (FOR UPDATE SKIP LOCKED, truly concurrent writers). CI runs the whole suite twice,
 on PostgreSQL and then on SQLite, so they run in the PostgreSQL pass and are skipped, with this reason, in the
-SQLite one; they never skip when TEST_DATABASE_URL is PostgreSQL.
+SQLite one; they never skip when TEST_DATABASE_URL is PostgreSQL. The tests of `flask worker`'s lanes (mail beside
+the jobs) and of an SMTP outage run on both databases.
 """
 
 from __future__ import annotations
@@ -17,13 +18,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import TEST_DATABASE_URL, SMTPSink, deliver, free_port, log, make_config, wait_until
+from conftest import TEST_DATABASE_URL, SMTPSink, deliver, flask_command, free_port, log, make_config, wait_until
 from sqlalchemy import select
 
 from feedback import create_app
 from feedback.db import utcnow
 from feedback.extensions import db
+from feedback.jobs import registered
+from feedback.jobs.models import JobRun
+from feedback.jobs.stopping import StopFlag
 from feedback.mail.models import OutboxMessage
+from feedback.worker import mail_pass
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -195,3 +200,45 @@ def test_outbox_status_says_what_waits_and_what_failed(app, runner, smtp, owner)
     assert "queued 1, sent 2, failed 1, skipped 0" in status
     assert "Oldest due message" not in status  # the one left is not due yet
     assert "survey_invitation to gone@client.test: SMTPRecipientsRefused" in status
+
+
+def test_a_job_holding_the_worker_for_30_s_does_not_hold_back_an_invitation(app, database_url, smtp, owner, tmp_path):
+    """`flask worker` delivers mail in a lane of its own: an invitation goes out while a long job is still running."""
+    command, env = flask_command(database_url, smtp, "worker", "--interval", "0.2", HELD_JOB_DIR=str(tmp_path))
+    command[command.index("wsgi")] = str(ROOT / "tests" / "app_with_a_held_job.py")  # wsgi's app plus the held job
+    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        wait_until(lambda: (tmp_path / "started").exists(), timeout=60)
+        log(app, owner["email"])  # the customer's invitation and the owner's review request, queued meanwhile
+        wait_until(lambda: len(smtp.to("casey@client.test")) == 1, timeout=25)
+        assert not (tmp_path / "finished").exists()  # delivered while the job still held its lane
+        with app.app_context():
+            held = db.session.get(JobRun, "test.held")
+            assert held is not None and held.locked_by is not None and held.last_finished_at is None
+            db.session.remove()
+        process.send_signal(signal.SIGTERM)  # both lanes stop: mail at once, the jobs after the job in hand
+        (tmp_path / "release").touch()
+        output = process.communicate(timeout=30)[0]
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    assert process.returncode == 0, output
+    lines = [line for line in output.splitlines() if " INFO feedback.runs [" not in line]
+    every_job = len(registered()) + 1  # the app's own periodic jobs, and the held one
+    assert lines[0] == f"Worker started: delivering mail and running {every_job} periodic jobs; checking every 0.2s."
+    assert "Outbox: sent 2, will retry 0, failed 0." in lines
+    assert "Job test.held: held the jobs lane." in lines
+    assert lines[-1] == "Worker stopped."
+    assert (tmp_path / "finished").exists()  # the job in hand was let finish, not cut off
+    with app.app_context():
+        assert db.session.get(JobRun, "test.held").last_outcome == "ok"
+
+
+def test_the_mail_lane_outlives_a_pass_on_which_the_database_fails(smtp, tmp_path, caplog):
+    """A database busy past its timeout (SQLite under a long job's write) or away costs a pass, not the worker."""
+    away = create_app(make_config(f"sqlite:///{tmp_path}/missing/farewell.sqlite3", smtp))
+    with away.app_context():
+        mail_pass(100, StopFlag())  # returns: the lane waits for its next pass
+        db.session.remove()
+    assert "Outbox pass failed on the database (OperationalError); the next pass tries again." in caplog.text

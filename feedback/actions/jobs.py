@@ -17,6 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
 from feedback.actions.models import ActionDigest, ActionItem, ActionReminder
+from feedback.actions.operations import announce_item
 from feedback.auth.models import User
 from feedback.extensions import db
 from feedback.jobs import periodic
@@ -106,6 +107,8 @@ def _remind(item_id: int, kind: str, today: date) -> int:
     )
     reminder.outbox_message_id = message.id
     db.session.flush()
+    if kind == "overdue":
+        announce_item("action_item.overdue", item)
     return 1
 
 
@@ -128,9 +131,9 @@ def week_of(now: datetime) -> date:
     return now.date() - timedelta(days=now.weekday())
 
 
-@periodic("actions.weekly-digest", every=timedelta(hours=1))
+@periodic("actions.open-items-digest", every=timedelta(hours=1))
 def send_weekly_digests(now: datetime) -> str:
-    """Each person's open and overdue items, once a week from Monday morning; none to someone with nothing."""
+    """Emails each person their open and overdue action items from Monday 07:00 UTC; once a week, none if nothing."""
     monday = week_of(now)
     if now < datetime.combine(monday, time(DIGEST_HOUR), tzinfo=now.tzinfo):
         return ""

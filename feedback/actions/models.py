@@ -26,6 +26,9 @@ class ActionItem(db.Model):
     """One change the postmortem asked for, with one owner and (usually) a due date."""
 
     __tablename__ = "action_items"
+    #: Personal data (feedback.db.Model): Titles and closing notes are written about the customer and may name them.
+    personal_data = ("title", "note")
+    not_personal_data = ("status", "ticket_url", "reason", "source")
     __table_args__ = (
         CheckConstraint("status IN ('open', 'done', 'not_doing')", name="status_known"),
         # Closed exactly when it has a closing time: an open item carries no stale closing details.
@@ -73,6 +76,8 @@ class ActionReminder(db.Model):
     """One reminder email about one item: two days before its due date (`due_soon`), or once it is `overdue`."""
 
     __tablename__ = "action_reminders"
+    personal_data = ()
+    not_personal_data = ("kind",)
     __table_args__ = (
         UniqueConstraint("action_item_id", "kind", "due_on", name="uq_action_reminders_once"),
         CheckConstraint("kind IN ('due_soon', 'overdue')", name="kind_known"),

@@ -12,14 +12,17 @@ from typing import Any
 from sqlalchemy import Select, case, func, select
 from sqlalchemy.orm import joinedload
 
+from feedback import audit
 from feedback.actions.models import STATUS_LABELS, STATUSES, ActionItem
 from feedback.auth.models import User
 from feedback.db import utcnow
 from feedback.extensions import db
 from feedback.inputs.text import CONTROLS, ONE_LINE, multi_line
 from feedback.postmortem.models import Cancellation
+from feedback.postmortem.outbound import announce
 from feedback.questions.defaults import MAIN_REASONS
 from feedback.questions.operations import live_version
+from feedback.urls import external_url
 
 #: When an item is added without a due date of its own.
 DEFAULT_DUE_DAYS = 30
@@ -165,6 +168,10 @@ def add_item(
     due = f", due {item.due_on:%-d %b %Y}" if item.due_on else ""
     cancellation.record("action_added", f"Action item for {item.owner.name}{due}: {item.title}")
     db.session.flush()
+    announce_item("action_item.created", item)
+    audit.record(
+        "action_item.add", item, f"On cancellation {cancellation.id}, for {item.owner.email}.", actor=created_by
+    )
     return item
 
 
@@ -174,14 +181,18 @@ def update_item(item: ActionItem, changes: dict[str, Any], by: User | None = Non
     if unknown:
         raise InvalidActionItem(unknown)
     cleaned = check_item(changes, current=item)
+    changed = [name for name in ("title", "due_on", "note", "ticket_url", "reason") if name in cleaned
+               and getattr(item, name) != cleaned[name]]  # fmt: skip
     for name in ("title", "due_on", "note", "ticket_url", "reason"):
         if name in cleaned:
             setattr(item, name, cleaned[name])
     if "owner" in cleaned and cleaned["owner"].id != item.owner_id:
+        changed.append(f"owner to {cleaned['owner'].email}")
         item.owner = cleaned["owner"]
         item.cancellation.record("action_reassigned", f"{item.title} is now {item.owner.name}'s.")
     status = cleaned.get("status", item.status)
-    if status != item.status:
+    status_changed = status != item.status
+    if status_changed:
         cancellation = item.cancellation  # loaded before the item changes: the check constraint sees both together
         who = f" by {by.name}" if by else ""
         was_open = item.is_open
@@ -196,8 +207,41 @@ def update_item(item: ActionItem, changes: dict[str, Any], by: User | None = Non
                 item.closed_by_id = by.id if by else None
             note = f" ({item.note})" if item.note else ""
             cancellation.record("action_closed", f"{STATUS_LABELS[status]}{who}: {item.title}{note}")
+            if was_open:
+                db.session.flush()
+                announce_item("action_item.closed", item, closed_by={"id": by.id, "name": by.name} if by else None)
     db.session.flush()
+    _audit_change(item, status_changed, changed, by)
     return item
+
+
+def announce_item(event_type: str, item: ActionItem, **facts: Any) -> None:
+    """An outbound event about an action item: created, overdue or closed."""
+    owner = item.owner
+    described = {
+        "id": item.id,
+        "title": item.title,
+        "status": item.status,
+        "due_on": item.due_on.isoformat() if item.due_on else None,
+        "reason": item.reason,
+        "ticket_url": item.ticket_url,
+        "owner": {"id": owner.id, "name": owner.name, "email": owner.email},
+    }
+    link = external_url("cancellations.detail", cancellation_id=item.cancellation_id, _anchor="actions")
+    links = {"action_item": link}
+    announce(event_type, item.cancellation, links=links, action_item_id=item.id, action_item=described, **facts)
+
+
+def _audit_change(item: ActionItem, status_changed: bool, changed: list[str], by: User | None) -> None:
+    """One row per change, named by what it did; the title and note stay out (they may quote the customer)."""
+    if status_changed:
+        action = "action_item.reopen" if item.status == "open" else "action_item.close"
+        detail = f"Now {STATUS_LABELS[item.status].lower()}." + (f" Changed {', '.join(changed)}." if changed else "")
+    elif changed:
+        action, detail = "action_item.update", f"Changed {', '.join(changed)}."
+    else:
+        return
+    audit.record(action, item, detail, actor=by)
 
 
 def close_item(item: ActionItem, status: str, note: str = "", by: User | None = None) -> ActionItem:

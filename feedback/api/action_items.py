@@ -7,7 +7,7 @@ from typing import Any
 from feedback.actions.models import STATUSES, ActionItem
 from feedback.customers.operations import iso
 
-#: Exactly these fields, in this order (README, OpenAPI).
+#: Exactly these fields, in this order (docs/api.md, OpenAPI).
 FIELDS = ("id", "title", "owner_email", "due_on", "status", "note", "ticket_url", "cancellation_id", "closed_at")
 #: What a PATCH may change.
 WRITABLE = ("title", "owner_email", "due_on", "status", "note", "ticket_url")

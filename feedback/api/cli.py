@@ -1,7 +1,8 @@
 import click
 from flask.cli import AppGroup
 
-from feedback.api.tokens import create_token, list_tokens, revoke_token
+from feedback.api.scopes import SCOPES
+from feedback.api.tokens import InvalidToken, create_token, list_tokens, revoke_token
 from feedback.extensions import db
 from feedback.formatting import format_datetime
 
@@ -10,14 +11,24 @@ tokens = AppGroup("tokens", help="Manage API tokens.")
 
 @tokens.command("create")
 @click.argument("name")
-def create(name: str) -> None:
-    """Create an API token; it is printed once, alone on the last line."""
+@click.option(
+    "--scope",
+    "scopes",
+    multiple=True,
+    required=True,
+    type=click.Choice(list(SCOPES)),
+    help="What the token may do; repeat for several. " + " ".join(f"{name}: {about}" for name, about in SCOPES.items()),
+)
+def create(name: str, scopes: tuple[str, ...]) -> None:
+    """Create an API token allowed the given scopes; it is printed once, alone on the last line."""
     try:
-        row, token = create_token(name)
-    except ValueError as error:
+        row, token = create_token(name, scopes)
+    except InvalidToken as error:
         raise click.ClickException(str(error)) from None
     db.session.commit()
-    click.echo(f"Created API token {row.id} ({row.name}). Store it now: it is not shown again.")
+    click.echo(
+        f"Created API token {row.id} ({row.name}) with {', '.join(row.scopes)}. Store it now: it is not shown again."
+    )
     click.echo(token)
 
 
@@ -27,7 +38,7 @@ def list_() -> None:
     for row in list_tokens():
         used = format_datetime(row.last_used_at) if row.last_used_at else "never used"
         status = f"revoked {format_datetime(row.revoked_at)}" if row.revoked_at else "active"
-        click.echo(f"{row.id}\t{row.name}\t{row.prefix}…\t{status}\tlast used: {used}")
+        click.echo(f"{row.id}\t{row.name}\t{row.prefix}…\t{status}\tlast used: {used}\t{' '.join(row.scopes)}")
 
 
 @tokens.command("revoke")

@@ -6,15 +6,23 @@ from typing import Any
 
 from feedback.actions.models import STATUSES as ITEM_STATUSES
 from feedback.api.action_items import ACTION_ITEM, ACTION_ITEM_PATCH
+from feedback.api.conversations import CONVERSATION, CONVERSATION_INPUT, conversation_path
+from feedback.api.events import EVENT, events_path, webhooks_section
+from feedback.api.scopes import SCOPES
 from feedback.inputs import schemas as inputs
 from feedback.inputs.schema import MAX_MONEY, Schema
 from feedback.inputs.schemas import STRIPE_FEEDBACK
-from feedback.insights.filters import AVOIDABLE_CHOICES, FIT_CHOICES, SOURCES
+from feedback.insights.filters import AVOIDABLE_CHOICES, CHURN_CHOICES, FIT_CHOICES, MAX_DAYS, SOURCES
 from feedback.postmortem.models import STATES
 
 
 def _nullable(schema: dict[str, Any]) -> dict[str, Any]:
     return {"oneOf": [schema, {"type": "null"}]}
+
+
+def _or_null(schema: dict[str, Any]) -> dict[str, Any]:
+    """A field the API also takes as null, read as if it were left out (OpenAPI 3.1: a list of types)."""
+    return {**schema, "type": [schema["type"], "null"]}
 
 
 TEXT = {"type": "string"}
@@ -30,30 +38,57 @@ def _length(schema: Schema, name: str) -> int:
     return limit
 
 
+OWNER_RULE = "Must be the address of an active staff member (account owner or admin); otherwise 422."
+
 CUSTOMER_FIELDS: dict[str, Any] = {
     "external_id": {
-        **_nullable({"type": "string", "maxLength": _length(inputs.CUSTOMER, "external_id")}),
+        **_or_null({"type": "string", "maxLength": _length(inputs.CUSTOMER, "external_id")}),
         "description": "The billing system's id.",
     },
-    "name": {"type": "string", "maxLength": _length(inputs.CUSTOMER, "name")},
-    "email": {"type": "string", "format": "email", "maxLength": _length(inputs.CUSTOMER, "email")},
-    "company": {"type": "string", "maxLength": _length(inputs.CUSTOMER, "company")},
-    "plan": {"type": "string", "maxLength": _length(inputs.CUSTOMER, "plan")},
+    "name": _or_null({"type": "string", "maxLength": _length(inputs.CUSTOMER, "name")}),
+    "email": _or_null({"type": "string", "format": "email", "maxLength": _length(inputs.CUSTOMER, "email")}),
+    "company": _or_null({"type": "string", "maxLength": _length(inputs.CUSTOMER, "company")}),
+    "plan": _or_null({"type": "string", "maxLength": _length(inputs.CUSTOMER, "plan")}),
     "mrr": {
-        **_nullable({"type": "number", "minimum": 0, "exclusiveMaximum": int(MAX_MONEY)}),
+        **_or_null({"type": "number", "minimum": 0, "exclusiveMaximum": int(MAX_MONEY)}),
         "description": "Monthly recurring revenue in the currency's main unit: 49.5 means 49.50.",
     },
-    "customer_since": _nullable(DAY),
-    "owner_email": {"type": "string", "format": "email", "maxLength": _length(inputs.CUSTOMER, "owner_email")},
+    "currency": {
+        **_or_null({"type": "string", "minLength": 3, "maxLength": 3}),
+        "description": "The ISO 4217 currency of `mrr` (JPY, USD, BHD); absent or null: the company's currency.",
+    },
+    "customer_since": {**_or_null(DAY), "description": "Not in the future."},
+    "owner_email": {
+        **_or_null({"type": "string", "format": "email", "maxLength": _length(inputs.CUSTOMER, "owner_email")}),
+        "description": OWNER_RULE,
+    },
     "locale": {
-        "type": "string",
-        "maxLength": _length(inputs.CUSTOMER, "locale"),
-        "pattern": "^([A-Za-z]{2,3}([-_][A-Za-z0-9]{1,8})*)?$",
+        **_or_null(
+            {
+                "type": "string",
+                "maxLength": _length(inputs.CUSTOMER, "locale"),
+                "pattern": "^([A-Za-z]{2,3}([-_][A-Za-z0-9]{1,8})*)?$",
+            }
+        ),
         "description": "A BCP 47 tag, e.g. en or de-CH; empty for none.",
     },
 }
 
-CUSTOMER_INPUT = {"type": "object", "properties": CUSTOMER_FIELDS, "additionalProperties": False}
+#: A customer is known by an address or by the billing system's id, at least one of them.
+NEEDS_EMAIL_OR_EXTERNAL_ID = [
+    {"required": [name], "properties": {name: {"type": "string", "minLength": 1}}} for name in ("email", "external_id")
+]
+
+CUSTOMER_INPUT = {
+    "type": "object",
+    "description": (
+        "Every field may be null, which reads as left out. A customer needs an email or an external_id (or both); "
+        "a known external_id updates that customer with the fields given."
+    ),
+    "properties": CUSTOMER_FIELDS,
+    "anyOf": NEEDS_EMAIL_OR_EXTERNAL_ID,
+    "additionalProperties": False,
+}
 
 CUSTOMER = {
     "type": "object",
@@ -63,6 +98,7 @@ CUSTOMER = {
         **{name: {"oneOf": [{"type": "string"}, {"type": "null"}]} for name in ("external_id", "customer_since")},
         **{name: TEXT for name in ("name", "email", "company", "plan", "owner_email", "locale")},
         "mrr": _nullable({"type": "number"}),
+        "currency": _nullable({"type": "string", "pattern": "^[A-Z]{3}$"}),
         "created_at": MOMENT,
         "updated_at": MOMENT,
     },
@@ -70,21 +106,36 @@ CUSTOMER = {
 
 CANCELLATION_INPUT = {
     "type": "object",
-    "description": "Give `customer` (created, or updated when its external_id is known) or `customer_external_id`.",
+    "description": (
+        "Give exactly one of `customer` (created, or updated when its external_id is known) and "
+        "`customer_external_id` (a customer already known); a null one counts as not given. The other fields may be "
+        "null too, which reads as left out."
+    ),
     "properties": {
-        "customer": {"$ref": "#/components/schemas/CustomerInput"},
-        "customer_external_id": {"type": "string", "maxLength": _length(inputs.CUSTOMER, "external_id")},
+        "customer": _nullable({"$ref": "#/components/schemas/CustomerInput"}),
+        "customer_external_id": _or_null(
+            {"type": "string", "minLength": 1, "maxLength": _length(inputs.CUSTOMER, "external_id")}
+        ),
         "owner_email": {
-            "type": "string",
-            "format": "email",
-            "description": "A staff member's address; defaults to the customer's owner_email.",
+            **_or_null({"type": "string", "format": "email", "maxLength": _length(inputs.CANCELLATION, "owner_email")}),
+            "description": "Defaults to the customer's owner_email. " + OWNER_RULE,
         },
-        "reason": {"type": "string", "maxLength": _length(inputs.CANCELLATION, "reason")},
-        "complaint": {"type": "string", "maxLength": _length(inputs.CANCELLATION, "complaint")},
-        "cancelled_at": {**MOMENT, "description": "Defaults to now; not in the future."},
-        "feedback": _nullable({"type": "string", "enum": list(STRIPE_FEEDBACK)}),
-        "comment": {"type": "string", "maxLength": _length(inputs.CANCELLATION, "comment")},
+        "reason": _or_null({"type": "string", "maxLength": _length(inputs.CANCELLATION, "reason")}),
+        "complaint": _or_null({"type": "string", "maxLength": _length(inputs.CANCELLATION, "complaint")}),
+        "cancelled_at": {**_or_null(MOMENT), "description": "Defaults to now; not in the future."},
+        "feedback": {"type": ["string", "null"], "enum": [*STRIPE_FEEDBACK, "", None]},
+        "comment": _or_null({"type": "string", "maxLength": _length(inputs.CANCELLATION, "comment")}),
     },
+    "oneOf": [
+        {
+            "required": ["customer"],
+            "properties": {"customer": {"type": "object"}, "customer_external_id": {"type": "null"}},
+        },
+        {
+            "required": ["customer_external_id"],
+            "properties": {"customer_external_id": {"type": "string"}, "customer": {"type": "null"}},
+        },
+    ],
     "additionalProperties": False,
 }
 
@@ -112,6 +163,7 @@ CANCELLATION_PROPERTIES: dict[str, Any] = {
     "company": TEXT,
     "plan": TEXT,
     "mrr": _nullable({"type": "number"}),
+    "currency": _nullable({"type": "string", "pattern": "^[A-Z]{3}$"}),
     "customer_since": _nullable(TEXT),
     "owner_email": TEXT,
     "reason": TEXT,
@@ -122,9 +174,27 @@ CANCELLATION_PROPERTIES: dict[str, Any] = {
     "created_at": MOMENT,
     "url": {"type": "string", "format": "uri"},
     "invitation": _nullable(INVITATION),
+    "ends_at": _nullable({**MOMENT, "description": "When a cancellation scheduled in billing takes effect."}),
+    "ended_at": _nullable({**MOMENT, "description": "When billing said the subscription ended."}),
+    "stayed_at": _nullable({**MOMENT, "description": "When the customer undid it: the postmortem ended there."}),
+    "involuntary": {"type": "boolean", "description": "A failed or disputed payment ended it: no survey by default."},
 }
 
 CANCELLATION = {"type": "object", "required": list(CANCELLATION_PROPERTIES), "properties": CANCELLATION_PROPERTIES}
+#: What POST /api/v1/cancellations answers: the cancellation logged (201), or the open one it joined (200).
+CANCELLATION_LOGGED = {
+    "type": "object",
+    "required": [*CANCELLATION_PROPERTIES, "merged"],
+    "properties": {
+        **CANCELLATION_PROPERTIES,
+        "merged": {
+            "type": "boolean",
+            "description": "True when the customer already had an open postmortem (not yet summarised, or "
+            "summarised within DUPLICATE_WINDOW_DAYS): this report joined it, filled in the facts it lacked and "
+            "mailed nothing.",
+        },
+    },
+}
 
 CANCELLATION_DETAIL = {
     "type": "object",
@@ -158,12 +228,13 @@ INSIGHTS = _object(
         "filter": {
             "type": "object",
             "required": ["since", "until"],
-            "properties": {name: TEXT for name in ("owner", "plan", "source", "locale", "fit", "avoidable")}
+            "properties": {name: TEXT for name in ("owner", "plan", "source", "locale", "fit", "avoidable", "churn")}
             | {"since": DAY, "until": DAY},
         },
         "totals": _object(
             {
-                **{name: {"type": "integer"} for name in ("cancellations", "invited", "opened", "answered")},
+                **{name: {"type": "integer"} for name in ("cancellations", "invited", "link_fetched", "opened")},
+                "answered": {"type": "integer"},
                 **{name: {"type": "integer"} for name in ("reviewed", "avoidable")},
                 "mrr_lost": MONEY,
                 "response_rate": RATIO,
@@ -180,6 +251,12 @@ INSIGHTS = _object(
         "reasons": {"type": "array", "items": REASON, "description": "The customer's main reason, by stored choice."},
         "owner_reasons": {"type": "array", "items": REASON, "description": "The owner's view of the main reason."},
         "stripe_feedback": {"type": "array", "items": GROUP},
+        "churn": {
+            "type": "array",
+            "items": GROUP,
+            "description": "Voluntary and involuntary (a failed or disputed payment) side by side; customers' "
+            "reasons count the voluntary only.",
+        },
         "agreement": _object(
             {
                 "compared": {"type": "integer"},
@@ -201,6 +278,47 @@ INSIGHTS = _object(
         "follow_up": _object({"count": {"type": "integer"}, "share": RATIO}),
     }
 )
+
+ERASED = {
+    "type": "object",
+    "required": ["id", "erased"],
+    "properties": {
+        "id": {"type": "integer"},
+        "erased": {
+            "type": "object",
+            "required": ["customers", "cancellations", "emails"],
+            "properties": {
+                name: {"type": "integer", "minimum": 0} for name in ("customers", "cancellations", "emails")
+            },
+        },
+    },
+}
+
+PERSONAL_DATA = {
+    "type": "object",
+    "description": (
+        "Everything Farewell holds about the customer's person (GDPR articles 15 and 20), found by their address: "
+        "the same document as `flask customers export`. Each export is recorded in the audit trail."
+    ),
+    "required": [
+        "format", "exported_at", "email", "customers", "cancellations", "emails", "suppression", "mail_received",
+        "win_back_consents",
+    ],
+    "properties": {
+        "format": {"type": "string", "description": "farewell-personal-data/ and the document's version."},
+        "exported_at": MOMENT,
+        "email": {"type": ["string", "null"], "description": "The address the records were found by."},
+        "customers": {"type": "array", "items": {"$ref": "#/components/schemas/Customer"}},
+        "cancellations": {
+            "type": "array",
+            "items": {"type": "object", "description": "With its timeline, survey answers and review."},
+        },
+        "emails": {"type": "array", "items": {"type": "object"}, "description": "Sent to them or about them."},
+        "suppression": {"type": ["object", "null"], "description": "Their opt-out, when they opted out."},
+        "mail_received": {"type": "array", "items": {"type": "object"}},
+        "win_back_consents": {"type": "array", "items": {"type": "object"}},
+    },
+}  # fmt: skip
 
 PROBLEM = {
     "type": "object",
@@ -225,8 +343,10 @@ PROBLEM = {
 PROBLEM_MESSAGES = {
     "400": "Malformed JSON or an invalid query parameter or header.",
     "401": "No token, or an unknown or revoked one.",
+    "403": "The token lacks the operation's scope; `required_scope` names it.",
     "404": "No such object.",
     "409": "The Idempotency-Key was used with a different request.",
+    "410": "The customer was erased already.",
     "413": "The body is larger than the API accepts.",
     "415": "The body is not JSON.",
     "422": "Invalid fields; nothing was written.",
@@ -237,15 +357,46 @@ RETRY_AFTER = {"Retry-After": {"description": "Seconds to wait.", "schema": {"ty
 
 
 def _problems(*codes: str) -> dict[str, Any]:
-    """The problem answers an operation gives; every operation is rate limited, so each may also answer 429."""
+    """The problem answers an operation gives; every operation is rate limited, so each may also answer 429, and
+    every one that takes a token (401) may answer 403 when the token lacks its scope."""
+    scoped = ("403",) if "401" in codes else ()
     return {
         code: {
             "description": PROBLEM_MESSAGES[code],
             "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}},
             **({"headers": RETRY_AFTER} if code == "429" else {}),
         }
-        for code in (*codes, "429")
+        for code in sorted((*codes, *scoped, "429"))
     }
+
+
+#: The scope each operation needs, by operationId; tests/test_scopes.py holds it to the views' own marks.
+OPERATION_SCOPES = {
+    "createCancellation": "cancellations:write",
+    "listCancellations": "cancellations:read",
+    "getCancellation": "cancellations:read",
+    "createCustomer": "customers:write",
+    "getCustomer": "customers:read",
+    "putConversation": "customers:write",
+    "eraseCustomer": "privacy:erase",
+    "exportCustomer": "privacy:export",
+    "listActionItems": "action_items:write",
+    "getActionItem": "action_items:write",
+    "updateActionItem": "action_items:write",
+    "getInsights": "insights:read",
+    "listEvents": "events:read",
+}
+
+
+def _declare_scopes(document: dict[str, Any]) -> dict[str, Any]:
+    """Each operation's security requirement names its scope (OpenAPI 3.1 lets a bearer scheme list roles)."""
+    for path_item in document["paths"].values():
+        for operation in path_item.values():
+            scope = OPERATION_SCOPES.get(operation["operationId"])
+            if scope is not None:
+                operation["security"] = [{"bearer": [scope]}]
+                operation["description"] = (operation.get("description", "") + f" Scope: `{scope}`.").strip()
+    return document
 
 
 def _json(description: str, schema: dict[str, Any]) -> dict[str, Any]:
@@ -271,7 +422,7 @@ def _query(name: str, schema: dict[str, Any], description: str = "") -> dict[str
 
 def openapi_document() -> dict[str, Any]:
     ref = "#/components/schemas/"
-    return {
+    document: dict[str, Any] = {
         "openapi": "3.1.0",
         "info": {
             "title": "Farewell API",
@@ -283,6 +434,7 @@ def openapi_document() -> dict[str, Any]:
         },
         "servers": [{"url": "/"}],
         "security": [{"bearer": []}],
+        "x-scopes": SCOPES,
         "paths": {
             "/api/v1/cancellations": {
                 "post": {
@@ -293,7 +445,11 @@ def openapi_document() -> dict[str, Any]:
                         "content": {"application/json": {"schema": {"$ref": ref + "CancellationInput"}}},
                     },
                     "responses": {
-                        "201": _json("Logged; the exit survey is queued.", {"$ref": ref + "Cancellation"}),
+                        "201": _json("Logged; the exit survey is queued.", {"$ref": ref + "CancellationLogged"}),
+                        "200": _json(
+                            "Joined the customer's open postmortem (merged: true); nothing mailed again.",
+                            {"$ref": ref + "CancellationLogged"},
+                        ),
                         **_problems("400", "401", "409", "413", "415", "422"),
                     },
                 },
@@ -407,9 +563,17 @@ def openapi_document() -> dict[str, Any]:
             "/api/v1/insights": {
                 "get": {
                     "operationId": "getInsights",
-                    "description": "The insights page's numbers for one filter; shares count only those asked.",
+                    "description": (
+                        "The insights page's numbers for one filter; shares count only those asked. since must be on "
+                        f"or before until, the range at most {MAX_DAYS // 366} years ({MAX_DAYS:,} days), the years "
+                        "from 1900 to 9000: otherwise 400, naming the parameter."
+                    ),
                     "parameters": [
-                        _query("since", {"type": "string", "format": "date"}, "Cancelled on or after this day."),
+                        _query(
+                            "since",
+                            {"type": "string", "format": "date"},
+                            f"Cancelled on or after this day; at most {MAX_DAYS // 366} years before until.",
+                        ),
                         _query("until", {"type": "string", "format": "date"}, "Cancelled on or before this day."),
                         _query("owner", {"type": "string", "maxLength": 254}, "The owner's email."),
                         _query("plan", {"type": "string", "maxLength": 120}),
@@ -417,6 +581,11 @@ def openapi_document() -> dict[str, Any]:
                         _query("locale", {"type": "string", "maxLength": 16}, "The customer's language."),
                         _query("fit", {"type": "string", "enum": list(FIT_CHOICES)}, "The review's ICP fit."),
                         _query("avoidable", {"type": "string", "enum": list(AVOIDABLE_CHOICES)}),
+                        _query(
+                            "churn",
+                            {"type": "string", "enum": list(CHURN_CHOICES)},
+                            "voluntary: the customer chose to leave; involuntary: a failed or disputed payment.",
+                        ),
                     ],
                     "responses": {
                         "200": _json("Defaults: the last 90 days, everyone.", {"$ref": ref + "Insights"}),
@@ -428,22 +597,72 @@ def openapi_document() -> dict[str, Any]:
                 "get": {
                     "operationId": "getCustomer",
                     "parameters": [_id_parameter("customer_id")],
-                    "responses": {"200": _json("The customer.", {"$ref": ref + "Customer"}), **_problems("401", "404")},
+                    "responses": {
+                        "200": _json("The customer.", {"$ref": ref + "Customer"}),
+                        **_problems("401", "404"),
+                    },
+                },
+                "delete": {
+                    "operationId": "eraseCustomer",
+                    "description": (
+                        "Erases the person behind this record, as the admin page does: every customer record and "
+                        "cancellation with their address loses what identifies them; the anonymous facts stay. "
+                        "Recorded in the audit trail as this token's."
+                    ),
+                    "parameters": [_id_parameter("customer_id")],
+                    "responses": {"200": _json("Erased; how much.", ERASED), **_problems("401", "404", "410")},
+                },
+            },
+            "/api/v1/openapi.json": {
+                "get": {
+                    "operationId": "getOpenApiDocument",
+                    "description": "This document; no token needed, counted against the limit per client address.",
+                    "security": [],
+                    "responses": {
+                        "200": _json("OpenAPI 3.1.", {"type": "object", "required": ["openapi", "paths"]}),
+                        **_problems(),
+                    },
                 }
             },
+            "/api/v1/customers/{customer_id}/export": {
+                "get": {
+                    "operationId": "exportCustomer",
+                    "description": "The customer's personal data, as one JSON document (a data subject's request).",
+                    "parameters": [_id_parameter("customer_id")],
+                    "responses": {
+                        "200": _json("The document.", {"$ref": ref + "PersonalData"}),
+                        **_problems("401", "404"),
+                    },
+                }
+            },
+            "/api/v1/customers/{customer_id}/conversations/{external_id}": conversation_path(ref, _problems, _json),
+            "/api/v1/events": events_path(_problems, _json, _query),
         },
+        "webhooks": webhooks_section(),
         "components": {
-            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+            "securitySchemes": {
+                "bearer": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "An API token; each operation's security names the scope it needs (x-scopes).",
+                }
+            },
             "schemas": {
                 "CustomerInput": CUSTOMER_INPUT,
+                "ConversationInput": CONVERSATION_INPUT,
+                "Conversation": CONVERSATION,
                 "Customer": CUSTOMER,
                 "CancellationInput": CANCELLATION_INPUT,
                 "Cancellation": CANCELLATION,
+                "CancellationLogged": CANCELLATION_LOGGED,
                 "CancellationDetail": CANCELLATION_DETAIL,
                 "ActionItem": ACTION_ITEM,
                 "ActionItemPatch": ACTION_ITEM_PATCH,
                 "Insights": INSIGHTS,
+                "PersonalData": PERSONAL_DATA,
+                "Event": EVENT,
                 "Problem": PROBLEM,
             },
         },
     }
+    return _declare_scopes(document)

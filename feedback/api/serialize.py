@@ -39,6 +39,10 @@ def cancellation_json(cancellation: Cancellation, full: bool = False) -> dict[st
         "created_at": iso(cancellation.created_at),
         "url": external_url("cancellations.detail", cancellation_id=cancellation.id),
         "invitation": None,
+        "ends_at": iso(cancellation.ends_at),
+        "ended_at": iso(cancellation.ended_at),
+        "stayed_at": iso(cancellation.stayed_at),
+        "involuntary": cancellation.involuntary,
     }
     if invitation is not None:
         document["invitation"] = {

@@ -1,4 +1,4 @@
-"""API tokens: shown once, kept as a SHA-256 hash, revocable."""
+"""API tokens: shown once, kept as a SHA-256 hash, revocable, each allowed only its scopes."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ import secrets
 from sqlalchemy import select
 
 from feedback import audit
-from feedback.api.models import ApiToken
+from feedback.api.models import ApiToken, ApiTokenScope
+from feedback.api.scopes import SCOPES, unknown_scopes
 from feedback.auth.models import User
 from feedback.db import utcnow
 from feedback.extensions import db
@@ -20,16 +21,37 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def create_token(name: str, created_by: User | None = None) -> tuple[ApiToken, str]:
-    """Returns the row and the token itself, which exists nowhere else once the caller has shown it."""
+class InvalidToken(ValueError):
+    """The name or the scopes were refused; the message says which and why."""
+
+
+def create_token(
+    name: str, scopes: list[str] | tuple[str, ...] = tuple(SCOPES), created_by: User | None = None
+) -> tuple[ApiToken, str]:
+    """Returns the row and the token itself, which exists nowhere else once the caller has shown it.
+
+    The CLI and the admin page always pass the scopes the person chose; the default (every scope) is what the
+    migration gave the tokens that existed before scopes did.
+    """
     name = " ".join(name.split())
     if not name or len(name) > 120:
-        raise ValueError("Give the token a name of 1 to 120 characters, e.g. the system that will use it.")
+        raise InvalidToken("Give the token a name of 1 to 120 characters, e.g. the system that will use it.")
+    unknown = unknown_scopes(scopes)
+    if unknown:
+        raise InvalidToken(f"Unknown scope {unknown[0]!r}; the scopes are {', '.join(SCOPES)}.")
+    if not scopes:
+        raise InvalidToken("Choose at least one scope: a token without one can do nothing.")
     token = PREFIX + secrets.token_urlsafe(32)
     row = ApiToken(name=name, token_hash=hash_token(token), prefix=token[:10], created_by=created_by)
+    row.granted = [ApiTokenScope(scope=scope) for scope in dict.fromkeys(scopes)]
     db.session.add(row)
     db.session.flush()
-    audit.record("token.create", row, f"Created API token {name!r} ({row.prefix}…).", actor=created_by)
+    audit.record(
+        "token.create",
+        row,
+        f"Created API token {name!r} ({row.prefix}…) with scopes {', '.join(row.scopes)}.",
+        actor=created_by,
+    )
     return row, token
 
 

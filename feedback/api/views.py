@@ -7,24 +7,29 @@ import re
 from datetime import UTC, date, datetime, time
 from typing import Any
 
-from flask import Blueprint, Response, g, jsonify, request, url_for
+from flask import Blueprint, Response, current_app, g, jsonify, request, url_for
 from sqlalchemy import func, select
 
 from feedback.actions.models import STATUSES as STATUSES_OF_ITEMS
 from feedback.actions.models import ActionItem
 from feedback.actions.operations import InvalidActionItem, listed_items, today_utc, update_item
 from feedback.api.action_items import WRITABLE, action_item_json
+from feedback.api.conversations import conversation_from, conversation_json
+from feedback.api.events import MAX_LIMIT, events_after
 from feedback.api.idempotency import Result, request_fingerprint, run_once
 from feedback.api.insights import insights_json
 from feedback.api.openapi import openapi_document
+from feedback.api.scopes import required_scope, requires_scope
 from feedback.api.serialize import cancellation_json
 from feedback.api.tokens import authenticate
 from feedback.auth.models import User
 from feedback.cancellations.operations import InvalidCancellation, listed_with
 from feedback.customers.intake import record_cancellation
-from feedback.customers.operations import FIELDS, InvalidCustomer, customer_json, upsert_customer
+from feedback.customers.operations import FIELDS, InvalidCustomer, clean_customer, customer_json, upsert_customer
+from feedback.db import utcnow
 from feedback.errors import Problem, limit_body
 from feedback.extensions import csrf, db
+from feedback.helpdesk.operations import put_one
 from feedback.insights.filters import InvalidFilter, parse_filter
 from feedback.insights.queries import report
 from feedback.postmortem.models import STATES, Cancellation, Customer
@@ -53,6 +58,25 @@ def authenticate_request() -> None:
     if g.api_token is None:
         headers = {"WWW-Authenticate": UNAUTHORIZED["WWW-Authenticate"] + ', error="invalid_token"'}
         raise Problem(401, "This API token is unknown or was revoked.", headers=headers)
+    check_scope(g.api_token.scopes)
+
+
+def check_scope(held: list[str]) -> None:
+    """403 naming the scope the operation needs (RFC 6750's insufficient_scope). A view that declares none is
+    refused to every token: forgetting the mark closes a route rather than opening it."""
+    needed = required_scope(current_app.view_functions.get(request.endpoint or ""))
+    if needed is None:
+        raise Problem(403, "This operation declares no scope, so no token may use it.")
+    if needed not in held:
+        headers = {
+            "WWW-Authenticate": UNAUTHORIZED["WWW-Authenticate"] + f', error="insufficient_scope", scope="{needed}"'
+        }
+        raise Problem(
+            403,
+            f"This API token lacks the scope {needed}; create a token with it (Admin → API tokens).",
+            headers=headers,
+            members={"required_scope": needed},
+        )
 
 
 def _reject_constant(name: str) -> Any:
@@ -90,13 +114,14 @@ def _idempotent(write: Any) -> tuple[int, Any, bool]:
 
 
 @blueprint.post("/cancellations")
+@requires_scope("cancellations:write")
 def create_cancellation() -> Response:
     def write(body: dict[str, Any]) -> Result:
         try:
             cancellation = record_cancellation(body, source="api")
         except InvalidCancellation as invalid:
             raise Problem(422, "Nothing was logged; fix the fields listed in errors.", invalid.errors) from None
-        return 201, cancellation_json(cancellation)
+        return (200 if cancellation.joined else 201), {**cancellation_json(cancellation), "merged": cancellation.joined}
 
     status, body, replayed = _idempotent(write)
     location = url_for("api.get_cancellation", cancellation_id=body["id"]) if status == 201 else None
@@ -146,6 +171,7 @@ def _int_arg(name: str, default: int, low: int, high: int) -> int:
 
 
 @blueprint.get("/cancellations")
+@requires_scope("cancellations:read")
 def list_cancellations() -> Response:
     """Newest first; filter by state and by cancelled_at (since/until, inclusive)."""
     page = _int_arg("page", 1, 1, MAX_PAGE)
@@ -188,25 +214,30 @@ def _get_or_404(model: type[Any], object_id: int, what: str) -> Any:
 
 
 @blueprint.get("/cancellations/<int:cancellation_id>")
+@requires_scope("cancellations:read")
 def get_cancellation(cancellation_id: int) -> Response:
     return jsonify(cancellation_json(_get_or_404(Cancellation, cancellation_id, "cancellation"), full=True))
 
 
 @blueprint.post("/customers")
+@requires_scope("customers:write")
 def create_customer() -> Response:
     """Creates a customer, or updates the one with the same external_id (200)."""
 
     def write(body: dict[str, Any]) -> Result:
-        unknown = {name: "Unknown field." for name in body if name not in FIELDS}
-        if unknown:
-            raise Problem(422, "Nothing was saved; fix the fields listed in errors.", unknown)
+        errors = {name: "Unknown field." for name in body if name not in FIELDS}
         if not body.get("external_id") and not body.get("email"):
-            raise Problem(422, "Nothing was saved.", {"email": "Give the customer's email or external_id."})
+            errors["email"] = "Give the customer's email or external_id."
         try:
-            customer, created = upsert_customer(body)
+            if errors:  # every problem at once: the known fields are checked too, and nothing is written
+                clean_customer({name: value for name, value in body.items() if name in FIELDS})
+            else:
+                customer, created = upsert_customer(body)
         except InvalidCustomer as invalid:
             db.session.rollback()
-            raise Problem(422, "Nothing was saved; fix the fields listed in errors.", invalid.errors) from None
+            errors = {**invalid.errors, **errors}
+        if errors:
+            raise Problem(422, "Nothing was saved; fix the fields listed in errors.", errors)
         return (201 if created else 200), customer_json(customer)
 
     status, body, replayed = _idempotent(write)
@@ -214,8 +245,22 @@ def create_customer() -> Response:
 
 
 @blueprint.get("/customers/<int:customer_id>")
+@requires_scope("customers:read")
 def get_customer(customer_id: int) -> Response:
     return jsonify(customer_json(_get_or_404(Customer, customer_id, "customer")))
+
+
+@blueprint.put("/customers/<int:customer_id>/conversations/<external_id>")
+@requires_scope("customers:write")
+def put_conversation(customer_id: int, external_id: str) -> Response:
+    """Idempotent by nature: the conversation's key is in the path, and the same body writes the same row."""
+    customer = _get_or_404(Customer, customer_id, "customer")
+    if customer.erased_at is not None:
+        raise Problem(404, f"The customer {customer_id} was erased; nothing of theirs is kept.")
+    found = conversation_from(external_id, read_json())
+    conversation, created = put_one(customer, found, utcnow())
+    db.session.commit()
+    return _respond(201 if created else 200, conversation_json(conversation), False)
 
 
 def _bool_arg(name: str) -> bool:
@@ -226,6 +271,7 @@ def _bool_arg(name: str) -> bool:
 
 
 @blueprint.get("/action-items")
+@requires_scope("action_items:write")
 def list_action_items() -> Response:
     """Soonest due first (undated last); filter by status, owner (an email) and overdue."""
     _refuse_empty_parameters()
@@ -256,11 +302,13 @@ def list_action_items() -> Response:
 
 
 @blueprint.get("/action-items/<int:item_id>")
+@requires_scope("action_items:write")
 def get_action_item(item_id: int) -> Response:
     return jsonify(action_item_json(_get_or_404(ActionItem, item_id, "action item")))
 
 
 @blueprint.patch("/action-items/<int:item_id>")
+@requires_scope("action_items:write")
 def update_action_item(item_id: int) -> Response:
     """Changes any of title, owner_email, due_on, status, note, ticket_url: how a ticket system closes an item."""
     item = _get_or_404(ActionItem, item_id, "action item")
@@ -278,6 +326,7 @@ def update_action_item(item_id: int) -> Response:
 
 
 @blueprint.get("/insights")
+@requires_scope("insights:read")
 def insights() -> Response:
     """The insights page's numbers for the same filter: since and until are days, both inclusive."""
     _refuse_empty_parameters()
@@ -291,3 +340,11 @@ def insights() -> Response:
 @blueprint.get("/openapi.json")
 def openapi() -> Response:
     return jsonify(openapi_document())
+
+
+@blueprint.get("/events")
+@requires_scope("events:read")
+def list_events() -> Response:
+    """Polling: what webhooks would have carried, oldest first, from after=<the last id seen>."""
+    _refuse_empty_parameters()
+    return jsonify(events_after(_int_arg("after", 0, 0, MAX_ID), _int_arg("limit", 100, 1, MAX_LIMIT)))

@@ -13,6 +13,9 @@ class AuditEvent(db.Model):
     """One change a staff member (or a command, or an API token) made."""
 
     __tablename__ = "audit_events"
+    #: Personal data (feedback.db.Model): The actor and address are staff's; a detail may name the customer.
+    personal_data = ("detail",)
+    not_personal_data = ("actor", "action", "target_type", "target_id", "client_address")
     __table_args__ = (Index("ix_audit_events_target", "target_type", "target_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)

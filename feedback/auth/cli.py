@@ -1,7 +1,8 @@
 import click
 from flask.cli import AppGroup
 
-from feedback.auth.operations import InvalidUser, create_user
+from feedback import audit
+from feedback.auth.operations import InvalidUser, create_user, find_staff, password_problem
 from feedback.extensions import db
 
 users = AppGroup("users", help="Manage staff accounts.")
@@ -22,3 +23,22 @@ def create(email: str, name: str, role: str, password: str | None) -> None:
         raise click.ClickException(str(error)) from None
     db.session.commit()
     click.echo(f"Created {user.role} {user.email} (id {user.id}).")
+
+
+@users.command("set-password")
+@click.argument("email")
+@click.option("--password", help="Prompted for (hidden) when not given.")
+def set_password(email: str, password: str | None) -> None:
+    """Break glass: give a staff member a password (the provider is down, or OIDC_ONLY locked everyone out)."""
+    user = find_staff(email)
+    if user is None:
+        raise click.ClickException(f"No staff member has the address {email.strip().lower()}.")
+    if password is None:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    problem = password_problem(password, user.email)
+    if problem:
+        raise click.ClickException(problem)
+    user.set_password(password)
+    audit.record("staff.set_password", user, f"Set the password of {user.email} from the command line.")
+    db.session.commit()
+    click.echo(f"Set the password of {user.email}; their other sessions have ended.")

@@ -1,5 +1,5 @@
-from wtforms import EmailField, PasswordField
-from wtforms.validators import InputRequired
+from wtforms import EmailField, PasswordField, StringField
+from wtforms.validators import InputRequired, Length
 
 from feedback.inputs.forms import InputForm
 
@@ -7,3 +7,9 @@ from feedback.inputs.forms import InputForm
 class LoginForm(InputForm):
     email = EmailField("Email", validators=[InputRequired("Enter your email address.")])
     password = PasswordField("Password", validators=[InputRequired("Enter your password.")])
+
+
+class CodeForm(InputForm):
+    code = StringField(
+        "Code", validators=[InputRequired("Enter the 6-digit code from your app, or a recovery code."), Length(max=40)]
+    )

@@ -4,18 +4,19 @@ from __future__ import annotations
 
 import hashlib
 
-from flask import current_app
-
 from feedback import audit
 from feedback.auth.models import User
 from feedback.auth.operations import InvalidUser, find_staff, password_problem
 from feedback.extensions import db
-from feedback.mail.outbox import enqueue
+from feedback.mail.hooks import company_name
+from feedback.mail.outbox import compose, store
 from feedback.signing import check, sign
 from feedback.urls import external_url
 
 RESET_SALT = "password-reset"
 RESET_MAX_AGE = 3600
+#: The address a reset for no one is composed to (`.invalid` is reserved: no mail can ever reach it).
+STAND_IN_ADDRESS = "nobody@farewell.invalid"
 
 
 def _fingerprint(user: User) -> str:
@@ -24,22 +25,34 @@ def _fingerprint(user: User) -> str:
 
 
 def request_reset(email: str) -> None:
-    """Queues the link for an active account with this address; does nothing otherwise, and says nothing."""
+    """Queues the link for an active account with this address; does nothing otherwise, and says nothing.
+
+    Nor does the time it takes say anything: for an address without an account (or an invited one without a
+    password, which has its invitation link for that) the same link is signed and the same email rendered, for a
+    stand-in, and then dropped. Only the rows written differ, the outbox's and the audit trail's.
+    """
     user = find_staff(email)
-    if user is None or not user.active or user.password_hash is None:
-        return  # an invited account without a password has its invitation link for that
-    token = sign([user.id, _fingerprint(user)], RESET_SALT)
-    enqueue(
+    resettable = user is not None and user.active and user.password_hash is not None
+    account = user if resettable and user is not None else _stand_in()
+    token = sign([account.id, _fingerprint(account)], RESET_SALT)
+    message = compose(
         "password_reset",
-        to=user.email,
-        to_name=user.name,
+        to=account.email,
+        to_name=account.name,
         subject="Reset your Farewell password",
         template="password_reset",
         reset_url=external_url("password_reset.choose", token=token),
-        user=user,
-        company=current_app.config["COMPANY_NAME"],
+        user=account,
+        company=company_name(),  # the name saved in Admin → Settings, as every other email signs
     )
-    audit.record("staff.password_reset_requested", user, actor=user)
+    if account is user:
+        store(message)
+        audit.record("staff.password_reset_requested", user, actor=user)
+
+
+def _stand_in() -> User:
+    """Who a reset for no one is composed for; never added to the session, and its link would fit no account."""
+    return User(id=0, email=STAND_IN_ADDRESS, name="Someone", password_hash="unset")  # noqa: S106 - not a password: a placeholder hash no password matches
 
 
 def check_reset(token: str) -> tuple[str, User | None]:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, url_for
-from flask_wtf import FlaskForm
+import hashlib
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, url_for
 from werkzeug.wrappers import Response
 from wtforms import EmailField, PasswordField
 from wtforms.validators import EqualTo, InputRequired
@@ -11,17 +12,18 @@ from wtforms.validators import EqualTo, InputRequired
 from feedback.auth.operations import InvalidUser
 from feedback.auth.reset import check_reset, request_reset, reset_password
 from feedback.extensions import db
+from feedback.inputs.forms import InputForm
 
 blueprint = Blueprint("password_reset", __name__, url_prefix="/reset-password")
 
 PAGES = {"invalid": 404, "expired": 410, "used": 410}
 
 
-class RequestForm(FlaskForm):
+class RequestForm(InputForm):
     email = EmailField("Email", validators=[InputRequired("Enter your email address.")])
 
 
-class ChooseForm(FlaskForm):
+class ChooseForm(InputForm):
     password = PasswordField("New password", validators=[InputRequired("Choose a password.")])
     confirm = PasswordField(
         "Repeat the password",
@@ -29,12 +31,29 @@ class ChooseForm(FlaskForm):
     )
 
 
+def first_in_a_while(address: str) -> bool:
+    """At most one reset email per address per PASSWORD_RESET_EMAIL_RATE_LIMIT, whether it has an account or not
+    (a limit on staff addresses alone would tell them apart). Counted by the rate limits (feedback.security),
+    under a hash: the address is never a key in Redis."""
+    within_limit = current_app.extensions.get("farewell.within_limit")
+    digest = hashlib.sha256(address.encode()).hexdigest()[:32]
+    return within_limit is None or within_limit("PASSWORD_RESET_EMAIL_RATE_LIMIT", digest)
+
+
+@blueprint.before_request
+def passwords_off() -> None:
+    if current_app.config["OIDC_ONLY"]:
+        abort(404, "Passwords are off here: sign in with single sign-on.")
+
+
 @blueprint.route("/", methods=["GET", "POST"])
 def ask() -> str | tuple[str, int]:
     form = RequestForm()
     if form.validate_on_submit():
-        request_reset(form.email.data or "")
-        db.session.commit()
+        address = (form.email.data or "").strip().lower()
+        if first_in_a_while(address):  # else a reset email went to it minutes ago: the same page, no email
+            request_reset(address)
+            db.session.commit()
         # The same answer whether or not the address has an account, so the page can't be used to find staff.
         return render_template("auth/reset_sent.html", email=form.email.data)
     status = 422 if form.errors else 200

@@ -4,15 +4,17 @@ import math
 from functools import cache
 from urllib.parse import urlsplit
 
-from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 from werkzeug.security import check_password_hash, generate_password_hash
 from werkzeug.wrappers import Response
 
+from feedback.auth import second_step
 from feedback.auth.forms import LoginForm
 from feedback.auth.models import User
-from feedback.auth.operations import find_staff
+from feedback.auth.operations import find_staff, record_sign_in
 from feedback.auth.throttle import claim_attempt, clear_failures
+from feedback.auth.two_factor import needs_second_step
 from feedback.db import utcnow
 from feedback.extensions import db
 
@@ -58,10 +60,18 @@ def login() -> str | Response | tuple[str, int] | tuple[str, int, dict[str, str]
     if current_user.is_authenticated:
         return redirect(url_for("cancellations.index"))
     form = LoginForm()
+    if current_app.config["OIDC_ONLY"]:
+        if request.method == "POST":  # the form is not shown; a script posting a password gets nowhere
+            record_sign_in(find_staff(request.form.get("email", "")), "oidc_only")
+            db.session.commit()
+            return render_template("auth/login.html", form=form), 403
+        return render_template("auth/login.html", form=form)
     if form.validate_on_submit():
         email = form.email.data or ""
         throttled = claim_attempt(email, request.remote_addr or "")  # committed before any password is checked
         if throttled is not None:
+            record_sign_in(find_staff(email), "throttled")
+            db.session.commit()
             until = throttled.until
             wait = max(1, math.ceil((until - utcnow()).total_seconds()))
             minutes = math.ceil(wait / 60)
@@ -75,14 +85,22 @@ def login() -> str | Response | tuple[str, int] | tuple[str, int, dict[str, str]
             # No account, or an invited one without a password yet: as slow as a wrong password, so that the
             # answer's timing tells neither apart from an account with one.
             check_password_hash(unknown_user_hash(), form.password.data or "")
+            record_sign_in(user, "unknown" if user is None else "no_password")
         elif user.check_password(form.password.data or "") and user.active:
             destination = safe_next(request.args.get("next"))
+            if needs_second_step(user):
+                db.session.commit()
+                return second_step.begin(user, destination)
             session.clear()  # a fresh session on every login: nothing an attacker planted survives it
             login_user(user)
             user.last_login_at = utcnow()
             clear_failures(email)
+            record_sign_in(user)
             db.session.commit()
             return redirect(destination or url_for("cancellations.index"))
+        else:
+            record_sign_in(user, "password" if user.active else "inactive")
+        db.session.commit()  # the failure's audit row
         form.password.errors = ["That email and password don't match an active account."]
         return render_template("auth/login.html", form=form), 401
     status = 422 if form.errors else 200

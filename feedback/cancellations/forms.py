@@ -1,4 +1,13 @@
-from wtforms import DateField, DecimalField, EmailField, SelectChoice, SelectField, StringField, TextAreaField
+from wtforms import (
+    BooleanField,
+    DateField,
+    DecimalField,
+    EmailField,
+    SelectChoice,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.validators import InputRequired, Optional
 
 from feedback.i18n import LANGUAGES
@@ -27,3 +36,5 @@ class CancellationForm(InputForm):
         validators=[Optional()],
         default="",
     )
+    #: Ticked once the page warned that the customer has an open postmortem: add this report to it.
+    join_open = BooleanField("Add it to the open postmortem", validators=[Optional()])

@@ -8,7 +8,8 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Select, select
+from flask import current_app
+from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.orm import selectinload
 
 from feedback import audit
@@ -16,13 +17,16 @@ from feedback.auth.models import User
 from feedback.auth.operations import find_staff
 from feedback.db import utcnow
 from feedback.extensions import db
+from feedback.helpdesk.operations import queue_fetch
 from feedback.i18n import supported_locale
 from feedback.inputs.schemas import CANCELLATION
 from feedback.postmortem.models import STATES, Cancellation, Customer
-from feedback.postmortem.timeline import SOURCE_LABELS
+from feedback.postmortem.outbound import announce_logged
+from feedback.postmortem.timeline import REPORTER_LABELS, SOURCE_LABELS
 from feedback.questions.models import QuestionnaireVersion
 from feedback.questions.operations import live_version
 from feedback.reviews.operations import queue_review_request
+from feedback.summaries.models import Summary
 from feedback.surveys.models import Invitation
 from feedback.surveys.operations import create_invitation, queue_invitation
 
@@ -43,6 +47,8 @@ class NewCancellation:
     company: str = ""
     plan: str = ""
     mrr: Decimal | None = None
+    #: ISO 4217 (JPY, USD); None: the company's currency.
+    currency: str | None = None
     customer_since: date | None = None
     reason: str = ""
     complaint: str = ""
@@ -57,6 +63,12 @@ class NewCancellation:
     comment: str = ""
     #: Billing told us of the cancellation but not how to reach the customer: hold the invitation until staff add it.
     needs_contact: bool = False
+    #: When a cancellation scheduled in billing takes effect (see feedback.billing): "Cancels on …".
+    ends_at: datetime | None = None
+    #: A failed or disputed payment ended it: no survey or review request unless INVOLUNTARY_SURVEY.
+    involuntary: bool = False
+    #: What the way in calls this report (a Stripe event id), for the timeline of a postmortem it joins.
+    reference: str = ""
 
 
 def check_cancellation(
@@ -108,12 +120,21 @@ def log_cancellation(data: NewCancellation, strict: bool = False, later: MailLat
     """
     data, owner = check_cancellation(data, strict, later.find_owner if later else find_staff)
     customer = data.customer or customer_for(data)
+    # An import makes many at once without a query per row; its own preview deals with repeated rows.
+    existing = (
+        None
+        if later or data.source == "demo"
+        else open_postmortem(data.customer_email, customer.id, customer.external_id, data.cancelled_at)
+    )
+    if existing is not None:
+        return join_postmortem(existing, data)
     cancellation = Cancellation(
         customer_name=data.customer_name,
         customer_email=data.customer_email,
         company=data.company,
         plan=data.plan,
         mrr=data.mrr,
+        currency=data.currency,
         customer_since=data.customer_since,
         reason=data.reason,
         complaint=data.complaint,
@@ -126,23 +147,123 @@ def log_cancellation(data: NewCancellation, strict: bool = False, later: MailLat
         feedback=data.feedback,
         comment=data.comment,
         state="needs_contact" if data.needs_contact else "logged",
+        ends_at=data.ends_at,
+        involuntary=data.involuntary,
     )
     db.session.add(cancellation)
     who = f" by {data.logged_by.name}" if data.logged_by else ""
     cancellation.record("logged", f"Logged from the {SOURCE_LABELS.get(data.source, data.source)}{who}.")
+    if cancellation.cancels_on:
+        cancellation.record("scheduled", f"{cancellation.cancels_on}: the customer decided today, so we ask now.")
     if data.needs_contact:
         cancellation.record("needs_contact", "No email address for the customer yet: the survey waits for one.")
+    elif data.involuntary and not current_app.config["INVOLUNTARY_SURVEY"]:
+        cancellation.record(
+            "involuntary",
+            "Involuntary: the payment failed or was disputed, so no exit survey or review request went. "
+            "Start the postmortem from this page if you want one.",
+        )
     elif later:
         create_invitation(cancellation, later.questions, later.link_lifetime)
         return cancellation
     else:
         invite(cancellation)
+    queue_fetch(cancellation)  # the worker reads the help desk; logging never waits for it
     db.session.flush()
+    announce_logged([cancellation])  # an import announces its batches itself
     if data.source not in ("csv", "demo"):  # an import is recorded once, as a whole
         audit.record(
             "cancellation.log", cancellation, f"Logged from the {SOURCE_LABELS.get(data.source, data.source)}."
         )
     return cancellation
+
+
+#: Facts a later report of the same departure may fill in, when the open postmortem lacks them.
+JOINED_FACTS = (
+    "company",
+    "plan",
+    "mrr",
+    "currency",
+    "customer_since",
+    "reason",
+    "complaint",
+    "feedback",
+    "comment",
+    "ends_at",
+)
+
+
+def open_postmortem(
+    email: str, customer_id: int | None = None, external_id: str | None = None, left_at: datetime | None = None
+) -> Cancellation | None:
+    """The customer's postmortem that a new report of their departure (`left_at`, default now) joins: one not yet
+    summarised whose departure (or scheduled end) is within DUPLICATE_WINDOW_DAYS of it, or one summarised within
+    DUPLICATE_WINDOW_DAYS; never one that ended because they stayed, nor an erased one. A customer who came back
+    and left again a year later is a new postmortem, beside the earlier one.
+
+    The same customer record, or the same address unless both name different billing ids (one person with two
+    accounts leaves twice).
+    """
+    same: list[Any] = []
+    if customer_id is not None:
+        same.append(Cancellation.customer_id == customer_id)
+    if email:
+        by_address = func.lower(Cancellation.customer_email) == email.lower()
+        if external_id:
+            other_account = select(Customer.id).where(
+                Customer.id == Cancellation.customer_id,
+                Customer.external_id.is_not(None),
+                Customer.external_id != external_id,
+            )
+            by_address = and_(by_address, ~other_account.exists())
+        same.append(by_address)
+    if not same:
+        return None
+    window = timedelta(days=current_app.config["DUPLICATE_WINDOW_DAYS"])
+    left_at = left_at or utcnow()
+    near = (left_at - window, left_at + window)
+    unsummarised = and_(
+        Summary.id.is_(None), or_(Cancellation.cancelled_at.between(*near), Cancellation.ends_at.between(*near))
+    )
+    return db.session.scalar(
+        select(Cancellation)
+        .outerjoin(Summary, Summary.cancellation_id == Cancellation.id)
+        .where(
+            or_(*same),
+            Cancellation.stayed_at.is_(None),
+            Cancellation.erased_at.is_(None),
+            or_(unsummarised, Summary.created_at >= utcnow() - window),
+        )
+        .order_by(Cancellation.cancelled_at.desc(), Cancellation.id.desc())
+        .limit(1)
+    )
+
+
+def join_postmortem(existing: Cancellation, data: NewCancellation) -> Cancellation:
+    """One postmortem per departure: the second report fills the facts the first lacked and mails nothing."""
+    filled = []
+    for name in JOINED_FACTS:
+        value = getattr(data, name)
+        if value not in (None, "") and getattr(existing, name) in (None, ""):
+            setattr(existing, name, value)
+            filled.append(name.replace("_", " "))
+    label = REPORTER_LABELS.get(data.source, data.source)
+    detail = f"Also reported by {label}" + (f" ({data.reference})" if data.reference else "") + "."
+    if filled:
+        detail += f" Filled in: {', '.join(filled)}."
+    existing.record("joined", detail)
+    existing.joined = True
+    db.session.flush()
+    return existing
+
+
+def start_postmortem(cancellation: Cancellation) -> None:
+    """An owner starts by hand what an involuntary cancellation did not: the exit survey and the review request."""
+    if cancellation.invitation is not None or not cancellation.customer_email or cancellation.stayed_at:
+        return
+    invite(cancellation)
+    cancellation.record("started", "Postmortem started by hand: the exit survey and the review request are queued.")
+    db.session.flush()
 
 
 def customer_for(data: NewCancellation) -> Customer:
@@ -159,6 +280,7 @@ def customer_for(data: NewCancellation) -> Customer:
         company=data.company,
         plan=data.plan,
         mrr=data.mrr,
+        currency=data.currency,
         customer_since=data.customer_since,
         owner_email=data.owner_email.strip().lower(),
         locale=data.locale or "",

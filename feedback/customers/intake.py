@@ -6,6 +6,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from feedback.auth.operations import find_staff
 from feedback.cancellations.operations import InvalidCancellation, MailLater, NewCancellation, log_cancellation
 from feedback.customers.operations import FIELDS, InvalidCustomer, find_customer, upsert_customer
 from feedback.extensions import db
@@ -21,6 +22,7 @@ BODY_NAMES = {
     "company": "customer.company",
     "plan": "customer.plan",
     "mrr": "customer.mrr",
+    "currency": "customer.currency",
     "customer_since": "customer.customer_since",
 }
 
@@ -64,7 +66,11 @@ def _record(body: Mapping[str, Any], source: str, intake: Intake) -> Cancellatio
         errors["customer_external_id"] = "Give either customer or customer_external_id, not both."
     elif isinstance(customer_body, Mapping):
         errors.update({f"customer.{name}": "Unknown field." for name in customer_body if name not in FIELDS})
-        if not errors:
+        if errors:  # nothing is written, but every problem of the body is named at once, the customer's too
+            known = {name: value for name, value in customer_body.items() if name in FIELDS}
+            _, problems = CUSTOMER.check(known, given_only=True)
+            errors.update({f"customer.{name}": message for name, message in problems.items()})
+        else:
             try:
                 customer, _ = intake.upsert_customer(customer_body)
             except InvalidCustomer as invalid:
@@ -81,8 +87,12 @@ def _record(body: Mapping[str, Any], source: str, intake: Intake) -> Cancellatio
             if customer is None:
                 errors["customer_external_id"] = f"No customer has the external_id {external_id!r}."
     if errors:
+        if values.get("owner_email") and "owner_email" not in errors and find_staff(values["owner_email"]) is None:
+            errors["owner_email"] = f"No staff member has the address {values['owner_email']!r}."
         raise InvalidCancellation(errors)
     assert customer is not None
+    if not customer.owner_email and values["owner_email"]:
+        customer.owner_email = values["owner_email"]  # the cancellation names the owner the customer had
     data = NewCancellation(
         customer_name=customer.name,
         customer_email=customer.email,
@@ -90,6 +100,7 @@ def _record(body: Mapping[str, Any], source: str, intake: Intake) -> Cancellatio
         company=customer.company,
         plan=customer.plan,
         mrr=customer.mrr,
+        currency=customer.currency,
         customer_since=customer.customer_since,
         reason=values["reason"],
         complaint=values["complaint"],

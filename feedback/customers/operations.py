@@ -80,6 +80,8 @@ def mrr_and_since(record: Any) -> dict[str, Any]:
     """A customer's or a cancellation's `mrr` (a number in the currency's main unit) and `customer_since` (a date)."""
     return {
         "mrr": float(record.mrr) if record.mrr is not None else None,
+        # None: the company's currency.
+        "currency": record.currency,
         "customer_since": record.customer_since.isoformat() if record.customer_since else None,
     }
 

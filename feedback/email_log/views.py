@@ -13,6 +13,7 @@ from feedback import audit
 from feedback.auth.access import admin_required
 from feedback.db import utcnow
 from feedback.extensions import db
+from feedback.formatting import plural
 from feedback.mail.models import STATUSES, OutboxMessage, Suppression
 from feedback.mail.outbox import CannotResend, resend, resend_failed
 from feedback.mail.rendering import as_sent
@@ -70,7 +71,11 @@ def resend_message(message_id: int) -> Response:
 def resend_all_failed() -> Response:
     resent, kept = resend_failed()
     if resent:
-        audit.record("email.resend_failed", ("outbox", "failed"), f"Queued {resent} failed message(s) again.")
+        audit.record(
+            "email.resend_failed",
+            ("outbox", "failed"),
+            f"Queued {plural(resent, 'failed message', 'failed messages')} again.",
+        )
     db.session.commit()
     message = (
         f"{resent} failed message{'s' if resent != 1 else ''} queued again; the worker sends them on its next pass."

@@ -13,6 +13,7 @@ import click
 from flask.cli import with_appcontext
 
 from feedback.extensions import db
+from feedback.formatting import plural
 from feedback.imports.operations import ImportFailed, import_mail_waiting, import_rows, preview, queue_import_mail
 
 
@@ -35,6 +36,8 @@ def import_(file: Any, kind: str, dry_run: bool, only_valid: bool) -> None:
         bar.update(max(bar.length - bar.pos, 0))
     for line, name, message in result.problems:
         click.echo(f"line {line}: {name}: {message}", err=True)
+    for line, first, how in result.duplicates:
+        click.echo(f"line {line}: repeats line {first} ({how}): left out", err=True)
     valid = result.valid_rows
     if dry_run:
         if result.file_problem:
@@ -47,15 +50,17 @@ def import_(file: Any, kind: str, dry_run: bool, only_valid: bool) -> None:
     if result.file_problem or (result.problems and not only_valid):
         bad = len(result.bad_lines)
         hint = "" if result.file_problem else " Fix them, or pass --only-valid to import the others."
-        raise click.ClickException(f"Nothing was imported: {bad} line(s) have problems.{hint}")
+        raise click.ClickException(f"Nothing was imported: {plural(bad, 'line has', 'lines have')} problems.{hint}")
     try:
         with click.progressbar(length=len(valid), label="Importing", file=_terminal()) as bar:
             imported = import_rows(kind, valid, progress=bar.update)
     except ImportFailed as failed:
         raise click.ClickException(f"Nothing was imported: {failed}") from None
     db.session.commit()
-    skipped = f"; skipped {len(result.bad_lines)} bad row(s)" if result.problems else ""
-    click.echo(f"Imported {imported} {kind}{skipped}.")
+    skipped = f"; skipped {plural(len(result.bad_lines), 'bad row', 'bad rows')}" if result.problems else ""
+    if result.duplicates:
+        skipped += f"; left out {plural(len(result.duplicates), 'row', 'rows')} repeating an earlier one"
+    click.echo(f"Imported {plural(imported, kind[:-1], kind)}{skipped}.")
     waiting = import_mail_waiting()
     if waiting:
         with click.progressbar(length=waiting, label="Queueing their emails", file=_terminal()) as bar:

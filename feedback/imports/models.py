@@ -21,6 +21,9 @@ class ImportRun(db.Model):
     """One CSV import. The worker claims a waiting run under a lease, so exactly one worker checks or imports it."""
 
     __tablename__ = "import_runs"
+    #: Personal data (feedback.db.Model): The uploaded file is rows of customers; its problems and error quote them.
+    personal_data = ("filename", "data", "problems", "error")
+    not_personal_data = ("kind", "status", "claimed_by", "duplicates")
     __table_args__ = (
         CheckConstraint(
             "status IN ('uploaded', 'checking', 'checked', 'confirmed', 'importing', 'imported', 'failed')",
@@ -47,6 +50,9 @@ class ImportRun(db.Model):
     imported_rows: Mapped[int] = mapped_column(default=0)
     #: [line, column, message] for every problem found; line 1 is the header (a problem with the whole file).
     problems: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    #: [line, earlier line, how] for every row that repeats an earlier one (same external_id, or same address and
+    #: date): it is left out, the earlier one imported. Line numbers and column names only, never a value.
+    duplicates: Mapped[list[Any]] = mapped_column(JSON, default=list)
     #: Why the import failed, when it did: nothing was imported.
     error: Mapped[str] = mapped_column(Text, default="")
     #: The worker holding the run now (host:pid:nonce) and until when; another takes it over once that passes.
@@ -66,8 +72,13 @@ class ImportRun(db.Model):
         return any(line <= 1 for line, _, _ in self.problems)
 
     @property
+    def duplicate_lines(self) -> set[int]:
+        return {line for line, _, _ in self.duplicates or []}
+
+    @property
     def valid_count(self) -> int:
-        return 0 if self.file_problem else self.total_rows - len(self.bad_lines)
+        """The rows an import writes: neither bad nor a repeat of an earlier row."""
+        return 0 if self.file_problem else self.total_rows - len(self.bad_lines) - len(self.duplicate_lines)
 
     @property
     def busy(self) -> bool:

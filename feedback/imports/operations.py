@@ -23,18 +23,26 @@ from feedback.cancellations.operations import (
 from feedback.customers.intake import BODY_NAMES, Intake, check_fields, record_cancellation
 from feedback.customers.operations import FIELDS, clean_customer
 from feedback.extensions import db
+from feedback.formatting import plural
+from feedback.helpdesk.operations import queue_fetches
 from feedback.imports.csvfiles import read_csv
 from feedback.imports.models import ImportMail
 from feedback.inputs.fields import normalize_email
 from feedback.inputs.schemas import CUSTOMER
-from feedback.postmortem.models import Customer
+from feedback.postmortem.models import Cancellation, Customer
+from feedback.postmortem.outbound import announce_logged
 from feedback.questions.operations import live_version
 from feedback.surveys.models import Invitation
 from feedback.surveys.operations import link_lifetime
 
 KINDS = ("cancellations", "customers")
 CANCELLATION_COLUMNS = ("reason", "complaint", "cancelled_at", "feedback", "comment")
-COLUMNS = {"customers": FIELDS, "cancellations": (*FIELDS, *CANCELLATION_COLUMNS)}
+#: `currency` (ISO 4217, beside `mrr`) comes last, so that files made before it existed keep their columns' places.
+_BEFORE_CURRENCY = tuple(name for name in FIELDS if name != "currency")
+COLUMNS = {
+    "customers": (*_BEFORE_CURRENCY, "currency"),
+    "cancellations": (*_BEFORE_CURRENCY, *CANCELLATION_COLUMNS, "currency"),
+}
 SAMPLE_HEADERS = {kind: ",".join(columns) for kind, columns in COLUMNS.items()}
 #: Rows checked or written together: one query per batch for the customers they name, one flush per batch.
 BATCH_ROWS = 1000
@@ -50,6 +58,8 @@ class Preview:
     rows: list[tuple[int, dict[str, str]]] = field(default_factory=list)
     #: (line, field, message); line 1 is the header.
     problems: list[tuple[int, str, str]] = field(default_factory=list)
+    #: (line, the earlier line it repeats, how): rows left out because an earlier row is the same customer's.
+    duplicates: list[tuple[int, int, str]] = field(default_factory=list)
 
     @property
     def bad_lines(self) -> set[int]:
@@ -57,7 +67,9 @@ class Preview:
 
     @property
     def valid_rows(self) -> list[tuple[int, dict[str, str]]]:
-        return [(line, values) for line, values in self.rows if line not in self.bad_lines]
+        """The rows to write: without problems, and each customer (or cancellation) once."""
+        skipped = self.bad_lines | {line for line, _, _ in self.duplicates}
+        return [(line, values) for line, values in self.rows if line not in skipped]
 
     @property
     def file_problem(self) -> bool:
@@ -147,6 +159,7 @@ def _row_problems(kind: str, values: dict[str, str], lookups: Lookups) -> dict[s
         company=merged.get("company") or "",
         plan=merged.get("plan") or "",
         mrr=merged.get("mrr"),
+        currency=merged.get("currency"),
         customer_since=merged.get("customer_since"),
     )
     try:
@@ -213,6 +226,41 @@ def check_rows(kind: str, rows: Rows, acting: User | None, lookups: Lookups) -> 
     return problems
 
 
+def duplicate_rows(kind: str, rows: Rows, bad_lines: set[int]) -> list[tuple[int, int, str]]:
+    """(line, first line, how) for every good row that repeats an earlier good one: the same external_id, or the
+    same address (for cancellations: and the same day). The first is imported, the others are left out, so a file
+    with a row twice makes one postmortem and one survey. The reasons name columns, never the values."""
+    first: dict[tuple[str, ...], int] = {}
+    found = []
+    for line, values in rows:
+        if line in bad_lines:
+            continue
+        for key, how in _identities(kind, values):
+            if key in first:
+                found.append((line, first[key], how))
+                break
+        else:
+            for key, _ in _identities(kind, values):
+                first[key] = line
+    return found
+
+
+def _identities(kind: str, values: dict[str, str]) -> list[tuple[tuple[str, ...], str]]:
+    """What makes two rows one: ((kind of key, value…), how to say it)."""
+    keys = []
+    external_id = values.get("external_id", "").strip()
+    if external_id:
+        keys.append((("external_id", external_id), "the same external_id"))
+    email = values.get("email", "").strip().lower()
+    if email and kind == "customers":
+        keys.append((("email", email), "the same email"))
+    elif email:
+        # A cancellation's day: the date part of cancelled_at as written, or "" (both are "now") when it is empty.
+        day = values.get("cancelled_at", "").strip()[:10]
+        keys.append((("email", email, day), "the same email and cancellation date"))
+    return keys
+
+
 def preview(kind: str, data: bytes, acting: User | None = None, progress: Progress | None = None) -> Preview:
     """Reads and checks the whole file without writing anything; `acting` is the staff member uploading it.
 
@@ -226,6 +274,7 @@ def preview(kind: str, data: bytes, acting: User | None = None, progress: Progre
         result.problems.extend(check_rows(kind, batch, acting, lookups))
         if progress:
             progress(len(batch))
+    result.duplicates = duplicate_rows(kind, result.rows, result.bad_lines)
     return result
 
 
@@ -274,6 +323,7 @@ def _import_rows(
     intake = Intake(lookups.customer, lookups.upsert, later)
     for batch in batches(rows):
         invitations: list[Invitation | None] = []
+        logged: list[Cancellation] = []
         lookups.load_customers(batch)
         collect()  # the last batch's objects, no longer referenced now: freed at once
         with db.session.no_autoflush:
@@ -285,7 +335,8 @@ def _import_rows(
                     if kind == "customers":
                         lookups.upsert({k: v for k, v in values.items() if v and k in FIELDS})
                     else:
-                        invitations.append(record_cancellation(cancellation_body(values), "csv", intake).invitation)
+                        logged.append(record_cancellation(cancellation_body(values), "csv", intake))
+                        invitations.append(logged[-1].invitation)
                 except InvalidCancellation as invalid:
                     db.session.rollback()
                     raise ImportFailed(line, invalid.errors) from None
@@ -295,13 +346,21 @@ def _import_rows(
         except IntegrityError as error:  # e.g. a customer created by a request meanwhile, with the same external_id
             db.session.rollback()
             raise ImportFailed(batch[0][0], {"row": f"could not be written: {error.orig}"}) from None
+        if logged:
+            announce_logged(logged)
+            queue_fetches(logged)
         mail = [{"invitation_id": invitation.id, "run_id": run_id} for invitation in invitations if invitation]
         if mail:
             db.session.execute(insert(ImportMail), mail)
         if progress:
             progress(len(batch))
     # One row for the import as a whole (log_cancellation leaves CSV rows out), by whoever uploaded it.
-    audit.record("import", ("import", kind), f"Imported {len(rows)} {kind} row(s) from CSV.", actor=acting)
+    audit.record(
+        "import",
+        ("import", kind),
+        f"Imported {plural(len(rows), kind[:-1] + ' row', kind[:-1] + ' rows')} from CSV.",
+        actor=acting,
+    )
     return len(rows)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from flask import current_app
 from sqlalchemy import and_, or_, select, update
 
 from feedback.auth.models import User
@@ -16,6 +17,7 @@ from feedback.imports.operations import (
     Progress,
     batches,
     check_rows,
+    duplicate_rows,
     import_mail_waiting,
     import_rows,
     read,
@@ -96,7 +98,9 @@ def check_run(run: ImportRun, worker: str) -> None:
             if not _still_mine(run, worker, checked_rows=checked, lease_expires_at=utcnow() + LEASE):
                 return db.session.rollback()
             db.session.commit()
-    done = _release(status="checked", problems=[list(p) for p in problems], checked_at=utcnow())
+    bad = {line for line, _, _ in problems}
+    duplicates = [] if result.file_problem else [list(d) for d in duplicate_rows(kind, result.rows, bad)]
+    done = _release(status="checked", problems=[list(p) for p in problems], duplicates=duplicates, checked_at=utcnow())
     if _still_mine(run, worker, checked_rows=len(result.rows), **done):
         db.session.commit()
 
@@ -107,12 +111,42 @@ def confirm_run(run: ImportRun, only_valid: bool) -> None:
     db.session.flush()
 
 
+#: What a discarded run is left with: no file, no problems (they quote its rows), only why.
+DISCARDED = {"status": "failed", "data": None, "problems": [], "duplicates": []}
+
+
+def discard_run(run: ImportRun, why: str, now: datetime | None = None) -> bool:
+    """The uploader's "Discard" (or its expiry): the file and the problems quoting it go; the run stays, failed,
+    saying why. Only a run no worker holds and nobody confirmed: False otherwise. Flushes; the caller commits."""
+    discarded = db.session.execute(
+        update(ImportRun)
+        .where(ImportRun.id == run.id, ImportRun.status.in_(("uploaded", "checked")), ImportRun.claimed_by.is_(None))
+        .values(**DISCARDED, error=why, finished_at=now or utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    db.session.refresh(run)
+    return discarded.rowcount == 1
+
+
+def expire_unconfirmed(now: datetime) -> int:
+    """Discards every upload checked more than IMPORT_UNCONFIRMED_DAYS ago and never confirmed. Flushes."""
+    days = current_app.config["IMPORT_UNCONFIRMED_DAYS"]
+    cutoff = now - timedelta(days=days)
+    expired = db.session.execute(
+        update(ImportRun)
+        .where(ImportRun.status == "checked", ImportRun.claimed_by.is_(None), ImportRun.checked_at < cutoff)
+        .values(**DISCARDED, error=f"Discarded: not confirmed within {days} days of its check.", finished_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return expired.rowcount
+
+
 def import_run(run: ImportRun, worker: str) -> None:
     """All the valid rows in one transaction, committed together with the run's new status; or nothing."""
     acting = uploader(run)
     result = read(run.kind, run.data or b"", acting)
     bad = run.bad_lines
-    rows = [(line, values) for line, values in result.rows if line not in bad]
+    rows = [(line, values) for line, values in result.rows if line not in bad | run.duplicate_lines]
     progress = _progress_elsewhere(run) if db.session.get_bind().dialect.name == "postgresql" else None
     try:
         if run.file_problem or (bad and not run.only_valid):
@@ -120,7 +154,8 @@ def import_run(run: ImportRun, worker: str) -> None:
         imported = import_rows(run.kind, rows, acting, progress, run_id=run.id)
     except ImportFailed as failed:
         db.session.rollback()
-        if _still_mine(run, worker, **_release(status="failed", error=str(failed), finished_at=utcnow())):
+        failed_now = _release(status="failed", error=str(failed), finished_at=utcnow(), data=None)
+        if _still_mine(run, worker, **failed_now):
             _tell_uploader(run, acting)
             db.session.commit()
         return

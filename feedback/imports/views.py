@@ -7,14 +7,17 @@ from typing import Any
 from flask import Blueprint, Response, abort, current_app, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from flask_wtf.file import FileField, FileRequired
+from sqlalchemy import func, select
 from wtforms import RadioField, SelectChoice
 
+from feedback import audit
 from feedback.cancellations.operations import visible_cancellations
 from feedback.extensions import db
+from feedback.formatting import plural
 from feedback.imports.csvfiles import write_csv
 from feedback.imports.models import ImportRun
 from feedback.imports.operations import KINDS, SAMPLE_HEADERS
-from feedback.imports.runs import confirm_run, mail_waiting_for, start_run
+from feedback.imports.runs import confirm_run, discard_run, mail_waiting_for, start_run
 from feedback.inputs.forms import InputForm
 
 blueprint = Blueprint("imports", __name__, url_prefix="/cancellations")
@@ -77,10 +80,11 @@ def progress(run: ImportRun) -> dict[str, Any]:
         "checked_rows": run.checked_rows,
         "valid_rows": run.valid_count if run.status not in ("uploaded", "checking") else None,
         "problem_lines": len(run.bad_lines),
+        "duplicate_lines": len(run.duplicate_lines),
         "imported_rows": run.imported_rows,
         # What the bar measures: rows checked of all, then rows written of those to write.
         "value": run.imported_rows if importing else run.checked_rows,
-        "max": (run.valid_count if run.only_valid else run.total_rows) if importing else run.total_rows,
+        "max": run.valid_count if importing else run.total_rows,
         "done": not run.busy,
         "error": run.error,
     }
@@ -95,6 +99,7 @@ def run(run_id: int) -> Response:
         run=run,
         progress=progress(run),
         problems=run.problems[:PROBLEMS_SHOWN],
+        problems_shown=PROBLEMS_SHOWN,
         mail_waiting=mail_waiting_for(run) if run.status == "imported" else 0,
         form=ConfirmForm(),
         refresh_seconds=REFRESH_SECONDS,
@@ -124,6 +129,17 @@ def confirm(run_id: int) -> Response:
     if run.file_problem or (run.problems and not only_valid) or run.valid_count == 0:
         abort(400, "The file has problems; nothing was imported.")
     confirm_run(run, only_valid)
+    db.session.commit()
+    return redirect(url_for("imports.run", run_id=run.id), 303)
+
+
+@blueprint.post("/import/<int:run_id>/discard")
+@login_required
+def discard(run_id: int) -> Response:
+    """The uploader changed their mind: the file (rows of customers) is not kept waiting for a confirmation."""
+    run = _own_run(run_id)
+    if not discard_run(run, "Discarded by the uploader: the file is deleted."):
+        abort(409, "This import was already confirmed, or the worker is checking it; it can't be discarded now.")
     db.session.commit()
     return redirect(url_for("imports.run", run_id=run.id), 303)
 
@@ -166,8 +182,22 @@ EXPORT_HEADER = (
 @blueprint.get("/export.csv")
 @login_required
 def export() -> Response:
-    """The list's rules and filters (owners their own; state, owner=me) apply to the export too."""
-    query = visible_cancellations(current_user, request.args.get("state", ""), request.args.get("owner") == "me")
+    """The list's rules and filters (owners their own; state, owner=me) apply to the export too.
+
+    A bulk disclosure of customers' addresses and words, so it goes into the audit trail (committed before the
+    first row leaves).
+    """
+    state, mine = request.args.get("state", ""), request.args.get("owner") == "me"
+    query = visible_cancellations(current_user, state, mine)
+    count = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
+    narrowed = ", ".join(part for part in (f"state {state}" if state else "", "own only" if mine else "") if part)
+    exported = plural(count, "cancellation", "cancellations")
+    audit.record(
+        "cancellations.export",
+        ("export", "cancellations.csv"),
+        f"Exported {exported} as CSV{f' ({narrowed})' if narrowed else ''}.",
+    )
+    db.session.commit()
     rows = (
         (
             c.id,

@@ -54,6 +54,9 @@ def receive(recipient: str) -> None:
     except Exception as error:  # noqa: BLE001 - stored is what the mail server needs to hear; the job processes it
         db.session.rollback()
         status = f"received; processing waits for the inbound.process job: {error.__class__.__name__}"
+    if status == "dropped":
+        click.echo("farewell: dropped, not kept: it answers a postmortem whose customer's data was erased.")
+        return
     click.echo(f"farewell: stored as inbound message {message_id} ({status}).")
 
 

@@ -88,16 +88,21 @@ def _read_status(part: Message, report: DeliveryReport) -> None:
         report.recipients.append(
             FailedRecipient(
                 address=recipient.strip("<> ").lower()[:254],
-                action=str(group.get("Action", "")).strip().lower(),
+                action=_text(group, "Action").strip().lower(),
                 status=".".join(status.groups()) if status else "",
-                diagnostic=" ".join(str(group.get("Diagnostic-Code", "")).split())[:500],
+                diagnostic=" ".join(_text(group, "Diagnostic-Code").split())[:500],
             )
         )
 
 
+def _text(group: Message, name: str) -> str:
+    """A field as text a database can hold (PostgreSQL refuses NUL characters)."""
+    return str(group.get(name, "") or "").replace("\x00", "")
+
+
 def _value(group: Message, name: str) -> str:
     """`rfc822; someone@example.com` → `someone@example.com`."""
-    value = str(group.get(name, "") or "")
+    value = _text(group, name)
     return value.partition(";")[2].strip() if ";" in value else value.strip()
 
 

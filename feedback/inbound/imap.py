@@ -62,13 +62,16 @@ def mailbox_from_url(url: str) -> Mailbox:
 class Poll:
     stored: int = 0
     duplicates: int = 0
+    #: Messages `store` raised on: left unseen for the next poll, and passed over in this one.
+    not_stored: int = 0
 
 
 def poll(mailbox: Mailbox, store: Callable[[bytes, int], bool], max_bytes: int) -> Poll:
     """Stores each unseen message with `store(raw, size)` (True when it was new), then marks or deletes it.
 
     A message over `max_bytes` is fetched only that far (IMAP's partial fetch): the rest never leaves the server.
-    An error from `store` stops the poll with the message still unseen.
+    A message `store` raises on stays unseen and the poll goes on with the next, so one message can never hold
+    back the ones after it; when every message raised (the database is away, say) the first error is raised.
     """
     result = Poll()
     with IMAPClient(mailbox.host, port=mailbox.port, ssl=mailbox.ssl, timeout=TIMEOUT_SECONDS) as client:
@@ -76,16 +79,23 @@ def poll(mailbox: Mailbox, store: Callable[[bytes, int], bool], max_bytes: int) 
         client.select_folder(mailbox.folder)
         uids = client.search(["UNSEEN", "NOT", "DELETED"])[:BATCH]
         body = f"BODY.PEEK[]<0.{max_bytes + 1}>"  # PEEK: reading it does not mark it seen
+        first_error: Exception | None = None
         for uid in uids:
             fetched = client.fetch([uid], ["RFC822.SIZE", body]).get(uid)
             if fetched is None:  # another poller deleted it meanwhile
                 continue
             raw = next((value for key, value in fetched.items() if key.startswith(b"BODY[]")), b"") or b""
-            if store(raw, int(fetched.get(b"RFC822.SIZE", len(raw)))):
-                result.stored += 1
-            else:
-                result.duplicates += 1
+            try:
+                new = store(raw, int(fetched.get(b"RFC822.SIZE", len(raw))))
+            except Exception as error:  # noqa: BLE001 - left unseen; the next message is no less worth storing
+                result.not_stored += 1
+                first_error = first_error or error
+                continue
+            result.stored += 1 if new else 0
+            result.duplicates += 0 if new else 1
             client.add_flags([uid], [DELETED] if mailbox.delete else [SEEN])
         if mailbox.delete and uids:
             client.expunge()
+    if first_error is not None and not (result.stored or result.duplicates):
+        raise first_error
     return result

@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 
 from flask import current_app
 
+from feedback.extensions import db
 from feedback.inbound.imap import mailbox_from_url, poll
 from feedback.inbound.operations import forget_old_tokens, process_stored, store_message
 from feedback.jobs import periodic, tally
@@ -19,11 +20,16 @@ def poll_imap(now: datetime) -> str:
         return ""
 
     def store(raw: bytes, size: int) -> bool:
-        return store_message(raw, via="imap", size=size)[1]
+        try:
+            return store_message(raw, via="imap", size=size)[1]
+        except Exception:
+            db.session.rollback()  # so the next message has a session to be stored with
+            raise
 
     result = poll(mailbox_from_url(url), store, current_app.config["INBOUND_MAX_BYTES"])
     report = [tally(result.stored, "message stored", "messages stored")]
     report.append(tally(result.duplicates, "already stored", "already stored"))
+    report.append(tally(result.not_stored, "could not be stored, left unseen", "could not be stored, left unseen"))
     return ", ".join(part for part in report if part)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, LargeBinary, String, Text
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, LargeBinary, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from feedback.db import utcnow
@@ -17,8 +17,11 @@ if TYPE_CHECKING:
 
 #: received: stored, not processed yet; reply: attached to a postmortem; unmatched: waits for an admin;
 #: auto_reply: an out-of-office or other machine answer, recorded and ignored; bounce: a delivery status
-#: notification; failed: processing raised (the error is kept, the message too); discarded: by an admin.
-STATUSES = ("received", "reply", "unmatched", "auto_reply", "bounce", "failed", "discarded")
+#: notification; failed: processing raised (the error is kept, the message too); unreadable: shaped so that
+#: reading it would take unbounded time or stack (nested a thousand deep), kept raw, unread; held: a reply by the
+#: customer's key and address whose receiving server's verdict does not vouch for its From:, waiting for the
+#: owner's review on the postmortem; discarded: by an admin or the owner.
+STATUSES = ("received", "reply", "unmatched", "auto_reply", "bounce", "failed", "unreadable", "held", "discarded")
 
 STATUS_LABELS = {
     "received": "Waiting to be processed",
@@ -27,6 +30,8 @@ STATUS_LABELS = {
     "auto_reply": "Auto-reply (ignored)",
     "bounce": "Bounce",
     "failed": "Failed to process",
+    "unreadable": "Unreadable",
+    "held": "Held for the owner's review",
     "discarded": "Discarded",
 }
 
@@ -35,9 +40,23 @@ class InboundMessage(db.Model):
     """A message as it arrived, stored before anything is made of it, so that nothing is lost to a bug."""
 
     __tablename__ = "inbound_messages"
+    #: Personal data (feedback.db.Model): Mail received: the sender's address and words, and notes quoting them.
+    personal_data = (
+        "envelope_recipient",
+        "raw",
+        "from_address",
+        "subject",
+        "text",
+        "attachments",
+        "note",
+        "mailgun_auth",
+        "verdict",
+    )
+    not_personal_data = ("message_id", "via", "status", "soft_bounce")
     __table_args__ = (
         CheckConstraint(
-            "status IN ('received', 'reply', 'unmatched', 'auto_reply', 'bounce', 'failed', 'discarded')",
+            "status IN ('received', 'reply', 'unmatched', 'auto_reply', 'bounce', 'failed', 'unreadable', 'held', "
+            "'discarded')",
             name="status_known",
         ),
         CheckConstraint("(status = 'received') = (processed_at IS NULL)", name="processed_iff_not_received"),
@@ -69,6 +88,13 @@ class InboundMessage(db.Model):
     note: Mapped[str] = mapped_column(Text, default="")
     #: The postmortem it belongs to, or (unmatched) the one it probably belongs to.
     cancellation_id: Mapped[int | None] = mapped_column(ForeignKey("cancellations.id", ondelete="SET NULL"), index=True)
+    #: What Mailgun's route said of it when it came that way (spf, dkim: its X-Mailgun-Spf and
+    #: X-Mailgun-Dkim-Check-Result fields; sender: the envelope sender), kept for processing; None otherwise.
+    mailgun_auth: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    #: The receiving server's verdict on its From: (feedback.inbound.verdict.Verdict as JSON), once processed.
+    verdict: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    #: A delivery report of a temporary failure (4.x.x): counted towards SOFT_BOUNCE_LIMIT for its recipient.
+    soft_bounce: Mapped[bool] = mapped_column(default=False, server_default=false())
     #: Our email it answers or bounced.
     outbox_message_id: Mapped[int | None] = mapped_column(ForeignKey("outbox_messages.id", ondelete="SET NULL"))
 
@@ -84,6 +110,8 @@ class CustomerReply(db.Model):
     """ "What the customer wrote back": a reply attached to a postmortem, counted as the customer's answer."""
 
     __tablename__ = "customer_replies"
+    personal_data = ("from_address", "subject", "text", "attachments")
+    not_personal_data = ()
 
     id: Mapped[int] = mapped_column(primary_key=True)
     cancellation_id: Mapped[int] = mapped_column(ForeignKey("cancellations.id", ondelete="CASCADE"), index=True)
@@ -104,6 +132,8 @@ class WebhookToken(db.Model):
     """A Mailgun signature's token, used once: a replayed request (same token) is refused."""
 
     __tablename__ = "inbound_webhook_tokens"
+    personal_data = ()
+    not_personal_data = ("token",)
 
     token: Mapped[str] = mapped_column(String(255), primary_key=True)
     used_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)

@@ -6,7 +6,7 @@ are listed by name and never opened, and the text is cut to what the sender wrot
 
 from __future__ import annotations
 
-import contextlib
+import codecs
 import email
 import hashlib
 import re
@@ -14,26 +14,52 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from email import policy
 from email.message import EmailMessage, Message
+from email.parser import BytesHeaderParser
 from email.utils import getaddresses, parseaddr, parsedate_to_datetime
-from html.parser import HTMLParser
-
-from mailparser_reply.parser import EmailMessage as ReplyText
 
 from feedback.inbound.dsn import DeliveryReport, delivery_report
+from feedback.inbound.text import MAX_TEXT, html_to_text, new_text
 
-#: The languages whose quote headers and signatures are recognised (those Farewell writes its emails in).
-LANGUAGES = ["en", "de", "fr"]
-#: Farewell's own marker at the top of its emails (`emails/_reply_marker.txt`), in any language: "##- … -##".
-_MARKER = re.compile(r"^[>\s]*##-.*-##\s*$")
+__all__ = ["MAX_TEXT", "MessageUnreadable", "ParsedMessage", "message_key", "no_nul", "parse"]
+
 _MESSAGE_ID = re.compile(r"<([^<>\s]{1,250})>")
 #: A subject machines use for an answer no person wrote.
 _AUTO_SUBJECT = re.compile(
     r"^\s*(auto(matic|matische|matique)?[ -]?(reply|response|antwort|réponse)|out of (the )?office|autoreply"
-    r"|auto:|abwesen|réponse automatique|absence|absent|vacation|urlaub|congés)",
+    r"|auto:|abwesen|réponse automatique|absence|absent|vacation|urlaub|congés|respuesta automática"
+    r"|fuera de la oficina|risposta automatica|fuori (dall')?ufficio|automatisch antwoord|afwezig)",
     re.IGNORECASE,
 )
-#: At most this much text is kept of one reply.
-MAX_TEXT = 20_000
+#: The opening words of an out-of-office note that carries none of RFC 3834's headers (nor a telling subject), in
+#: the languages customers write in. Matched against the start of the text only, one word after another: no
+#: pattern here can backtrack over untrusted text.
+_AUTO_OPENING = re.compile(
+    r"(?:i am|i'm|i will be) (?:currently |now )?(?:out of (?:the )?office|away from (?:the|my) (?:office|desk)"
+    r"|on (?:annual |parental )?leave|on vacation|on holiday)"
+    r"|this is an automatic reply|automatic reply:|thank you for your (?:e-?mail|message)\. i am (?:out|away)"
+    r"|ich bin (?:bis|vom|ab|derzeit|zurzeit|momentan)\b[^!?]{0,80}?(?:nicht im büro|abwesend|im urlaub|außer haus)"
+    r"|ich bin (?:nicht im büro|abwesend|im urlaub)|abwesenheitsnotiz|automatische antwort"
+    r"|je suis (?:actuellement )?(?:absente?|en congés?|en vacances|hors du bureau)|réponse automatique"
+    r"|estoy (?:fuera de la oficina|de vacaciones|ausente)|respuesta automática"
+    r"|sono (?:fuori (?:dall')?ufficio|in ferie|assente)|risposta automatica"
+    r"|ik ben (?:afwezig|met vakantie|niet op kantoor)|automatisch antwoord",
+)
+#: How much of the text's start an out-of-office note is looked for in.
+AUTO_OPENING_CHARS = 300
+#: A message with more Content-Type headers than this is not read: Python's parser recurses once per nested part,
+#: and about a thousand levels overflow its stack. Nesting needs a Content-Type header per level (a digest's
+#: parts, two levels per header), so counting the headers bounds the depth whatever their values say; 200 nest
+#: safely, and real mail has a handful.
+MAX_DECLARED_PARTS = 200
+#: At most this many parts are looked at for the text and the attachments' names.
+MAX_PARTS = 500
+_CONTENT_TYPE = re.compile(rb"^content-type[ \t]*:", re.IGNORECASE | re.MULTILINE)
+#: Codecs Python has that no mail system means as a charset, and that raise on ordinary bytes.
+_NOT_CHARSETS = {"idna", "punycode"}
+
+
+class MessageUnreadable(ValueError):
+    """The message is shaped so that reading it would take unbounded time or stack; the reason says how."""
 
 
 @dataclass
@@ -52,36 +78,64 @@ class ParsedMessage:
     attachments: list[str] = field(default_factory=list)
     date: datetime | None = None
     report: DeliveryReport | None = None
+    #: Every Authentication-Results header, top first, and every DKIM-Signature (feedback.inbound.verdict).
+    authentication_results: list[str] = field(default_factory=list)
+    dkim_signatures: list[str] = field(default_factory=list)
+
+
+def no_nul(text: str) -> str:
+    """Text as a database can hold it: PostgreSQL refuses a NUL character in any text column."""
+    return text.replace("\x00", "")
 
 
 def message_key(raw: bytes) -> str:
-    """What makes a message unique: its Message-ID, else (none, or an absurd one) a hash of its bytes."""
-    match = _MESSAGE_ID.search(_header(_parse(raw), "Message-ID"))
+    """What makes a message unique: its Message-ID, else (none, or an absurd one) a hash of its bytes.
+
+    Only the headers are read, so this holds for any message at all, however its body is shaped."""
+    headers = BytesHeaderParser(policy=policy.default).parsebytes(raw)
+    match = _MESSAGE_ID.search(_header(headers, "Message-ID"))
     return match.group(1) if match else "sha256:" + hashlib.sha256(raw).hexdigest()
 
 
 def _parse(raw: bytes) -> EmailMessage:
-    return email.message_from_bytes(raw, policy=policy.default)  # type: ignore[return-value]
+    """The whole message, once it is known not to nest too deep; MessageUnreadable when it does."""
+    declared = sum(1 for _ in zip(range(MAX_DECLARED_PARTS + 1), _CONTENT_TYPE.finditer(raw), strict=False))
+    if declared > MAX_DECLARED_PARTS:
+        raise MessageUnreadable(
+            f"It has more than {MAX_DECLARED_PARTS} parts (Content-Type headers), more than any reply has; "
+            "it is kept as it came, unread."
+        )
+    try:
+        return email.message_from_bytes(raw, policy=policy.default)  # type: ignore[return-value]
+    except RecursionError:  # the count above should make this impossible; this is the last resort
+        raise MessageUnreadable("Its parts nest too deep to read; it is kept as it came, unread.") from None
 
 
 def _header(message: Message, name: str) -> str:
     """A header as text, or "" when it is missing or too broken to read."""
     try:
         value = message.get(name)
-        return str(value).strip() if value is not None else ""
+        return no_nul(str(value)).strip() if value is not None else ""
     except Exception:  # noqa: BLE001 - a header the parser can't read is simply not there
         return ""
 
 
 def _headers(message: Message, name: str) -> list[str]:
     try:
-        return [str(value) for value in message.get_all(name) or []]
+        return [no_nul(str(value)) for value in message.get_all(name) or []]
     except Exception:  # noqa: BLE001
         return []
 
 
 def parse(raw: bytes) -> ParsedMessage:
-    message = _parse(raw)
+    """Everything Farewell needs of a message. Raises MessageUnreadable for one that cannot be read in bounds."""
+    try:
+        return _read(_parse(raw), raw)
+    except RecursionError:
+        raise MessageUnreadable("Its parts nest too deep to read; it is kept as it came, unread.") from None
+
+
+def _read(message: EmailMessage, raw: bytes) -> ParsedMessage:
     name, address = parseaddr(_header(message, "From"))
     parsed = ParsedMessage(
         message_id=message_key(raw),
@@ -98,10 +152,12 @@ def parse(raw: bytes) -> ParsedMessage:
         parsed.date = parsedate_to_datetime(_header(message, "Date"))
     except (TypeError, ValueError, IndexError):
         parsed.date = None
+    parsed.authentication_results = _headers(message, "Authentication-Results")[:20]
+    parsed.dkim_signatures = [" ".join(value.split()) for value in _headers(message, "DKIM-Signature")[:10]]
     parsed.report = delivery_report(message)
-    parsed.auto_reply = "" if parsed.report else auto_reply_reason(message, parsed)
     body, parsed.attachments = _body(message)
-    parsed.text = new_text(body)
+    parsed.text = no_nul(new_text(no_nul(body)))
+    parsed.auto_reply = "" if parsed.report else auto_reply_reason(message, parsed)
     return parsed
 
 
@@ -118,6 +174,9 @@ def auto_reply_reason(message: Message, parsed: ParsedMessage) -> str:
         return f"Precedence: {precedence}"
     if _AUTO_SUBJECT.match(parsed.subject):
         return f"an automatic reply's subject ({parsed.subject})"
+    opening = " ".join(parsed.text[:AUTO_OPENING_CHARS].split()).lower().replace("’", "'")
+    if _AUTO_OPENING.search(opening):
+        return "an out-of-office note's opening words"
     local = parsed.from_address.partition("@")[0]
     if local in {"mailer-daemon", "postmaster"}:
         return "sent by a mail system, without a delivery report"
@@ -135,7 +194,7 @@ def _body(message: Message) -> tuple[str, list[str]]:
         content_type = part.get_content_type()
         if disposition == "attachment" or filename or not content_type.startswith("text/"):
             if content_type != "message/delivery-status":
-                attachments.append(filename or content_type)
+                attachments.append(filename or no_nul(content_type))
             continue
         if content_type == "text/plain" and plain is None:
             plain = _text_of(part)
@@ -147,15 +206,22 @@ def _body(message: Message) -> tuple[str, list[str]]:
 
 
 def _leaves(message: Message) -> list[Message]:
-    """The parts that are not containers; an attached message counts as one attachment, never opened."""
-    if message.is_multipart() and message.get_content_maintype() == "multipart":
-        return [leaf for part in message.get_payload() for leaf in _leaves(part)]  # type: ignore[union-attr]
-    return [message]
+    """The parts that are not containers, in order, at most MAX_PARTS of them; an attached message counts as one
+    attachment, never opened. A walk with its own stack, so no shape of message can make it recurse."""
+    leaves: list[Message] = []
+    waiting = [message]
+    while waiting and len(leaves) < MAX_PARTS:
+        part = waiting.pop()
+        if part.is_multipart() and part.get_content_maintype() == "multipart":
+            waiting.extend(reversed(part.get_payload()))  # type: ignore[arg-type]
+        else:
+            leaves.append(part)
+    return leaves
 
 
 def _filename(part: Message) -> str:
     try:
-        return (part.get_filename() or "")[:200]
+        return no_nul(part.get_filename() or "")[:200]
     except Exception:  # noqa: BLE001
         return "attachment"
 
@@ -164,93 +230,15 @@ def _text_of(part: Message) -> str:
     payload = part.get_payload(decode=True)
     if not isinstance(payload, bytes):
         return ""
-    charset = part.get_content_charset() or "utf-8"
+    return decoded(payload, part.get_content_charset() or "utf-8")
+
+
+def decoded(payload: bytes, charset: str) -> str:
+    """The bytes as text in their charset; in UTF-8 (what cannot be read replaced) when the charset is unknown,
+    not a text encoding, one of the codecs no mail means (idna, punycode), or raises on these bytes."""
     try:
-        return payload.decode(charset, errors="replace")
-    except LookupError:  # a charset Python has never heard of
-        return payload.decode("utf-8", errors="replace")
-
-
-def new_text(body: str) -> str:
-    """What the sender typed: cut at Farewell's marker first, then quoted history and signature removed."""
-    lines = body.replace("\r\n", "\n").replace("\r", "\n").split("\n")
-    for number, line in enumerate(lines):
-        if _MARKER.match(line):
-            lines = lines[:number]
-            break
-    text = "\n".join(lines)
-    with contextlib.suppress(Exception):  # the library failing on odd text: better the whole text than none
-        # The newest part only, without its sign-off and signature; a list typed with hyphens is kept.
-        text = ReplyText(text=text, languages=LANGUAGES, keep_hyphen_lists=True).read().replies[0].body
-    text = _drop_trailing_attribution(text)
-    text = _MOBILE_SIGNATURE.sub("", text.rstrip())
-    return text.strip()[:MAX_TEXT]
-
-
-#: The phones' own last lines that the library knows in English only ("Sent from my iPhone").
-_MOBILE_SIGNATURE = re.compile(
-    r"\n\s*(Von meinem \S+( \S+)? gesendet|Gesendet von meinem \S+.*|Envoyé de mon \S+.*|Envoyé depuis mon \S+.*)$",
-    re.IGNORECASE,
-)
-
-
-#: "On … wrote:", "Am … schrieb …:", "Le … a écrit :": left over when the marker cut below it.
-_ATTRIBUTION = re.compile(r"(^|\n)[^\n]*(wrote|schrieb|a écrit)\s*:?\s*$", re.IGNORECASE)
-
-
-def _drop_trailing_attribution(text: str) -> str:
-    stripped = text.rstrip()
-    match = _ATTRIBUTION.search(stripped)
-    if match and len(stripped) - match.start() < 300:
-        return stripped[: match.start()]
-    return stripped
-
-
-class _TextFromHTML(HTMLParser):
-    """HTML as the plain text a reader sees: blocks on their own lines, quoted blocks marked with '>'."""
-
-    BLOCKS = {"p", "div", "br", "tr", "li", "h1", "h2", "h3", "h4", "table", "hr", "pre"}
-    SKIPPED = {"script", "style", "head", "title"}
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.lines: list[str] = [""]
-        self.quote_depth = 0
-        self.skipping = 0
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag in self.SKIPPED:
-            self.skipping += 1
-        elif tag == "blockquote":
-            self.quote_depth += 1
-            self.lines.append("")
-        elif tag in self.BLOCKS:
-            self.lines.append("")
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag in self.SKIPPED:
-            self.skipping = max(0, self.skipping - 1)
-        elif tag == "blockquote":
-            self.quote_depth = max(0, self.quote_depth - 1)
-            self.lines.append("")
-        elif tag in self.BLOCKS:
-            self.lines.append("")
-
-    def handle_data(self, data: str) -> None:
-        if self.skipping:
-            return
-        words = " ".join(data.split())
-        if not words:
-            return
-        if not self.lines[-1] and self.quote_depth:
-            self.lines[-1] = "> " * self.quote_depth
-        self.lines[-1] = f"{self.lines[-1]} {words}" if self.lines[-1].strip(" >") else self.lines[-1] + words
-
-
-def html_to_text(html: str) -> str:
-    parser = _TextFromHTML()
-    with contextlib.suppress(Exception):  # what was read so far is the best there is
-        parser.feed(html)
-        parser.close()
-    text = "\n".join(line.strip() for line in parser.lines)
-    return re.sub(r"\n{3,}", "\n\n", text).strip()
+        if codecs.lookup(charset).name not in _NOT_CHARSETS:
+            return payload.decode(charset, errors="replace")
+    except (LookupError, ValueError):  # UnicodeError is a ValueError
+        pass
+    return payload.decode("utf-8", errors="replace")

@@ -23,7 +23,7 @@ blueprint = Blueprint("inbound", __name__, url_prefix="/admin/inbound")
 
 PER_PAGE = 25
 #: The list's views: what waits for an admin (the default), and everything.
-WAITING = ("unmatched", "failed")
+WAITING = ("unmatched", "failed", "unreadable")
 #: Offered in the attach form besides the probable one and the sender's own.
 RECENT = 30
 

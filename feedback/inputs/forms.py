@@ -6,6 +6,7 @@ from typing import Any
 
 from flask_wtf import FlaskForm
 from wtforms import Form, PasswordField, StringField, TextAreaField
+from wtforms.validators import NumberRange, StopValidation
 
 from feedback.inputs.text import OneLine, flattened_filter, multi_line_filter
 
@@ -43,3 +44,16 @@ class InputSubform(Form):
 
     class Meta:
         bind_field = bind_with_input_filter
+
+
+class Bounded(NumberRange):
+    """WTForms' NumberRange for a whole number of any size: its own check takes the number as a float first, and
+    a 400-digit one overflows (a 500). Out of range, whatever the size, is the field's message, and nothing after."""
+
+    def __init__(self, minimum: int, maximum: int, message: str):
+        super().__init__(minimum, maximum, message)
+
+    def __call__(self, form: Any, field: Any) -> None:
+        if isinstance(field.data, int) and not self.min <= field.data <= self.max:  # type: ignore[operator]
+            raise StopValidation(self.message)
+        super().__call__(form, field)

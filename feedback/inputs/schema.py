@@ -13,6 +13,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from feedback.config import is_currency
 from feedback.db import utcnow
 from feedback.i18n import LANGUAGES, supported_locale
 from feedback.inputs.fields import normalize_email
@@ -146,8 +147,19 @@ def _locale(value: Any, strict: bool = True) -> str | None:
     return locale
 
 
+def _currency(value: Any, strict: bool = True) -> str | None:
+    """An ISO 4217 code (jpy reads as JPY) that Babel knows the minor units of; empty for the company's currency."""
+    code = _line(value, strict).upper()
+    if not code:
+        return None
+    if not is_currency(code):
+        raise Invalid("invalid", "Must be an ISO 4217 currency code, e.g. EUR, USD or JPY.")
+    return code
+
+
 KINDS = {
     "line": _line,
+    "currency": _currency,
     "name": _name,
     "text": _multi_line,
     "email": _email,
@@ -167,8 +179,8 @@ class Field:
     """One field's rule.
 
     `kind` is line (one line: control characters refused), name (one line, inner spaces collapsed), text (several
-    lines: control characters dropped), email, money, date, moment (a date-time), language_tag, locale (a
-    language Farewell ships) or choice (one of `choices`, or empty).
+    lines: control characters dropped), email, money, currency (an ISO 4217 code), date, moment (a date-time),
+    language_tag, locale (a language Farewell ships) or choice (one of `choices`, or empty).
     """
 
     name: str

@@ -20,10 +20,11 @@ from sqlalchemy import Connection, Table, func, select, text
 from feedback.auth.models import User
 from feedback.db import utcnow
 from feedback.extensions import db
+from feedback.formatting import plural
 from feedback.postmortem.models import Cancellation, Customer
 from feedback.questions.defaults import EXIT_SURVEY, MAIN_REASONS
 from feedback.questions.models import QuestionnaireVersion
-from feedback.questions.operations import live_version, publish
+from feedback.questions.operations import live_version, publish, question_spec
 from feedback.reviews.models import Review
 from feedback.surveys.models import Invitation, SurveyResponse
 
@@ -87,8 +88,11 @@ def _survey_versions() -> tuple[int, int]:
         reworded = [dict(q) for q in EXIT_SURVEY]
         reworded[0]["prompt"] = "What made you decide to leave?"
         publish("exit-survey", reworded)
-    second = live_version("exit-survey")
-    return first.id, second.id
+        second = live_version("exit-survey")
+        # Bulk data never changes what real customers are asked: the questions that were live are live again.
+        publish("exit-survey", [question_spec(q) for q in first.questions])
+        return first.id, second.id
+    return first.id, live_version("exit-survey").id
 
 
 def _next_id(connection: Connection, table: Table) -> int:
@@ -266,12 +270,36 @@ def _reset_sequences() -> None:
     db.session.commit()
 
 
-def load_bulk(n: int) -> None:
+def real_postmortems() -> int:
+    """Cancellations neither the demo nor a bulk load made: a database someone uses for real."""
+    return (
+        db.session.scalar(
+            select(func.count())
+            .select_from(Cancellation)
+            .where(Cancellation.source != "demo", ~Cancellation.customer_email.like("%@bulk.example"))
+        )
+        or 0
+    )
+
+
+def load_bulk(n: int, force: bool = False) -> None:
     """The command's side: a progress bar on a terminal, the time it took in the end."""
     import time
 
     import click
 
+    real = real_postmortems()
+    if real and not force:
+        raise click.ClickException(
+            f"This database holds {plural(real, 'real postmortem', 'real postmortems')}; "
+            "bulk demo data would mix with them in insights. "
+            "Use a database of its own, or pass --force."
+        )
+    click.echo(
+        f"Adds {n:,} generated cancellations (customers @bulk.example), the bulk owners "
+        f"{', '.join(email for email, _ in OWNERS)}, and a reworded exit-survey version for the insights to "
+        "compare; the questions live before stay live."
+    )
     began = time.perf_counter()
     with click.progressbar(length=n, label=f"Loading {n:,} cancellations", file=None) as bar:
         done = load(n, progress=bar.update)

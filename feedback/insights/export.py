@@ -14,8 +14,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Connection, String, case, cast, func, literal, select
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import aliased
+from sqlalchemy.sql.functions import FunctionElement
 
+from feedback.actions.models import ActionItem
 from feedback.auth.models import User
 from feedback.extensions import db
 from feedback.imports.csvfiles import FORMULA_STARTS, neutralise
@@ -28,6 +31,8 @@ FACTS = (
     "id", "cancelled_at", "customer_name", "customer_email", "company", "plan", "mrr", "customer_since", "owner",
     "source", "locale", "state", "reason", "complaint", "feedback", "comment",
 )  # fmt: skip
+#: The review question answered by action-item rows (feedback.actions.review_part).
+REVIEW_ITEMS_KEY = "action_items"
 #: Rows per chunk handed to the web server when Python writes the CSV.
 CHUNK = 2000
 #: Bytes per chunk handed to the web server from PostgreSQL's COPY.
@@ -51,6 +56,38 @@ def question_keys(connection: Connection, questionnaire: str) -> list[tuple[str,
 def _neutralised(value: Any) -> Any:
     """What `neutralise` does, in SQL: text a spreadsheet would run as a formula gets an apostrophe first."""
     return case((func.substr(value, 1, 1).in_(FORMULA_STARTS), literal("'") + value), else_=value)
+
+
+class lines_of(FunctionElement[str]):  # noqa: N801 - reads as the SQL aggregate it stands for
+    """A text column's values over a group, one per line, in the order of the second argument."""
+
+    type = String()
+    inherit_cache = True
+
+
+@compiles(lines_of, "sqlite")
+def _lines_sqlite(element: Any, compiler: Any, **kw: Any) -> str:
+    # SQLite before 3.44 has no ORDER BY inside an aggregate; the rows come by the cancellation_id index, whose
+    # equal keys are kept in rowid (= id) order, so the titles come in the order they were written.
+    value, _order = (compiler.process(clause, **kw) for clause in element.clauses)
+    return f"group_concat({value}, char(10))"
+
+
+@compiles(lines_of, "postgresql")
+def _lines_postgresql(element: Any, compiler: Any, **kw: Any) -> str:
+    value, order = (compiler.process(clause, **kw) for clause in element.clauses)
+    return f"string_agg({value}, E'\\n' ORDER BY {order})"
+
+
+def _review_items(c: Any) -> Any:
+    """The titles of the items written in the review's rows, one per line: since the review asks for rows,
+    they are what it answered to "What must change?", and its JSON answer holds nothing for that key."""
+    items = ActionItem.__table__
+    return (
+        select(lines_of(items.c.title, items.c.id))
+        .where(items.c.cancellation_id == c.id, items.c.source == "review")
+        .scalar_subquery()
+    )
 
 
 def _answer(table: Any, key: str, kind: str) -> Any:
@@ -98,7 +135,10 @@ def export_query(connection: Connection, f: Filter) -> tuple[list[str], Any]:
     columns.append(review_version.number)
     for key, kind in question_keys(connection, "internal-review"):
         header.append(f"review.{key}")
-        columns.append(_neutralised(_answer(reviews, key, kind)))
+        answered = _answer(reviews, key, kind)
+        if key == REVIEW_ITEMS_KEY:  # the old free-text reviews kept their paragraph; newer ones wrote rows
+            answered = func.coalesce(func.nullif(answered, ""), _review_items(c))
+        columns.append(_neutralised(answered))
     query = (
         select(*columns)
         .select_from(joined())

@@ -136,6 +136,7 @@ facts = Table(
     Column("feedback", String(32)),
     Column("tenure_days", Integer),
     Column("invited", Boolean),
+    Column("link_fetched", Boolean),
     Column("opened", Boolean),
     Column("answered", Boolean),
     Column("reminded", Boolean),
@@ -152,6 +153,7 @@ facts = Table(
     Column("owner_reason", String(200)),
     Column("icp_fit", String(200)),
     Column("avoidable", String(200)),
+    Column("involuntary", Boolean),
     prefixes=["TEMPORARY"],
 )
 
@@ -170,7 +172,7 @@ def answer(table: Table, key: str) -> Any:
 
 
 #: The filter's fields that narrow it beyond its dates; which of them a filter sets is its shape.
-NARROWING = ("owner", "plan", "source", "locale", "fit", "avoidable")
+NARROWING = ("owner", "plan", "source", "locale", "fit", "avoidable", "churn")
 
 
 def shape(f: Filter) -> tuple[str, ...]:
@@ -191,7 +193,10 @@ def where(narrowed_by: tuple[str, ...], bound: dict[str, Any] | None = None) -> 
     clauses: list[ColumnElement[bool]] = [
         cancellations.c.cancelled_at >= value("start"),
         cancellations.c.cancelled_at < value("end"),
+        cancellations.c.stayed_at.is_(None),  # they undid the cancellation: no one was lost
     ]
+    if "churn" in narrowed_by:
+        clauses.append(cancellations.c.involuntary == (value("churn") == literal("involuntary")))
     if "owner" in narrowed_by:
         owner_id = select(User.id).where(User.email == value("owner")).scalar_subquery()
         clauses.append(cancellations.c.owner_id == owner_id)
@@ -223,7 +228,10 @@ def facts_select(narrowed_by: tuple[str, ...]) -> Any:
         c.feedback,
         days_between(c.cancelled_at, c.customer_since),
         i.id.is_not(None),
-        i.opened_at.is_not(None) | i.answered_at.is_not(None),  # answered before opened_at was kept counts too
+        # Fetched by anyone (a mail scanner too); opened by a person (the page's beacon, or a submit). Answered
+        # before these were kept counts as both.
+        i.fetched_at.is_not(None) | i.opened_at.is_not(None) | i.answered_at.is_not(None),
+        i.opened_at.is_not(None) | i.answered_at.is_not(None),
         i.answered_at.is_not(None),
         i.reminded_at.is_not(None),
         and_(i.reminded_at.is_not(None), i.answered_at > i.reminded_at),
@@ -239,6 +247,7 @@ def facts_select(narrowed_by: tuple[str, ...]) -> Any:
         answer(reviews, "owner_reason").as_string(),
         answer(reviews, "icp_fit").as_string(),
         answer(reviews, "avoidable").as_string(),
+        c.involuntary,
     ]
     return select(*columns).select_from(joined()).where(*where(narrowed_by))
 

@@ -19,9 +19,11 @@ WEEKLY_UP_TO_DAYS = 190
 #: The review's answers a filter can pick (feedback.questions.defaults); "" means any.
 FIT_CHOICES = ("Yes, a good fit", "Partly", "No, not a fit")
 AVOIDABLE_CHOICES = ("Yes", "Maybe", "No")
+#: Voluntary: the customer chose to leave; involuntary: a failed or disputed payment ended it (feedback.billing).
+CHURN_CHOICES = ("voluntary", "involuntary")
 SOURCES = tuple(SOURCE_LABELS)
 #: The filter's fields as the URL and the API name them.
-FIELDS = ("since", "until", "owner", "plan", "source", "locale", "fit", "avoidable")
+FIELDS = ("since", "until", "owner", "plan", "source", "locale", "fit", "avoidable", "churn")
 
 
 class InvalidFilter(ValueError):
@@ -48,6 +50,8 @@ class Filter:
     fit: str = ""
     #: The review's avoidable answer.
     avoidable: str = ""
+    #: voluntary or involuntary (CHURN_CHOICES); "" for both.
+    churn: str = ""
 
     @property
     def days(self) -> int:
@@ -113,12 +117,12 @@ def parse_filter(args: Mapping[str, str], today: date | None = None) -> Filter:
     elif (until - since).days >= MAX_DAYS and not errors:
         errors["since"] = f"The range can be at most {MAX_DAYS // 366} years long."
     values = {name: args.get(name, "").strip() for name in FIELDS[2:]}
-    choices = {"source": SOURCES, "fit": FIT_CHOICES, "avoidable": AVOIDABLE_CHOICES}
+    choices = {"source": SOURCES, "fit": FIT_CHOICES, "avoidable": AVOIDABLE_CHOICES, "churn": CHURN_CHOICES}
     for name, allowed in choices.items():
         if values[name] and values[name] not in allowed:
             errors[name] = f"Must be one of: {', '.join(allowed)}."
-    for name in ("owner", "plan", "locale"):
-        if len(values[name]) > 254 or CONTROLS.search(values[name]):
+    for name, longest in (("owner", 254), ("plan", 120), ("locale", 16)):  # as the columns (and the API's document)
+        if len(values[name]) > longest or CONTROLS.search(values[name]):
             errors[name] = "Too long, or not text."
     if errors:
         raise InvalidFilter(errors)

@@ -24,9 +24,11 @@ def last_week(now: datetime) -> Filter:
     return Filter(since=monday, until=monday + timedelta(days=6))
 
 
-@periodic("insights.weekly-digest", every=timedelta(hours=1))
+@periodic("insights.cancellations-digest", every=timedelta(hours=1))
 def weekly_digest(now: datetime) -> str:
-    """Queues last week's digest for each active staff member who wants it; hourly, so a new week goes out soon.
+    """Emails last week's cancellations, MRR lost and top reasons to each staff member who wants them; once a week.
+
+    Hourly, so a new week goes out soon after Monday begins.
 
     The unique (user, week) key in digests_sent makes a second run, or a second worker, queue nothing new.
     Commits person by person, as periodic jobs do, so one bad address cannot hold back the others.
@@ -63,6 +65,6 @@ def weekly_digest(now: datetime) -> str:
 def _subject(cancellations: int, mrr_lost: object, monday: date) -> str:
     if not cancellations:
         return f"Week of {monday:%-d %b}: no cancellations"
-    money = format_money(mrr_lost)  # type: ignore[arg-type]
+    money = format_money(mrr_lost, current_settings().currency)  # type: ignore[arg-type]
     noun = "cancellation" if cancellations == 1 else "cancellations"
     return f"Week of {monday:%-d %b}: {cancellations} {noun}, {money} MRR lost"

@@ -9,7 +9,8 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, false
+from sqlalchemy.sql import ColumnElement
 
 from feedback.insights.facts import gathered, previous_days
 from feedback.insights.filters import AVOIDABLE_CHOICES, FIT_CHOICES, Filter
@@ -72,6 +73,8 @@ class Report:
     follow_up: Share
     feed: list[dict[str, Any]]
     options: dict[str, list[str]]
+    #: Voluntary and involuntary side by side: how many, and the MRR each took.
+    churn: list[Share] = field(default_factory=list)
 
     @property
     def empty(self) -> bool:
@@ -199,15 +202,19 @@ def options(rows: dict[str, Rows]) -> dict[str, list[str]]:
     }
 
 
-def report(connection: Connection, f: Filter) -> Report:
-    """Every number the page shows, for this filter; runs in the caller's transaction and writes nothing lasting."""
+def report(connection: Connection, f: Filter, words_readable: ColumnElement[bool] | None = None) -> Report:
+    """Every number the page shows, for this filter; runs in the caller's transaction and writes nothing lasting.
+
+    The feed of what customers wrote holds only the postmortems `words_readable` lets through (none without it):
+    the numbers are everyone's, the words follow feedback.postmortem.access.
+    """
     with gathered(connection, f):
         current = totals(connection)
         rows = tallies(connection)
         before = previous_days(connection, f)
         versions = asked(connection)
         shares = {key: shares_by_version(rows[key], versions[key]) for key in BY_VERSION}
-        written = feed(connection)
+        written = feed(connection, false() if words_readable is None else words_readable)
     previous = {
         "cancellations": sum(row[1] for row in before),
         "mrr_lost": sum((_money(row[2]) for row in before), ZERO),
@@ -236,7 +243,18 @@ def report(connection: Connection, f: Filter) -> Report:
         follow_up=Share("Allow a follow-up", yes.count, yes.share) if yes else Share("Allow a follow-up", 0, None),
         feed=written,
         options=options(rows),
+        churn=churn(rows["churn"], current["cancellations"]),
     )
+
+
+def churn(rows: Rows, whole: int) -> list[Share]:
+    """Voluntary, then involuntary; a boolean reads 1/0 on SQLite and true/false on PostgreSQL."""
+    found = {"voluntary": [0, ZERO], "involuntary": [0, ZERO]}
+    for value, _, count, mrr in rows:
+        kind = "involuntary" if str(value).lower() in ("1", "true") else "voluntary"
+        found[kind][0] += count
+        found[kind][1] += _money(mrr)
+    return [Share(kind.capitalize(), count, _ratio(count, whole), mrr) for kind, (count, mrr) in found.items()]
 
 
 def _in_order(shares: list[Share], order: Iterable[str]) -> list[Share]:

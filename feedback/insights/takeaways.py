@@ -4,8 +4,16 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from feedback.formatting import format_money
+from flask_babel import get_locale
+
+from feedback.formatting import format_money, number, plural
 from feedback.insights.queries import Report, Share
+from feedback.settings.operations import current_settings
+
+
+def money(value: Decimal | None) -> str:
+    """An amount in the company's currency, as the cards write it ("€1,404.50"): never a bare number."""
+    return format_money(value, current_settings().currency, str(get_locale() or "en"))
 
 
 def percent(value: float | None) -> str:
@@ -24,6 +32,11 @@ def duration(seconds: float | None) -> str:
     return f"{hours / 24:.1f} days".replace(".0 ", " ")
 
 
+def _times(agreed: int, compared: int) -> str:
+    """ "1 time in 1", "3 times in 4": the counts with their plurals, as a person says them."""
+    return f"{plural(agreed, 'time', 'times')} in {number(compared)}"
+
+
 def _change(now: int | Decimal, before: int | Decimal) -> str:
     if not before:
         return "with none in the period before" if not now else "up from none in the period before"
@@ -37,14 +50,14 @@ def _lead(shares: list[Share], what: str) -> str:
     if not shares:
         return f"No {what} in this period yet."
     top = shares[0]
-    return f"“{top.label}” leads: {top.count:,} ({percent(top.share)}), {format_money(top.mrr_lost)} MRR lost."
+    return f"“{top.label}” leads: {top.count:,} ({percent(top.share)}), {money(top.mrr_lost)} MRR lost."
 
 
 def takeaways(report: Report) -> dict[str, str]:
     t, previous = report.totals, report.previous
     agreement = report.agreement
     if agreement["compared"]:
-        agree = f"Owners named the customer's own reason {agreement['agreed']:,} times in {agreement['compared']:,}"
+        agree = f"Owners named the customer's own reason {_times(agreement['agreed'], agreement['compared'])}"
         if agreement["differences"]:
             d = agreement["differences"][0]
             agree += f"; they differ most where the customer said “{d['customer']}” and the owner “{d['owner']}”."
@@ -59,7 +72,7 @@ def takeaways(report: Report) -> dict[str, str]:
     words = [entry for entry in report.feed if entry["final_straw"] or entry["could_have_done"] or entry["reply"]]
     return {
         "periods": (
-            f"{t['cancellations']:,} cancellations took {format_money(t['mrr_lost'])} of MRR: "
+            f"{t['cancellations']:,} cancellations took {money(t['mrr_lost'])} of MRR: "
             f"{_change(t['cancellations'], previous['cancellations'])}."
         ),
         "reasons": _lead(report.reasons, "answers"),
@@ -69,7 +82,7 @@ def takeaways(report: Report) -> dict[str, str]:
             "a reason that grows is the one to act on first."
         ),
         "splits": (
-            f"The {splits.label or 'no-plan'} plan lost the most MRR: {format_money(splits.mrr_lost)}."
+            f"The {splits.label or 'no-plan'} plan lost the most MRR: {money(splits.mrr_lost)}."
             if splits
             else "No cancellations to split yet."
         ),

@@ -67,19 +67,29 @@ def _parts() -> dict[str, tuple[Any, Any, tuple[ColumnElement[bool], ...]]]:
     parts: dict[str, tuple[Any, Any, tuple[ColumnElement[bool], ...]]] = {
         key: (c[version], c[key], (c[version].is_not(None),)) for key, (_, version) in BY_VERSION.items()
     }
+    # A failed payment is not a customer's reason, even when an owner asked them anyway.
+    voluntary = c.involuntary.is_(False)
+    parts["main_reason"] = (*parts["main_reason"][:2], (*parts["main_reason"][2], voluntary))
     parts |= {
         "periods": (c.day, None, ()),
-        "feedback": (c.feedback, None, (c.feedback != "",)),
+        "churn": (c.involuntary, None, ()),
+        "feedback": (c.feedback, None, (c.feedback != "", voluntary)),
         "plan": (c.plan, None, ()),
         "tenure": (tenure_band(), None, ()),
         "mrr_band": (mrr_band(), None, ()),
         "locale": (c.locale, None, (c.locale.is_not(None), c.locale != "")),
-        "reasons_over_time": (c.day, c.main_reason, (c.main_reason.is_not(None),)),
+        "reasons_over_time": (c.day, c.main_reason, (c.main_reason.is_not(None), voluntary)),
         "fit_over_time": (c.day, c.icp_fit, (c.icp_fit.is_not(None),)),
         "agreement": (
             c.main_reason,
             c.owner_reason,
-            (c.main_reason.is_not(None), c.owner_reason.is_not(None), c.main_reason != "", c.owner_reason != ""),
+            (
+                c.main_reason.is_not(None),
+                c.owner_reason.is_not(None),
+                c.main_reason != "",
+                c.owner_reason != "",
+                voluntary,
+            ),
         ),
     }
     return parts
@@ -122,6 +132,7 @@ TOTALS = (
     "cancellations",
     "mrr_lost",
     "invited",
+    "link_fetched",
     "opened",
     "answered",
     "reminded",
@@ -140,7 +151,7 @@ def totals_statement(postgresql: bool) -> Any:
     columns = [
         _counted(c.current),
         func.sum(case((c.current, c.mrr))),
-        *(_counted(c.current & flag) for flag in (c.invited, c.opened, c.answered, c.reminded)),
+        *(_counted(c.current & flag) for flag in (c.invited, c.link_fetched, c.opened, c.answered, c.reminded)),
         _counted(c.current & c.answered_after_reminder),
         _counted(c.current & c.reviewed),
         _counted(c.current & (c.avoidable == "Yes")),
@@ -212,8 +223,11 @@ FEED_KEYS = (
 
 
 @cache
-def feed_statement() -> Any:
-    """One statement for the survey's written answers and what customers wrote back by email (their first reply)."""
+def feed_statement(readable: ColumnElement[bool]) -> Any:
+    """One statement for the survey's written answers and what customers wrote back by email (their first reply).
+
+    Only the postmortems whose words the reader may read (`readable`, from feedback.postmortem.access) are listed.
+    """
     answers = responses.c.answers
     replies = CustomerReply.__table__
     written_back = replies.c.cancellation_id == facts.c.id, replies.c.text != ""
@@ -237,12 +251,12 @@ def feed_statement() -> Any:
         .join(cancellations, cancellations.c.id == facts.c.id)
         .outerjoin(invitations, invitations.c.cancellation_id == facts.c.id)
         .outerjoin(responses, responses.c.invitation_id == invitations.c.id)
-        .where(facts.c.current, or_(facts.c.wrote, exists().where(*written_back)))
+        .where(facts.c.current, or_(facts.c.wrote, exists().where(*written_back)), readable)
         .order_by(cancellations.c.cancelled_at.desc(), cancellations.c.id.desc())
         .limit(FEED_LIMIT)
     )
 
 
-def feed(connection: Connection) -> list[dict[str, Any]]:
-    """What customers wrote, newest first, each linked to its postmortem."""
-    return [dict(zip(FEED_KEYS, row, strict=True)) for row in connection.execute(feed_statement())]
+def feed(connection: Connection, readable: ColumnElement[bool]) -> list[dict[str, Any]]:
+    """What customers wrote, newest first, each linked to its postmortem (or its sent summary)."""
+    return [dict(zip(FEED_KEYS, row, strict=True)) for row in connection.execute(feed_statement(readable))]

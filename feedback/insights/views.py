@@ -10,14 +10,26 @@ from flask import Blueprint, Response, flash, redirect, render_template, request
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
+from feedback import audit
 from feedback.auth.models import User
 from feedback.extensions import db
+from feedback.i18n import LANGUAGES
 from feedback.insights import charts
 from feedback.insights.export import export_filename, export_rows
-from feedback.insights.filters import AVOIDABLE_CHOICES, FIT_CHOICES, SOURCES, Filter, InvalidFilter, parse_filter
+from feedback.insights.filters import (
+    AVOIDABLE_CHOICES,
+    CHURN_CHOICES,
+    FIT_CHOICES,
+    SOURCES,
+    Filter,
+    InvalidFilter,
+    parse_filter,
+)
 from feedback.insights.operations import set_digest, wants_digest
 from feedback.insights.queries import Report, Share, report
 from feedback.insights.takeaways import duration, takeaways
+from feedback.postmortem.access import customer_words_readable
+from feedback.postmortem.models import Cancellation
 from feedback.postmortem.timeline import SOURCE_LABELS
 
 blueprint = Blueprint("insights", __name__, url_prefix="/insights")
@@ -51,7 +63,7 @@ def _filter() -> tuple[Filter, dict[str, str]]:
 @login_required
 def index() -> str:
     f, errors = _filter()
-    result = report(db.session.connection(), f)
+    result = report(db.session.connection(), f, customer_words_readable(current_user))
 
     def bucket_label(start: date) -> str:
         return start.strftime("%b %Y" if f.by_month else "%-d %b")
@@ -65,8 +77,11 @@ def index() -> str:
         says=takeaways(result),
         staff=staff,
         sources=[(source, SOURCE_LABELS[source]) for source in SOURCES],
+        plans=_every("plan", f.plan),
+        locales=[(locale, LANGUAGES.get(locale, locale)) for locale in _every("locale", f.locale)],
         fit_choices=FIT_CHOICES,
         avoidable_choices=AVOIDABLE_CHOICES,
+        churn_choices=CHURN_CHOICES,
         wants_digest=wants_digest(current_user),
         side_by_side=side_by_side(result),
         funnel=funnel(result),
@@ -78,6 +93,13 @@ def index() -> str:
         charts=charts,
         pct=charts.percent,
     )
+
+
+def _every(column: str, chosen: str) -> list[str]:
+    """Every value of a cancellation's `column`, whatever the filter narrows to: after picking an owner, one can still
+    switch plan without resetting the owner first."""
+    values = set(db.session.scalars(select(getattr(Cancellation, column)).distinct()))
+    return sorted(value for value in values | {chosen} if value)
 
 
 def side_by_side(result: Report) -> list[dict[str, Any]]:
@@ -92,7 +114,12 @@ def funnel(result: Report) -> list[Share]:
     t = result.totals
     return [
         Share(label, count, count / t["invited"] if t["invited"] else None)
-        for label, count in (("Invited", t["invited"]), ("Opened", t["opened"]), ("Answered", t["answered"]))
+        for label, count in (
+            ("Invited", t["invited"]),
+            ("Link fetched", t["link_fetched"]),
+            ("Opened by a person", t["opened"]),
+            ("Answered", t["answered"]),
+        )
     ]
 
 
@@ -115,6 +142,9 @@ def export() -> Response:
     f, _ = _filter()
     if not current_user.is_admin:
         f = replace(f, owner=current_user.email)
+    filtered = ", ".join(f"{name}={value}" for name, value in f.query_args().items())
+    audit.record("insights.export", ("export", "insights.csv"), f"Exported the insights CSV for {filtered}.")
+    db.session.commit()  # recorded before the first row leaves
     rows = export_rows(f)
     headers = {"Content-Disposition": f'attachment; filename="{export_filename(f)}"'}
     return Response(stream_with_context(rows), mimetype="text/csv", headers=headers)
@@ -130,4 +160,6 @@ def digest() -> Response:
         flash("You will get the weekly digest every Monday.", "success")
     else:
         flash("No more weekly digests for you. You can turn it back on here at any time.", "info")
-    return redirect(url_for("insights.index", **request.args))
+    # Back to the same filter, rebuilt from what it parsed to: the raw query string would hand url_for its own
+    # arguments (`_method`, `_scheme`, `_external`), choosing the redirect's form or failing.
+    return redirect(url_for("insights.index", **_filter()[0].query_args()))

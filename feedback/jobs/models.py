@@ -19,6 +19,9 @@ class JobRun(db.Model):
     """
 
     __tablename__ = "job_runs"
+    #: Personal data (feedback.db.Model): A job's counts, never a person.
+    personal_data = ()
+    not_personal_data = ("name", "last_outcome", "last_report", "locked_by")
     __table_args__ = (
         CheckConstraint("last_outcome IS NULL OR last_outcome IN ('ok', 'failed')", name="outcome_known"),
         CheckConstraint("(locked_by IS NULL) = (lease_expires_at IS NULL)", name="lease_has_holder"),

@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 
 from feedback.db import utcnow
 from feedback.extensions import db
+from feedback.formatting import plural
 from feedback.mail.delivery import DeliveryReport, deliver_due
 from feedback.mail.models import STATUSES, OutboxMessage
 from feedback.mail.outbox import resend_failed
@@ -96,7 +97,8 @@ def resend(all_failed: bool) -> None:
     resent, kept = resend_failed()
     db.session.commit()
     click.echo(
-        f"Queued {resent} failed message(s) again." + (f" Not resent (opted out since): {kept}." if kept else "")
+        f"Queued {plural(resent, 'failed message', 'failed messages')} again."
+        + (f" Not resent (opted out since): {kept}." if kept else "")
     )
 
 

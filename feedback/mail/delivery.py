@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import random
+import re
 import secrets
 import smtplib
 import socket
@@ -23,6 +24,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from feedback.config import SEND_MARGIN_TIMEOUTS
 from feedback.db import utcnow
 from feedback.extensions import db
+from feedback.formatting import plural
 from feedback.mail.hooks import envelope_sender, send_check
 from feedback.mail.models import OutboxContent, OutboxMessage
 from feedback.mail.rendering import as_sent, sender_address
@@ -53,7 +55,8 @@ class DeliveryReport:
         if not self.handed_back:
             return ""
         return (
-            f"Warning: {self.handed_back} message(s) were claimed and handed back unsent: the lease "
+            f"Warning: {plural(self.handed_back, 'message was', 'messages were')} claimed and handed back unsent: "
+            "the lease "
             "(OUTBOX_LEASE_SECONDS) leaves no time to send before it ends. Check OUTBOX_LEASE_SECONDS and MAIL_TIMEOUT."
         )
 
@@ -95,9 +98,38 @@ def record_failure(connection: Connection, row: OutboxMessage, error: Exception,
     return retrying
 
 
-def record_outage(connection: Connection, row: OutboxMessage, error: Exception, now: datetime) -> None:
+def temporary_answer(error: Exception) -> tuple[int, str] | None:
+    """A 4xx answer as (code, enhanced status code), the part of it that is the same for every message it refuses.
+
+    The text after the codes often names the recipient or the queue id, so it is left out of the comparison.
+    """
+    if isinstance(error, smtplib.SMTPRecipientsRefused):
+        answers = {(code, _enhanced_status(text)) for code, text in error.recipients.values()}
+        answer = answers.pop() if len(answers) == 1 else None
+    elif isinstance(error, smtplib.SMTPResponseException):
+        answer = error.smtp_code, _enhanced_status(error.smtp_error)
+    else:
+        answer = None
+    return answer if answer is not None and 400 <= answer[0] < 500 else None
+
+
+_ENHANCED_STATUS = re.compile(r"\s*([245]\.\d{1,3}\.\d{1,3})\b")
+
+
+def _enhanced_status(text: bytes | str) -> str:
+    if isinstance(text, bytes):
+        text = text.decode("utf-8", "replace")
+    found = _ENHANCED_STATUS.match(text)
+    return found.group(1) if found else ""
+
+
+def record_outage(
+    connection: Connection, row: OutboxMessage, error: Exception, now: datetime, what: str = "SMTP server unavailable"
+) -> None:
     """The server could not be reached (down, refusing connections, timing out): not this message's attempt.
 
+    Also what a relay that is up but answers every message of a batch with the same temporary refusal (a full
+    spool's `451 4.3.0`) is: its trouble, not the messages'; `what` says which of the two it was.
     Its attempts stay as they were, so it never fails for it; it waits half as long again as it has waited so far,
     from OUTBOX_BACKOFF_SECONDS up to OUTBOX_OUTAGE_RETRY_SECONDS, and is tried for as long as the outage lasts.
     """
@@ -107,7 +139,7 @@ def record_outage(connection: Connection, row: OutboxMessage, error: Exception, 
         max(config["OUTBOX_BACKOFF_SECONDS"], waited / 2) * random.uniform(0.5, 1.5),
         config["OUTBOX_OUTAGE_RETRY_SECONDS"],
     )
-    last_error = f"SMTP server unavailable ({type(error).__name__}: {error})"[:2000]
+    last_error = f"{what} ({type(error).__name__}: {error})"[:2000]
     _change(connection, row, {**_RELEASED, "last_error": last_error, "due_at": now + timedelta(seconds=delay)})
 
 
@@ -230,7 +262,8 @@ def deliver_due(
         if not report.handled and not (should_stop is not None and should_stop()):
             report.handed_back = claimed
             log.warning(
-                "Claimed %d message(s) and sent none before the lease margin; see OUTBOX_LEASE_SECONDS.", claimed
+                "Claimed %s and sent none before the lease margin; see OUTBOX_LEASE_SECONDS.",
+                plural(claimed, "message", "messages"),
             )
     return report
 
@@ -293,12 +326,47 @@ def _send_claimed(
     margin = timedelta(seconds=SEND_MARGIN_TIMEOUTS * current_app.config["MAIL_TIMEOUT"])
     envelope_from = sender_address()[1]
 
+    #: Temporary refusals not yet written, kept while every message the server answered got this same one: if the
+    #: whole batch does, it is the relay's trouble (a full spool), waited out like an outage (see `settle_held`).
+    held: list[tuple[OutboxMessage, Exception]] = []
+    answered = 0
+
     def record(row: OutboxMessage, refused: Exception | None) -> None:
+        nonlocal answered
+        answer = None if refused is None else temporary_answer(refused)
+        unanimous = len(held) == answered and (not held or temporary_answer(held[0][1]) == answer)
+        answered += 1
+        if refused is not None and answer is not None and unanimous:
+            held.append((row, refused))
+            return
+        count_held()  # another answer came: those were the messages' own refusals after all
         if refused is None:
             mark_sent(connection, row, utcnow())
             report.sent += 1
         else:
-            _count(report, record_failure(connection, row, refused, utcnow()))
+            count_attempt(row, refused)
+
+    def count_attempt(row: OutboxMessage, refused: Exception) -> None:
+        _count(report, record_failure(connection, row, refused, utcnow()))
+
+    def count_held() -> None:
+        while held:
+            count_attempt(*held.pop(0))
+
+    def settle_held() -> None:
+        """One message refused proves nothing about the relay; two or more, all alike and nothing else, do."""
+        if len(held) < 2:
+            count_held()
+            return
+        log.warning(
+            "The SMTP server refused all %s alike, taken as its outage: %s",
+            plural(len(held), "message", "messages"),
+            held[0][1],
+        )
+        for row, refused in held:
+            record_outage(connection, row, refused, max(claimed_at, utcnow()), "SMTP server refused every message")
+            report.retrying += 1
+        held.clear()
 
     def postpone(row: OutboxMessage, unavailable: Exception) -> None:
         record_outage(connection, row, unavailable, max(claimed_at, utcnow()))  # the pass's clock, if given one
@@ -375,13 +443,16 @@ def _send_claimed(
             hand_over_last()
             pending[:0] = in_hand
             in_hand.clear()
-            log.warning("SMTP unavailable, %d message(s) will be retried: %s", len(pending), unavailable)
+            log.warning(
+                "SMTP unavailable, %s will be retried: %s", plural(len(pending), "message", "messages"), unavailable
+            )
             for row in pending:
-                _settled(run(record if row is interrupted else postpone, row, unavailable))
+                _settled(run(count_attempt if row is interrupted else postpone, row, unavailable))
             pending.clear()
         finally:
             hand_over_last()
             _settled(recorded)
+            _settled(run(settle_held))
         pending[:0] = in_hand  # taken, then the worker was asked to stop: never started
         if pending:  # stopped early: give the rest back now rather than when the lease ends
             table = OutboxMessage.__table__

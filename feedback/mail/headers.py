@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from email.charset import Charset
 from email.header import Header
 from email.headerregistry import Address, HeaderRegistry, UnstructuredHeader
 from email.policy import SMTP
-from email.utils import formataddr
 from typing import Any
 
 from feedback.inputs.text import CONTROLS, flattened
@@ -17,6 +17,7 @@ SUBJECT_LENGTH = 300
 NAME_LENGTH = 200
 #: What a subject holds of one thing typed by someone (a name, a company): 200 + 200 characters would not fit.
 SUBJECT_PART = 100
+UTF8 = Charset("utf-8")
 
 
 def header_safe(value: str) -> str:
@@ -38,23 +39,38 @@ def shortened(value: str, limit: int = SUBJECT_PART) -> str:
     return value if len(value) <= limit else value[: limit - 1].rstrip() + "…"
 
 
+def as_written(value: str) -> bool:
+    """Whether a header may carry the text as it is: ASCII, and nothing a mail app would decode.
+
+    Text holding `=?` could be an RFC 2047 encoded word (`=?utf-8?b?SGkNCkJjYzog…?=`): written as it is, every
+    mail app decodes it, CR/LF, a fake Bcc: line or a different name included. Such text is encoded itself, as
+    text beyond ASCII is, so that what the reader sees is what was typed, character for character.
+    """
+    return value.isascii() and "=?" not in value
+
+
 def mailbox(name: str, address: str) -> str:
     """`Name <address>` for To, From or Reply-To, the name quoted (or, beyond ASCII, encoded) whole.
 
     Built from `Address`, which refuses a malformed address and quotes a name holding `<`, `"`, `,` or `>`; sent
     verbatim, because Python's own folding of a long quoted name drops its quotes, and `"Spy" <spy@evil.test>, …`
-    in a name of 90 characters would then become addresses of its own.
+    in a name of 90 characters would then become addresses of its own. A name that looks like an encoded word is
+    encoded too: quotes would not do, as many mail apps (Python's own parser among them) decode encoded words
+    inside quotes.
     """
     checked = Address(name, addr_spec=address)
-    if name.isascii():
+    if as_written(name):
         return str(checked)
-    return " ".join(formataddr((name, checked.addr_spec), charset="utf-8").split())  # encoded words, one line
+    # One encoded word for the whole name: between two, Python's parser (and others) keeps the space that RFC 2047
+    # says to drop, and a name split mid-word would be read with a space inside it.
+    return f"{UTF8.header_encode(name)} <{checked.addr_spec}>"
 
 
 def subject(value: str) -> str:
-    """The Subject as sent: beyond ASCII, encoded words (Python's own folding fails on a long word that is not
-    ASCII, such as a long name); either way folded only at whitespace."""
-    return value if value.isascii() else " ".join(Header(value, "utf-8").encode().split())
+    """The Subject as sent: beyond ASCII, or holding what could be an encoded word, encoded words of at most 75
+    characters (Python's own folding fails on a long word that is not ASCII, such as a long name; an unstructured
+    header's readers join them again); either way folded only at whitespace."""
+    return value if as_written(value) else " ".join(Header(value, "utf-8").encode().split())
 
 
 class VerbatimHeader(UnstructuredHeader):

@@ -3,6 +3,8 @@
 - A *send check* for a kind of message says, just before it goes, why it must not go after all ("" to send):
   a survey reminder whose survey was answered meanwhile. It reads on the worker's connection.
 - The *sender name* is the name on the From line when the configured sender address comes without one.
+- The *company name* is what email signs with ("Farewell for <company>"), for senders below the settings
+  feature (the password reset of feedback.auth), which cannot read Admin → Settings themselves.
 - *Customer footer links*: more links for the footer of every email to a customer (withdrawing a consent).
 - The *customer reply address* is the Reply-To of email to a customer about a cancellation: when it gives one
   (`replies+<key>@…`, see feedback.inbound), the customer's reply comes back to Farewell instead of a person.
@@ -29,7 +31,14 @@ _HOOKS = "farewell.mail"
 def _hooks(app: Flask) -> dict[str, Any]:
     return app.extensions.setdefault(
         _HOOKS,
-        {"send_checks": {}, "sender_name": None, "customer_footer": [], "reply_address": None, "envelope_sender": None},
+        {
+            "send_checks": {},
+            "sender_name": None,
+            "company_name": None,
+            "customer_footer": [],
+            "reply_address": None,
+            "envelope_sender": None,
+        },
     )
 
 
@@ -50,6 +59,17 @@ def sender_name_from(app: Flask, name: Callable[[], tuple[str, bool]]) -> None:
 def sender_name() -> tuple[str, bool]:
     name = _hooks(current_app)["sender_name"]
     return name() if name is not None else ("", False)
+
+
+def company_name_from(app: Flask, name: Callable[[], str]) -> None:
+    """`name()` returns the company's name as Admin → Settings (or COMPANY_NAME) has it."""
+    _hooks(app)["company_name"] = name
+
+
+def company_name() -> str:
+    """The company's name for an email's sign-off; COMPANY_NAME when no feature registered one."""
+    name = _hooks(current_app)["company_name"]
+    return name() if name is not None else current_app.config["COMPANY_NAME"]
 
 
 def customer_footer_from(app: Flask, links: Callable[[str], dict[str, Any]]) -> None:

@@ -25,6 +25,17 @@ class OutboxMessage(db.Model):
     """
 
     __tablename__ = "outbox_messages"
+    #: Personal data (feedback.db.Model): Who it went to, and what it said about whom.
+    personal_data = (
+        "recipient",
+        "recipient_name",
+        "reply_to",
+        "subject",
+        "last_error",
+        "unsubscribe_url",
+        "bounce_detail",
+    )
+    not_personal_data = ("kind", "message_id", "status", "claimed_by", "timeline_label")
     __table_args__ = (
         CheckConstraint("status IN ('queued', 'sent', 'failed', 'skipped')", name="status_known"),
         # The status and the timestamps never disagree.
@@ -78,6 +89,8 @@ class OutboxContent(db.Model):
     """
 
     __tablename__ = "outbox_contents"
+    personal_data = ("body_text", "body_html", "mime")
+    not_personal_data = ()
 
     message_id: Mapped[int] = mapped_column(ForeignKey("outbox_messages.id", ondelete="CASCADE"), primary_key=True)
     body_text: Mapped[str] = mapped_column(Text)
@@ -92,6 +105,9 @@ class Suppression(db.Model):
     """An address that asked not to hear from us: Farewell never emails it again, for any cancellation."""
 
     __tablename__ = "suppressions"
+    #: Personal data (feedback.db.Model): The opted-out address (hashed once its owner is erased).
+    personal_data = ("address", "reason")
+    not_personal_data = ("source",)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     #: Lower-cased, so that one opt-out covers every spelling of the address; "sha256:<hex>" of it once its

@@ -36,12 +36,59 @@ def enqueue(
     """Renders the email now and stores it whole; it leaves when the worker finds it due.
 
     Email `to_customer` carries an unsubscribe link (visible, and in the List-Unsubscribe headers); to an address
-    on the suppression list it is stored as skipped, with the reason, and never sent. When replies come back to
-    Farewell (a customer reply address is registered), such email carries that address as its Reply-To instead
-    of `reply_to`, and its templates see `reply_by_email`.
+    on the suppression list it is stored as skipped, with the reason, and never sent. The rest is `compose`'s.
+    Flushes, never commits.
+    """
+    message = compose(
+        kind,
+        to=to,
+        to_name=to_name,
+        subject=subject,
+        template=template,
+        cancellation_id=cancellation_id,
+        timeline_label=timeline_label,
+        reply_to=reply_to,
+        due_at=due_at,
+        to_customer=to_customer,
+        **context,
+    )
+    return store(message)
+
+
+def store(message: OutboxMessage) -> OutboxMessage:
+    """Puts a composed message in the queue: skipped, with the reason, when it is to a customer who opted out."""
+    suppression = suppression_for(message.recipient) if message.unsubscribe_url else None
+    if suppression is not None:
+        message.status = "skipped"
+        message.last_error = skip_reason(suppression)
+    db.session.add(message)
+    db.session.flush()
+    return message
+
+
+def compose(
+    kind: str,
+    *,
+    to: str,
+    to_name: str = "",
+    subject: str,
+    template: str,
+    cancellation_id: int | None = None,
+    timeline_label: str | None = None,
+    reply_to: str | None = None,
+    due_at: datetime | None = None,
+    to_customer: bool = False,
+    **context: Any,
+) -> OutboxMessage:
+    """The message rendered whole (both bodies and the MIME bytes), not yet in the session: `enqueue` stores it.
+
+    Apart, so that a request can do the same work whether or not it will send anything (a password reset for an
+    address without an account composes one and drops it: the time taken says nothing). When replies come back
+    to Farewell (a customer reply address is registered), email `to_customer` carries that address as its
+    Reply-To instead of `reply_to`, and its templates see `reply_by_email`.
 
     `cancellation_id` and `timeline_label` are the postmortem's: the database writes "<label> sent to <address>."
-    on that cancellation's timeline when the message is marked sent. Flushes, never commits.
+    on that cancellation's timeline when the message is marked sent.
     """
     subject = shortened(header_safe(subject), SUBJECT_LENGTH)  # the parts are capped too: this is the last guard
     to = header_address(to)
@@ -68,12 +115,6 @@ def enqueue(
         created_at=utcnow(),
     )
     message.content.mime = mime_bytes(message)
-    suppression = suppression_for(to) if to_customer else None
-    if suppression is not None:
-        message.status = "skipped"
-        message.last_error = skip_reason(suppression)
-    db.session.add(message)
-    db.session.flush()
     return message
 
 

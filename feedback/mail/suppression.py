@@ -61,11 +61,12 @@ def suppressed_now(address: str, connection: Connection) -> Row[Any] | None:
 
 
 def suppress(
-    address: str, source: str, reason: str = "", cancellation_id: int | None = None
+    address: str, source: str, reason: str = "", cancellation_id: int | None = None, erased: bool = False
 ) -> tuple[Suppression, bool]:
     """Adds the address (once; a second opt-out changes nothing) and skips its customer mail still queued.
 
-    Returns the suppression and whether this call added it. Flushes, never commits.
+    `erased`: the address is an erased person's (her old unsubscribe link still works), so the list keeps only
+    its hash, as the erasure does. Returns the suppression and whether this call added it. Flushes, never commits.
     """
     address = address.strip().lower()
     existing = suppression_for(address)
@@ -73,7 +74,11 @@ def suppress(
         return existing, False
     now = utcnow()
     suppression = Suppression(
-        address=address, source=source, reason=reason, cancellation_id=cancellation_id, created_at=now
+        address=address_hash(address) if erased else address,
+        source=source,
+        reason=reason,
+        cancellation_id=cancellation_id,
+        created_at=now,
     )
     try:
         with db.session.begin_nested():

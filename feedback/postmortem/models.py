@@ -8,7 +8,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, Numeric, String, Text
+from sqlalchemy import CheckConstraint, ForeignKey, Index, Numeric, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from feedback.db import utcnow
@@ -26,6 +26,9 @@ class Customer(db.Model):
     """A customer as the billing system knows them; cancellations link here for tenure and revenue lost."""
 
     __tablename__ = "customers"
+    #: Personal data (feedback.db.Model): The owner's address is staff's; the plan and locale are facts kept anonymous.
+    personal_data = ("external_id", "name", "email", "company")
+    not_personal_data = ("plan", "currency", "owner_email", "locale")
     __table_args__ = (CheckConstraint("mrr IS NULL OR mrr >= 0", name="mrr_not_negative"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -37,6 +40,8 @@ class Customer(db.Model):
     plan: Mapped[str] = mapped_column(String(120), default="")
     #: Monthly recurring revenue in the account's currency's main unit (49.00, not 4900 cents).
     mrr: Mapped[Decimal | None] = mapped_column(Numeric(12, 2))
+    #: The ISO 4217 currency of `mrr` (JPY, USD); None: the company's (Admin → Settings, else CURRENCY).
+    currency: Mapped[str | None] = mapped_column(String(3))
     customer_since: Mapped[date | None]
     #: The staff member who looks after the account; used as the owner when a cancellation names none.
     owner_email: Mapped[str] = mapped_column(String(254), default="")
@@ -65,6 +70,9 @@ class Cancellation(db.Model):
     """One lost customer, and the postmortem that follows."""
 
     __tablename__ = "cancellations"
+    #: Personal data (feedback.db.Model): The anonymous facts (plan, state, feedback's choice) stay after an erasure.
+    personal_data = ("customer_name", "customer_email", "company", "reason", "complaint", "comment")
+    not_personal_data = ("plan", "currency", "source", "state", "locale", "feedback")
     __table_args__ = (
         CheckConstraint(
             "state IN ('needs_contact', 'logged', 'invited', 'answered', 'reviewed', 'summarized')", name="state_known"
@@ -80,8 +88,10 @@ class Cancellation(db.Model):
     customer_email: Mapped[str] = mapped_column(String(254), index=True)
     company: Mapped[str] = mapped_column(String(200), default="")
     plan: Mapped[str] = mapped_column(String(120), default="")
-    #: Monthly recurring revenue lost, in the account's currency.
+    #: Monthly recurring revenue lost, in `currency`'s main unit.
     mrr: Mapped[Decimal | None] = mapped_column(Numeric(12, 2))
+    #: The ISO 4217 currency of `mrr`, as billing or the sender said it; None: the company's.
+    currency: Mapped[str | None] = mapped_column(String(3))
     customer_since: Mapped[date | None]
     #: The reason as staff or billing recorded it, before the customer says anything.
     reason: Mapped[str] = mapped_column(Text, default="")
@@ -103,6 +113,15 @@ class Cancellation(db.Model):
     comment: Mapped[str] = mapped_column(Text, default="")
     #: When the customer's personal data was erased (on request, or by retention; see feedback.privacy).
     erased_at: Mapped[datetime | None]
+    #: When a cancellation the customer scheduled in billing takes effect (the period's end): "Cancels on …".
+    ends_at: Mapped[datetime | None]
+    #: When billing said the subscription ended (Stripe's `customer.subscription.deleted`).
+    ended_at: Mapped[datetime | None]
+    #: When the customer undid a scheduled cancellation: the postmortem ends there, unsent mail withdrawn.
+    stayed_at: Mapped[datetime | None]
+    #: The subscription ended for a failed or disputed payment: the customer did not choose to leave, so no
+    #: survey unless INVOLUNTARY_SURVEY or an owner starts one, and never among the customers' reasons.
+    involuntary: Mapped[bool] = mapped_column(default=False, server_default=false())
 
     owner: Mapped[User] = relationship(foreign_keys=[owner_id])
     logged_by: Mapped[User | None] = relationship(foreign_keys=[logged_by_id])
@@ -118,10 +137,30 @@ class Cancellation(db.Model):
         back_populates="cancellation", order_by="CancellationEvent.id", cascade="all, delete-orphan"
     )
 
+    #: Not stored: set by `log_cancellation` on an open postmortem that a new report of the departure joined.
+    joined = False
+
     @property
     def needs_contact(self) -> bool:
         """Billing told us of it without an address: no survey until staff add one."""
         return self.invitation is None and not self.customer_email and self.erased_at is None
+
+    @property
+    def billing_status(self) -> str:
+        """scheduled (decided, not yet ended), stayed (undone), ended, or '' when billing never said."""
+        if self.stayed_at is not None:
+            return "stayed"
+        if self.ended_at is not None:
+            return "ended"
+        return "scheduled" if self.ends_at is not None else ""
+
+    @property
+    def cancels_on(self) -> str:
+        """ "Cancels on 31 Dec 2026" while a scheduled cancellation has not taken effect; else ''."""
+        if self.billing_status != "scheduled":
+            return ""
+        assert self.ends_at is not None
+        return f"Cancels on {self.ends_at.strftime('%-d %b %Y')}"
 
     @property
     def state_label(self) -> str:
@@ -142,6 +181,8 @@ class CancellationEvent(db.Model):
     """The timeline: what happened to a cancellation, and when."""
 
     __tablename__ = "cancellation_events"
+    personal_data = ("detail",)
+    not_personal_data = ("kind",)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     cancellation_id: Mapped[int] = mapped_column(ForeignKey("cancellations.id", ondelete="CASCADE"), index=True)

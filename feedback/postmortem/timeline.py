@@ -13,7 +13,21 @@ SOURCE_LABELS = {
     "webhook": "webhook",
     "demo": "demo data",
     "stripe": "Stripe webhook",
+    "paddle": "Paddle webhook",
+    "chargebee": "Chargebee webhook",
     "csv": "CSV import",
+}
+
+#: Who reported a departure again, as "Also reported by …" says it on the timeline of the postmortem it joined.
+REPORTER_LABELS = {
+    "web": "a colleague on the web form",
+    "cli": "the command line",
+    "api": "the API",
+    "webhook": "a webhook",
+    "stripe": "Stripe",
+    "paddle": "Paddle",
+    "chargebee": "Chargebee",
+    "csv": "a CSV import",
 }
 
 EMAIL_LABELS = {
@@ -23,6 +37,8 @@ EMAIL_LABELS = {
     "summary": "Summary",
     "winback_notice": "“We changed this” email",
     "customer_reply": "Customer's reply (forwarded)",
+    "customer_stayed": "“They stayed” email",
+    "invitation_bounced": "“Their address bounced” email",
 }
 
 

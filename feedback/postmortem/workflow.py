@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from flask import Flask, current_app
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from feedback.extensions import db
 from feedback.mail.models import OutboxMessage
@@ -72,6 +72,8 @@ def bounce(cancellation: Cancellation) -> OutboxMessage | None:
             OutboxMessage.cancellation_id == cancellation.id,
             OutboxMessage.bounced_at.is_not(None),
             OutboxMessage.unsubscribe_url.is_not(None),  # only email to the customer carries one
+            # To the address on file: once an owner corrected it, the old address's bounce is history.
+            func.lower(OutboxMessage.recipient) == func.lower(cancellation.customer_email),
         )
         .order_by(OutboxMessage.bounced_at)
         .limit(1)
@@ -83,6 +85,8 @@ def summary_due(cancellation: Cancellation) -> bool:
     lapsed unanswered, was never sent, or bounced."""
     invitation = cancellation.invitation
     if cancellation.review is None or cancellation.summary is not None or cancellation.needs_contact:
+        return False
+    if cancellation.stayed_at is not None:  # they undid the cancellation: the postmortem ended there
         return False
     if invitation is None or invitation.answered_at is not None or invitation.expired_at is not None:
         return True

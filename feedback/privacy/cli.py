@@ -9,6 +9,7 @@ import click
 from flask.cli import AppGroup
 
 from feedback.extensions import db
+from feedback.formatting import plural
 from feedback.privacy.erasure import NothingToErase, erase_person
 from feedback.privacy.export import export_person
 from feedback.privacy.records import find_person
@@ -43,7 +44,8 @@ def erase(email: str, yes: bool, why: str) -> None:
         raise click.ClickException(f"No customer or cancellation has the address {person.email}.")
     if not yes:
         click.confirm(
-            f"Erase {len(person.customers)} customer record(s) and {len(person.cancellations)} cancellation(s) "
+            f"Erase {plural(len(person.customers), 'customer record', 'customer records')} and "
+            f"{plural(len(person.cancellations), 'cancellation', 'cancellations')} "
             f"of {person.email}? This cannot be undone",
             abort=True,
         )

@@ -5,27 +5,29 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from sqlalchemy import String, cast, delete, func, select
+from sqlalchemy import String, cast, delete, func, or_, select
 
 from feedback import audit
 from feedback.api.models import IdempotentRequest
 from feedback.audit.models import AuditEvent
 from feedback.db import utcnow
+from feedback.events.emit import emit, forget
 from feedback.extensions import db
+from feedback.formatting import plural
+from feedback.helpdesk.models import Conversation, HelpdeskFetch
 from feedback.imports.models import ImportRun
 from feedback.inbound.models import CustomerReply, InboundMessage
-from feedback.mail.models import OutboxMessage, Suppression
+from feedback.mail.models import Suppression
 from feedback.postmortem.models import Cancellation
 from feedback.privacy.records import Person, find_person
 from feedback.privacy.scrub import ERASED, FREE_TEXT_TYPES, Scrubber, address_hash
+from feedback.privacy.sweep import erase_message, sweep
 from feedback.reviews.models import Review
 from feedback.surveys.consent import WinbackConsent
 from feedback.surveys.models import SurveyResponse
 
 #: Where a name was, in lists and on the cancellation's page.
 ERASED_NAME = "Erased customer"
-#: The outbox needs a recipient; this one can't be delivered (RFC 6761's .invalid).
-ERASED_ADDRESS = "erased@erased.invalid"
 
 
 class NothingToErase(LookupError):
@@ -39,7 +41,11 @@ class Erased:
     messages: int
 
     def __str__(self) -> str:
-        return f"{self.customers} customer record(s), {self.cancellations} cancellation(s) and {self.messages} email(s)"
+        return (
+            f"{plural(self.customers, 'customer record', 'customer records')}, "
+            f"{plural(self.cancellations, 'cancellation', 'cancellations')} and "
+            f"{plural(self.messages, 'email', 'emails')}"
+        )
 
 
 def erase_person(email: str, why: str = "") -> Erased:
@@ -50,6 +56,11 @@ def erase_person(email: str, why: str = "") -> Erased:
     person = find_person(email)
     if not person.found:
         raise NothingToErase(f"No customer or cancellation has the address {email.strip().lower()}.")
+    return erase_found(person, why)
+
+
+def erase_found(person: Person, why: str = "") -> Erased:
+    """`erase_person` for a person already found (the API names a customer record, which may have no address)."""
     erased = _erase(person, "erased")
     audit.record(
         "customer.erase",
@@ -77,10 +88,11 @@ def _erase(person: Person, verb: str, keep_suppression_unless_last: bool = False
     now = utcnow()
     messages = person.messages()
     for message in messages:
-        _erase_message(message, person.email, scrub)
+        erase_message(message, person.email, scrub)
     for cancellation in person.cancellations:
         _erase_cancellation(cancellation, scrub, verb)
         cancellation.erased_at = now
+    _delete_conversations(person)
     for customer in person.customers:
         customer.name = customer.email = customer.company = ""
         customer.external_id = None
@@ -96,22 +108,58 @@ def _erase(person: Person, verb: str, keep_suppression_unless_last: bool = False
         )
         if not still_named:
             _hash_suppression(person.email, scrub)
-    _delete_mail_received(person, by_address=not keep_suppression_unless_last)
+    _delete_mail_received(person)
     _scrub_import_files(scrub)
     _scrub_idempotent_replays(scrub)
     _scrub_audit(scrub)
+    theirs = {c.id for c in person.cancellations}
+    kept = _still_theirs(person) if keep_suppression_unless_last else set()
+    sweep(person.email, scrub, theirs, kept)
+    _forget_events(person, verb)
     db.session.flush()
     return Erased(len(person.customers), len(person.cancellations), len(messages))
 
 
-def _delete_mail_received(person: Person, by_address: bool) -> None:
+def _still_theirs(person: Person) -> set[int]:
+    """Retention: the person's other postmortems, not yet due, which keep naming her."""
+    customer_ids = [c.customer_id for c in person.cancellations if c.customer_id is not None]
+    conditions = [Cancellation.customer_id.in_(customer_ids)]
+    if person.email:
+        conditions.append(func.lower(Cancellation.customer_email) == person.email)
+    query = select(Cancellation.id).where(Cancellation.erased_at.is_(None), or_(*conditions))
+    return set(db.session.scalars(query)) - {c.id for c in person.cancellations}
+
+
+def _forget_events(person: Person, verb: str) -> None:
+    """Events about them keep their ids and links only, what had not gone yet never goes; receivers are told."""
+    ids = [c.id for c in person.cancellations]
+    forget(ids)
+    emit(
+        "customer.erased",
+        {"how": verb, "cancellation_ids": ids, "customer_ids": [c.id for c in person.customers]},
+    )
+
+
+def _delete_conversations(person: Person) -> None:
+    """Their help-desk conversations are their words: they go, with any fetch still waiting to bring more."""
+    customer_ids = {c.id for c in person.customers}
+    if customer_ids:
+        db.session.execute(delete(Conversation).where(Conversation.customer_id.in_(customer_ids)))
+    ids = [c.id for c in person.cancellations]
+    if ids:
+        db.session.execute(
+            delete(HelpdeskFetch).where(HelpdeskFetch.cancellation_id.in_(ids), HelpdeskFetch.state == "queued")
+        )
+
+
+def _delete_mail_received(person: Person) -> None:
     """A reply by email is the person's own words, and its raw message holds all of them: both go, not scrubbed."""
     ids = [c.id for c in person.cancellations]
     if ids:
         db.session.execute(delete(CustomerReply).where(CustomerReply.cancellation_id.in_(ids)))
         # Consent to be contacted again was theirs to give; an erased person can no longer be asked.
         db.session.execute(delete(WinbackConsent).where(WinbackConsent.cancellation_id.in_(ids)))
-    received = [m.id for m in person.inbound_messages(by_address=by_address)]
+    received = [m.id for m in person.inbound_messages(unmatched=False)]
     if received:
         db.session.execute(delete(CustomerReply).where(CustomerReply.inbound_message_id.in_(received)))
         db.session.execute(delete(InboundMessage).where(InboundMessage.id.in_(received)))
@@ -142,6 +190,9 @@ def _erase_cancellation(cancellation: Cancellation, scrub: Scrubber, verb: str) 
     for event in cancellation.events:
         event.detail = scrub.text(event.detail)
     invitation = cancellation.invitation
+    if invitation is not None and invitation.answered_at is None and invitation.expired_at is None:
+        # Closed: an answer arriving now would write the person's words back into a postmortem erased of them.
+        invitation.expired_at = utcnow()
     response: SurveyResponse | None = invitation.response if invitation else None
     if response is not None:
         response.answers = _facts_only(response.version.questions, response.answers)
@@ -157,25 +208,6 @@ def _facts_only(questions: list, answers: dict) -> dict:
     """The answers to choice, rating and yes/no questions; free text (and anything unknown) goes."""
     kept = {q.key for q in questions if q.type not in FREE_TEXT_TYPES}
     return {key: value for key, value in answers.items() if key in kept}
-
-
-def _erase_message(message: OutboxMessage, email: str, scrub: Scrubber) -> None:
-    if email and message.recipient.strip().lower() == email:
-        message.recipient = ERASED_ADDRESS
-        message.recipient_name = ""
-    message.recipient_name = scrub.text(message.recipient_name)
-    if message.reply_to and scrub.found_in(message.reply_to):
-        message.reply_to = None  # a reply forwarded to the owner answered to the customer
-    message.subject = scrub.text(message.subject)
-    message.last_error = scrub.text(message.last_error)
-    message.unsubscribe_url = None  # its token carries the address
-    if message.status == "queued":
-        message.status, message.claimed_by, message.lease_expires_at = "skipped", None, None
-        message.last_error = "Not sent: the customer's personal data was erased."
-    if message.content is not None:
-        message.content.body_text = ""
-        message.content.body_html = ""
-        message.content.mime = None
 
 
 def _hash_suppression(email: str, scrub: Scrubber) -> None:

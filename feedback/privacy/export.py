@@ -4,20 +4,24 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import LargeBinary, func, or_, select
 
 from feedback import audit
 from feedback.customers.operations import customer_json, iso, mrr_and_since
-from feedback.db import utcnow
+from feedback.db import personal_columns, utcnow
 from feedback.extensions import db
-from feedback.inbound.models import InboundMessage
-from feedback.mail.models import OutboxMessage
+from feedback.formatting import plural
+from feedback.helpdesk.models import Conversation
+from feedback.inbound.models import CustomerReply, InboundMessage
+from feedback.mail.models import OutboxContent, OutboxMessage, Suppression
 from feedback.mail.suppression import opted_out_with
-from feedback.postmortem.models import Cancellation
+from feedback.postmortem.models import Cancellation, CancellationEvent, Customer
+from feedback.privacy.mentions import rows_naming
 from feedback.privacy.records import Person
+from feedback.reviews.models import Review
 from feedback.summaries.operations import answered_questions
 from feedback.surveys.consent import WinbackConsent
-from feedback.surveys.models import LinkRenewal
+from feedback.surveys.models import LinkRenewal, SurveyResponse
 
 FORMAT = "farewell-personal-data/1"
 
@@ -44,10 +48,75 @@ def export_person(person: Person) -> dict[str, Any]:
         },
         "mail_received": [_received(m) for m in person.inbound_messages()],
         "win_back_consents": [_consent(c) for c in _consents(person)],
+        "help_desk_conversations": [_conversation(c) for c in conversations_of(person.customers)],
+        "mentioned_in": _mentions(person),
     }
     target = ("customer", ",".join(str(c.id) for c in person.customers) or "-")
-    audit.record("customer.export", target, f"Exported {len(person.cancellations)} cancellation(s).")
+    audit.record(
+        "customer.export", target, f"Exported {plural(len(person.cancellations), 'cancellation', 'cancellations')}."
+    )
     return document
+
+
+#: What the sections above already hold in full; `mentioned_in` lists the rest.
+_EXPORTED = (
+    Conversation,
+    Customer,
+    Cancellation,
+    CancellationEvent,
+    InboundMessage,
+    CustomerReply,
+    Suppression,
+    WinbackConsent,
+    SurveyResponse,
+    Review,
+)
+
+
+def conversations_of(customers: list[Customer]) -> list[Conversation]:
+    ids = [c.id for c in customers]
+    if not ids:
+        return []
+    query = select(Conversation).where(Conversation.customer_id.in_(ids))
+    return list(db.session.scalars(query.order_by(Conversation.opened_at.desc(), Conversation.id)))
+
+
+def _conversation(c: Conversation) -> dict[str, Any]:
+    """What we kept of one help-desk conversation: all of it (issue 26, item 6)."""
+    return {
+        "customer_id": c.customer_id,
+        "help_desk": c.source,
+        "id": c.external_id,
+        "url": c.url,
+        "subject": c.subject,
+        "status": c.status,
+        "channel": c.channel,
+        "opened_at": iso(c.opened_at),
+        "solved_at": iso(c.solved_at) if c.solved_at else None,
+        "replies": c.replies,
+        "satisfaction": c.satisfaction,
+        "tags": c.tags,
+        "opening_message": c.opening_message,
+    }
+
+
+def _mentions(person: Person) -> list[dict[str, Any]]:
+    """Every other row whose declared personal columns name them (an action item, a win-back notice, a
+    colleague's mail, an audit detail), found the way erasure finds them, with those columns' text."""
+    theirs = {c.id for c in person.cancellations}
+    listed = {m.id for m in person.messages()}
+    found = []
+    for row in rows_naming(person.scrubber().identifiers, theirs):
+        if isinstance(row, _EXPORTED) or getattr(row, "id", None) in listed and isinstance(row, OutboxMessage):
+            continue
+        if isinstance(row, OutboxContent) and row.message_id in listed:
+            continue
+        columns = {
+            c.key: getattr(row, c.key) for c in personal_columns(type(row)) if not isinstance(c.type, LargeBinary)
+        }
+        key = db.inspect(row).identity
+        found.append({"table": row.__tablename__, "id": key[0] if len(key) == 1 else list(key), "columns": columns})
+    return found
 
 
 def _answers(version: Any, answers: dict[str, Any]) -> list[dict[str, Any]]:

@@ -10,6 +10,7 @@ from feedback.extensions import db
 from feedback.inbound.models import InboundMessage
 from feedback.mail.models import OutboxMessage, Suppression
 from feedback.postmortem.models import Cancellation, Customer
+from feedback.privacy.mentions import rows_naming
 from feedback.privacy.scrub import Scrubber, address_hash
 
 
@@ -41,16 +42,21 @@ class Person:
         )
         return list(db.session.scalars(query.order_by(OutboxMessage.id)))
 
-    def inbound_messages(self, by_address: bool = True) -> list[InboundMessage]:
-        """Mail received from them or about one of their cancellations: replies, kept-aside ones, bounces.
+    def inbound_messages(self, unmatched: bool = True) -> list[InboundMessage]:
+        """Mail received about one of their cancellations (replies, kept-aside ones, bounces), and with
+        `unmatched`, mail matched to no postmortem that names them (a colleague's forward, one that failed).
 
-        `by_address=False` for retention, which anonymises one postmortem: a later reply of theirs stays.
+        Mail is selected by the postmortem it was matched to, never by its From: alone: anyone can write
+        another person's address there, and a message matched to someone else's postmortem is that one's.
         """
-        conditions = [InboundMessage.cancellation_id.in_([c.id for c in self.cancellations])]
-        if by_address and self.email:
-            conditions.append(func.lower(InboundMessage.from_address) == self.email)
-        query = select(InboundMessage).where(or_(*conditions)).order_by(InboundMessage.id)
-        return list(db.session.scalars(query))
+        theirs = {c.id for c in self.cancellations}
+        query = select(InboundMessage).where(InboundMessage.cancellation_id.in_(theirs))
+        found = {m.id: m for m in db.session.scalars(query)}
+        if unmatched:
+            for message in rows_naming(self.scrubber().identifiers, theirs, models=(InboundMessage,)):
+                if message.cancellation_id is None:
+                    found[message.id] = message  # type: ignore[union-attr]
+        return [found[key] for key in sorted(found)]
 
     def suppression(self) -> Suppression | None:
         return db.session.scalar(

@@ -21,11 +21,16 @@ class Scrubber:
 
     def __init__(self, words: Iterable[str]):
         found: set[str] = set()
+        #: The whole words given (an address, a full name, a company): what finds the rows that name the person.
+        #: Their parts ("Erin", "GmbH") are blanked in those rows but find nothing: they name many people.
+        self.identifiers: list[str] = []
         for word in words:
             word = (word or "").strip()
             if len(word) < 3:
                 continue
             found.add(word)
+            if word.lower() not in (known.lower() for known in self.identifiers):
+                self.identifiers.append(word)
             if "@" in word:
                 local = word.split("@", 1)[0]
                 if len(local) >= 3:

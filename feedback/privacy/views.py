@@ -5,12 +5,12 @@ from __future__ import annotations
 import json
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, url_for
-from flask_wtf import FlaskForm
 from wtforms import StringField
 from wtforms.validators import InputRequired
 
 from feedback.auth.access import admin_required
 from feedback.extensions import db
+from feedback.inputs.forms import InputForm
 from feedback.postmortem.models import Cancellation
 from feedback.privacy.erasure import erase_person
 from feedback.privacy.export import export_person
@@ -19,9 +19,9 @@ from feedback.privacy.records import Person, find_person, person_of_customer
 blueprint = Blueprint("privacy", __name__, url_prefix="/admin/privacy")
 
 
-class EraseForm(FlaskForm):
+class EraseForm(InputForm):
     confirm = StringField("Type the customer's email address to confirm", validators=[InputRequired("Type it.")])
-    why = StringField("Why (optional, kept in the audit trail)")
+    why = StringField("Why, kept in the audit trail")
 
 
 def _person(cancellation_id: int) -> tuple[Cancellation, Person]:

@@ -9,9 +9,11 @@ import click
 from flask.cli import AppGroup
 
 from feedback.extensions import db
+from feedback.formatting import plural
 from feedback.questions.editing import InvalidQuestions, publish_checked
 from feedback.questions.models import QUESTIONNAIRES
 from feedback.questions.operations import live_version, question_spec
+from feedback.questions.translations import TRANSLATED
 from feedback.questions.validation import OPTIONAL_FIELDS, QUESTION_FIELDS, questionnaire_problems
 
 questions = AppGroup("questions", help="Export and import questionnaires as JSON.")
@@ -38,12 +40,27 @@ def export(questionnaire: str, file: Any, with_translations: bool) -> None:
         ],
     }
     file.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+    if getattr(file, "name", "-") not in ("-", "<stdout>"):  # as `customers export` does: a file says it was written
+        click.echo(
+            f"Wrote {file.name} (version {version.number}, {plural(len(version.questions), 'question', 'questions')}).",
+            err=True,
+        )
 
 
 @questions.command("import")
 @click.argument("file", type=click.File("r", encoding="utf-8"))
-def import_(file: Any) -> None:
-    """Check FILE (the format `export` writes) and publish it as a new version; print the version number."""
+@click.option(
+    "--switch-off",
+    "switch_off",
+    multiple=True,
+    type=click.Choice(TRANSLATED),
+    help="Publish with this language switched off: its customers read the survey in English, whole. Repeatable.",
+)
+def import_(file: Any, switch_off: tuple[str, ...]) -> None:
+    """Check FILE (the format `export` writes) and publish it as a new version; print the version number.
+
+    As in the editor, every question needs each live language's wording, or that language switched off.
+    """
     try:
         data = json.load(file)
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
@@ -53,7 +70,7 @@ def import_(file: Any) -> None:
         for note in carry_translations(data["questionnaire"], data["questions"]):
             click.echo(note, err=True)
         try:
-            version = publish_checked(data["questionnaire"], data["questions"])
+            version = publish_checked(data["questionnaire"], data["questions"], languages_off=switch_off)
         except InvalidQuestions as invalid:
             problems = invalid.problems
         else:

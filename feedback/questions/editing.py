@@ -7,11 +7,20 @@ from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 
+from feedback import audit
 from feedback.extensions import db
-from feedback.questions.models import QuestionnaireDraft, QuestionnaireVersion
+from feedback.formatting import plural
+from feedback.questions.models import TRANSLATED_QUESTIONNAIRES, QuestionnaireDraft, QuestionnaireVersion
 from feedback.questions.operations import live_version, normalized, publish, question_spec
-from feedback.questions.translations import english_source
-from feedback.questions.validation import derive_key, question_problems, questionnaire_problems, stale_problems
+from feedback.questions.translations import TRANSLATED, english_source
+from feedback.questions.validation import (
+    derive_key,
+    languages_off_problems,
+    missing_problems,
+    question_problems,
+    questionnaire_problems,
+    stale_problems,
+)
 
 
 class InvalidQuestions(ValueError):
@@ -48,13 +57,26 @@ def save_draft(questionnaire: str, questions: list[dict[str, Any]], user_id: int
     draft.questions = questions
     draft.updated_by_id = user_id
     db.session.flush()
+    audit.record(
+        "questions.draft_save",
+        ("questionnaire", questionnaire),
+        f"Saved a draft of {plural(len(questions), 'question', 'questions')}.",
+    )
 
 
 def discard_draft(questionnaire: str) -> None:
+    """The admin throws the draft away; recorded, as publishing (which also ends the draft) records itself."""
+    if _drop_draft(questionnaire):
+        audit.record("questions.draft_discard", ("questionnaire", questionnaire), "Discarded the draft.")
+
+
+def _drop_draft(questionnaire: str) -> bool:
     draft = get_draft(questionnaire)
-    if draft is not None:
-        db.session.delete(draft)
-        db.session.flush()
+    if draft is None:
+        return False
+    db.session.delete(draft)
+    db.session.flush()
+    return True
 
 
 def move(questions: list[dict[str, Any]], index: int, offset: int) -> list[dict[str, Any]]:
@@ -71,30 +93,49 @@ def dependants(questions: list[dict[str, Any]], key: str) -> list[str]:
     return [q["key"] for q in questions if q.get("show_if") and q["show_if"].get("key") == key]
 
 
-def publish_checked(questionnaire: str, questions: Any, user_id: int | None = None) -> QuestionnaireVersion:
+def publish_checked(
+    questionnaire: str, questions: Any, user_id: int | None = None, languages_off: Iterable[str] = ()
+) -> QuestionnaireVersion:
     """Validates everything, then publishes in one transaction: all of it, or nothing.
 
-    A stale translation is refused rather than published: German customers would read last month's prompt under
-    this month's help text. The admin decides: update it, confirm it, or clear it (that question then reads in
-    English).
+    A survey speaks one language: a live language must translate every prompt, help text and choice, or the
+    admin publishes with it in `languages_off` (its customers then read the default language whole). A stale
+    translation is refused too: German customers would read last month's prompt under this month's help text.
     """
-    problems = questionnaire_problems(questions)
-    if not problems:
-        problems = stale_problems(questions)
+    languages_off = sorted(set(languages_off)) if isinstance(languages_off, list | tuple | set) else languages_off
+    problems = languages_off_problems(languages_off) or publish_problems(questionnaire, questions, languages_off)
     if problems:
         raise InvalidQuestions(problems)
     live_version(questionnaire)  # the defaults become version 1 first, so that numbers follow history
     try:
-        version = publish(questionnaire, [normalized(q) for q in questions], published_by_id=user_id)
+        version = publish(
+            questionnaire, [normalized(q) for q in questions], published_by_id=user_id, languages_off=languages_off
+        )
     except IntegrityError:
         db.session.rollback()
         raise InvalidQuestions(["Someone else published at the same moment; please try again."]) from None
     return version
 
 
-def publish_draft(questionnaire: str, user_id: int | None) -> QuestionnaireVersion:
-    version = publish_checked(questionnaire, draft_questions(questionnaire), user_id)
-    discard_draft(questionnaire)
+def live_languages(questionnaire: str, languages_off: Iterable[str]) -> list[str]:
+    """The translated languages customers will read the questionnaire in; none for a staff questionnaire."""
+    if questionnaire not in TRANSLATED_QUESTIONNAIRES:
+        return []
+    return [code for code in TRANSLATED if code not in set(languages_off)]
+
+
+def publish_problems(questionnaire: str, questions: Any, languages_off: Iterable[str] = ()) -> list[str]:
+    """What stops `questions` being published with `languages_off`, for the editor to show before anyone tries."""
+    problems = questionnaire_problems(questions)
+    if problems:
+        return problems
+    languages = live_languages(questionnaire, languages_off)
+    return missing_problems(questions, languages) + stale_problems(questions, languages)
+
+
+def publish_draft(questionnaire: str, user_id: int | None, languages_off: Iterable[str] = ()) -> QuestionnaireVersion:
+    version = publish_checked(questionnaire, draft_questions(questionnaire), user_id, languages_off)
+    _drop_draft(questionnaire)
     return version
 
 

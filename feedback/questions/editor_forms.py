@@ -8,12 +8,10 @@ from typing import Any
 from wtforms import BooleanField, SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import InputRequired
 
-from feedback.i18n import DEFAULT_LOCALE, LANGUAGES
+from feedback.i18n import LANGUAGES
 from feedback.inputs.forms import InputForm
+from feedback.questions.translations import TRANSLATED
 from feedback.questions.validation import CHOICE_TYPES, TYPE_LABELS
-
-#: The languages a question can be translated into: every language the survey ships in but the default.
-TRANSLATED = [code for code in LANGUAGES if code != DEFAULT_LOCALE]
 
 
 class QuestionForm(InputForm):

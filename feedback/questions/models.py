@@ -10,6 +10,8 @@ from feedback.db import utcnow
 from feedback.extensions import db
 
 QUESTIONNAIRES = ("exit-survey", "internal-review")
+#: The questionnaires customers read, in their language; staff questionnaires stay in the default language.
+TRANSLATED_QUESTIONNAIRES = ("exit-survey",)
 QUESTION_TYPES = ("short_text", "long_text", "single_choice", "multiple_choice", "rating", "likelihood", "yes_no")
 
 
@@ -17,10 +19,15 @@ class QuestionnaireVersion(db.Model):
     """An immutable, published set of questions; every invitation and review points at the one it asked."""
 
     __tablename__ = "questionnaire_versions"
+    personal_data = ()
+    not_personal_data = ("questionnaire", "languages_off")
     __table_args__ = (
         UniqueConstraint("questionnaire", "number", name="uq_questionnaire_versions_number"),
         CheckConstraint("questionnaire IN ('exit-survey', 'internal-review')", name="questionnaire_known"),
     )
+    # languages_off is read when needed, not returned by each INSERT: a migration's own publishing (0011) runs on a
+    # schema that predates the column.
+    __mapper_args__ = {"eager_defaults": False}
 
     id: Mapped[int] = mapped_column(primary_key=True)
     questionnaire: Mapped[str] = mapped_column(String(32))
@@ -28,6 +35,9 @@ class QuestionnaireVersion(db.Model):
     number: Mapped[int]
     published_at: Mapped[datetime] = mapped_column(default=utcnow)
     published_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    #: Languages published switched off: their customers read this version, and the pages and emails around it,
+    #: in the default language whole, rather than translated questions next to English ones.
+    languages_off: Mapped[list[str]] = mapped_column(JSON, server_default="[]")
 
     questions: Mapped[list[Question]] = relationship(
         back_populates="version", order_by="Question.position", cascade="all, delete-orphan"
@@ -36,6 +46,9 @@ class QuestionnaireVersion(db.Model):
 
 class Question(db.Model):
     __tablename__ = "questions"
+    #: Personal data (feedback.db.Model): Questions are the team's words, not a customer's.
+    personal_data = ()
+    not_personal_data = ("key", "type", "prompt", "help", "choices", "show_if", "translations")
     __table_args__ = (
         UniqueConstraint("version_id", "key", name="uq_questions_version_key"),
         UniqueConstraint("version_id", "position", name="uq_questions_version_position"),
@@ -69,6 +82,8 @@ class QuestionnaireDraft(db.Model):
     """An admin's unpublished edits to one questionnaire; the live version is untouched until they publish."""
 
     __tablename__ = "questionnaire_drafts"
+    personal_data = ()
+    not_personal_data = ("questionnaire", "questions")
     __table_args__ = (
         CheckConstraint("questionnaire IN ('exit-survey', 'internal-review')", name="questionnaire_known"),
     )

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from feedback import audit
 from feedback.extensions import db
+from feedback.i18n import LANGUAGES
 from feedback.questions.defaults import DEFAULTS
 from feedback.questions.models import Question, QuestionnaireVersion
 from feedback.questions.translations import with_sources
@@ -68,6 +69,7 @@ def publish(
     questions: list[dict[str, Any]],
     published_by_id: int | None = None,
     session: Session | None = None,
+    languages_off: list[str] | None = None,
 ) -> QuestionnaireVersion:
     """Adds a new immutable version; the unique (questionnaire, number) pair settles a race to publish."""
     session = session or db.session
@@ -77,6 +79,8 @@ def publish(
     version = QuestionnaireVersion(
         questionnaire=questionnaire, number=(latest or 0) + 1, published_by_id=published_by_id
     )
+    if languages_off:  # otherwise the column's server default, so that a migration's own publishing predates it
+        version.languages_off = list(languages_off)
     for position, spec in enumerate(questions, start=1):
         question = normalized(spec)
         question["translations"] = with_sources(question)  # published, each translates the English beside it
@@ -84,7 +88,9 @@ def publish(
     session.add(version)
     session.flush()
     if published_by_id is not None and session is db.session:  # version 1 of the defaults publishes itself
-        audit.record("questions.publish", version, f"Published {questionnaire} version {version.number}.")
+        names = ", ".join(LANGUAGES[code] for code in version.languages_off)
+        switched_off = f" with {names} switched off" if names else ""
+        audit.record("questions.publish", version, f"Published {questionnaire} version {version.number}{switched_off}.")
     return version
 
 

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from flask import current_app
-from flask_wtf import FlaskForm
 from sqlalchemy import select
 
 from feedback.extensions import db
+from feedback.inputs.forms import InputForm
 from feedback.questions.forms import questionnaire_form_class
 from feedback.questions.models import Question
 from feedback.questions.translations import LocalizedQuestion, localize_all
@@ -21,13 +21,13 @@ def published_questions(version_id: int, locale: str) -> list[LocalizedQuestion]
     return list(_published(version_id, locale)[0])
 
 
-def published_form_class(version_id: int, locale: str) -> type[FlaskForm]:
+def published_form_class(version_id: int, locale: str) -> type[InputForm]:
     """The survey form's class for the version in `locale`, built once like its questions."""
     return _published(version_id, locale)[1]
 
 
-def _published(version_id: int, locale: str) -> tuple[tuple[LocalizedQuestion, ...], type[FlaskForm]]:
-    remembered: dict[tuple[int, str], tuple[tuple[LocalizedQuestion, ...], type[FlaskForm]]]
+def _published(version_id: int, locale: str) -> tuple[tuple[LocalizedQuestion, ...], type[InputForm]]:
+    remembered: dict[tuple[int, str], tuple[tuple[LocalizedQuestion, ...], type[InputForm]]]
     remembered = current_app.extensions.setdefault("farewell_published_questions", {})
     found = remembered.get((version_id, locale))
     if found is None:

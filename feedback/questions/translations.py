@@ -17,6 +17,9 @@ from flask_babel import get_locale
 from feedback.i18n import DEFAULT_LOCALE, LANGUAGES
 from feedback.questions.models import Question
 
+#: The languages a question can be translated into: every language the survey ships in but the default.
+TRANSLATED = [code for code in LANGUAGES if code != DEFAULT_LOCALE]
+
 
 @dataclass(frozen=True)
 class LocalizedQuestion:
@@ -95,6 +98,26 @@ def stale_languages(spec: dict[str, Any]) -> list[str]:
         for code, wording in (spec.get("translations") or {}).items()
         if isinstance(wording, dict) and wording.get("source") not in (None, source)
     ]
+
+
+def missing_parts(spec: dict[str, Any], code: str) -> list[str]:
+    """What the customer would read in English in language `code`: the prompt, the help text, each choice."""
+    wording = (spec.get("translations") or {}).get(code) or {}
+    missing = []
+    if not given_text(wording.get("prompt")):
+        missing.append("the prompt")
+    if given_text(spec.get("help")) and not given_text(wording.get("help")):
+        missing.append("the help text")
+    labels = wording.get("choices") or []
+    for index, choice in enumerate(spec.get("choices") or []):
+        if not (index < len(labels) and given_text(labels[index])):
+            missing.append(f"the choice “{choice}”")
+    return missing
+
+
+def given_text(text: Any) -> bool:
+    """Wording a customer can read: text, and not only spaces."""
+    return isinstance(text, str) and bool(text.strip())
 
 
 def translation_problems(translations: Any, choices: list[str]) -> list[str]:

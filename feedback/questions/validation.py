@@ -9,7 +9,7 @@ from typing import Any
 
 from feedback.i18n import LANGUAGES
 from feedback.questions.models import QUESTION_TYPES
-from feedback.questions.translations import stale_languages, translation_problems
+from feedback.questions.translations import TRANSLATED, given_text, missing_parts, stale_languages, translation_problems
 
 CHOICE_TYPES = ("single_choice", "multiple_choice")
 KEY_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -160,14 +160,55 @@ def questionnaire_problems(specs: Any, allow_empty: bool = False) -> list[str]:
     return problems
 
 
-def stale_problems(specs: list[dict[str, Any]]) -> list[str]:
-    """Translations written for English a question no longer has: published, they would mix old and new wording."""
+def stale_problems(specs: list[dict[str, Any]], languages: Iterable[str] = TRANSLATED) -> list[str]:
+    """Translations written for English a question no longer has: published, they would mix old and new wording.
+
+    Only `languages` count: a language switched off is never read, so its stale wording harms nobody.
+    """
+    languages = set(languages)
     problems = []
     for number, spec in enumerate(specs, start=1):
-        for code in stale_languages(spec):
+        for code in (code for code in stale_languages(spec) if code in languages):
             problems.append(
                 f"Question {number} ({spec['key']}): the {LANGUAGES[code]} ({code}) translation was written for "
                 "earlier English wording. Update it, tick that it still fits, or clear it so that this question "
                 "reads in English."
             )
     return problems
+
+
+def missing_problems(specs: list[dict[str, Any]], languages: Iterable[str]) -> list[str]:
+    """Each question a live language lacks wording for, naming each missing part.
+
+    Published, that language's customers would read an English question among translated ones ("Hauptgrund"
+    above "Which tool did you move to?"); the admin translates it, or publishes with that language switched off.
+    """
+    problems = []
+    for number, spec in enumerate(specs, start=1):
+        for code in languages:
+            missing = missing_parts(spec, code)
+            if not missing:
+                continue
+            choices = [f"the choice “{choice}”" for choice in spec.get("choices") or []]
+            if len(missing) == 1 + given_text(spec.get("help")) + len(choices):
+                lacks = f"has no {LANGUAGES[code]} ({code}) translation"
+            else:
+                if choices and set(choices) <= set(missing):
+                    missing = [part for part in missing if part not in choices] + ["every choice"]
+                parts = missing[0] if len(missing) == 1 else f"{', '.join(missing[:-1])} and {missing[-1]}"
+                lacks = f"the {LANGUAGES[code]} ({code}) translation lacks {parts}"
+            problems.append(
+                f"Question {number} ({spec['key']}): {lacks}. Translate it, or publish with {LANGUAGES[code]} "
+                "switched off."
+            )
+    return problems
+
+
+def languages_off_problems(languages_off: Any) -> list[str]:
+    """Only languages the survey ships in, other than the default, can be switched off."""
+    if not isinstance(languages_off, list | tuple | set) or not all(isinstance(code, str) for code in languages_off):
+        return ["The languages to switch off must be a list of language codes."]
+    unknown = sorted(code for code in languages_off if code not in TRANSLATED)
+    if unknown:
+        return [f"Only {', '.join(TRANSLATED)} can be switched off, not {', '.join(unknown)}."]
+    return []

@@ -12,7 +12,7 @@ from werkzeug.wrappers import Response
 
 from feedback.auth.access import admin_required
 from feedback.extensions import db
-from feedback.i18n import LANGUAGES
+from feedback.i18n import DEFAULT_LOCALE, LANGUAGES
 from feedback.questions.editing import (
     InvalidQuestions,
     dependants,
@@ -21,15 +21,16 @@ from feedback.questions.editing import (
     get_draft,
     move,
     publish_draft,
+    publish_problems,
     put_question,
     save_draft,
 )
-from feedback.questions.editor_forms import TRANSLATED, QuestionForm
+from feedback.questions.editor_forms import QuestionForm
 from feedback.questions.forms import questionnaire_form
-from feedback.questions.models import Question, QuestionnaireVersion
+from feedback.questions.models import TRANSLATED_QUESTIONNAIRES, Question, QuestionnaireVersion
 from feedback.questions.operations import live_version
-from feedback.questions.translations import stale_languages
-from feedback.questions.validation import TYPE_LABELS, questionnaire_problems, stale_problems
+from feedback.questions.translations import TRANSLATED, stale_languages
+from feedback.questions.validation import TYPE_LABELS
 
 blueprint = Blueprint("questions", __name__, url_prefix="/admin/questions")
 
@@ -60,6 +61,7 @@ def index() -> str:
 @admin_required
 def editor(questionnaire: str) -> str:
     questions = draft_questions(questionnaire)
+    live = live_version(questionnaire)
     versions = db.session.scalars(
         select(QuestionnaireVersion)
         .where(QuestionnaireVersion.questionnaire == questionnaire)
@@ -70,9 +72,12 @@ def editor(questionnaire: str) -> str:
         questionnaire=questionnaire,
         questions=questions,
         draft=get_draft(questionnaire),
-        live=live_version(questionnaire),
+        live=live,
         versions=versions,
-        problems=questionnaire_problems(questions) or stale_problems(questions),
+        problems=publish_problems(questionnaire, questions, live.languages_off),
+        translated=questionnaire in TRANSLATED_QUESTIONNAIRES,
+        switchable={code: LANGUAGES[code] for code in TRANSLATED},
+        default_language=LANGUAGES[DEFAULT_LOCALE],
     )
 
 
@@ -160,7 +165,7 @@ def _save_or_flash(questionnaire: str, questions: list[dict[str, Any]], done: st
 @admin_required
 def publish(questionnaire: str) -> Response | tuple[str, int]:
     try:
-        version = publish_draft(questionnaire, current_user.id)
+        version = publish_draft(questionnaire, current_user.id, request.form.getlist("switch_off"))
     except InvalidQuestions as invalid:
         for problem in invalid.problems:
             flash(problem, "error")
@@ -168,7 +173,11 @@ def publish(questionnaire: str) -> Response | tuple[str, int]:
     db.session.commit()
     flash(
         f"Published version {version.number}. New {'invitations' if questionnaire == 'exit-survey' else 'reviews'} "
-        "use it; everything already sent keeps the questions it was asked.",
+        "use it; everything already sent keeps the questions it was asked."
+        + "".join(
+            f" {LANGUAGES[code]} is switched off: those customers read it in {LANGUAGES[DEFAULT_LOCALE]}, whole."
+            for code in version.languages_off
+        ),
         "success",
     )
     return redirect(url_for("questions.editor", questionnaire=questionnaire))

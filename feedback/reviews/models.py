@@ -17,6 +17,9 @@ class Review(db.Model):
     """The account owner's internal postmortem of one cancellation."""
 
     __tablename__ = "reviews"
+    #: Personal data (feedback.db.Model): The reviewer writes about the customer.
+    personal_data = ("answers",)
+    not_personal_data = ()
 
     id: Mapped[int] = mapped_column(primary_key=True)
     cancellation_id: Mapped[int] = mapped_column(ForeignKey("cancellations.id", ondelete="CASCADE"), unique=True)

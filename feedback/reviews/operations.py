@@ -13,9 +13,11 @@ from feedback.extensions import db
 from feedback.mail.headers import shortened
 from feedback.postmortem.emails import email_about
 from feedback.postmortem.models import Cancellation
+from feedback.postmortem.outbound import announce
 from feedback.postmortem.workflow import record_step
 from feedback.questions.models import QuestionnaireVersion
 from feedback.questions.operations import live_version
+from feedback.questions.outbound import facts_and_words
 from feedback.reviews.models import Review
 from feedback.settings.operations import current_settings
 from feedback.urls import external_url
@@ -66,6 +68,16 @@ def submit_review(
         raise AlreadyReviewed from None
     if then is not None:
         then(review)
+    # Before the step: reaching 'reviewed' may send the summary, whose event comes after this one.
+    facts, words = facts_and_words(db.session.get(QuestionnaireVersion, version_id), answers)
+    announce(
+        "review.submitted",
+        cancellation,
+        answers=words or None,
+        review_id=review.id,
+        review=facts,
+        author={"id": author.id, "name": author.name},
+    )
     record_step(cancellation.id, "reviewed", f"{author.name} submitted the internal review.")
     audit.record("review.submit", cancellation, actor=author)
     return review

@@ -5,6 +5,7 @@ from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
 from feedback.extensions import db
+from feedback.helpdesk.history import history_for
 from feedback.postmortem.access import may_review
 from feedback.postmortem.models import Cancellation
 from feedback.questions.forms import answers_from, questionnaire_form
@@ -60,4 +61,5 @@ def review(cancellation_id: int) -> str | Response | tuple[str, int]:
         parts=parts,
         part_forms=part_forms,
         failed=failed and not more,
+        helpdesk=history_for(cancellation),
     ), status

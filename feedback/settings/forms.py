@@ -1,8 +1,8 @@
 from wtforms import EmailField, IntegerField, StringField, TextAreaField
-from wtforms.validators import Length, NumberRange, Optional, ValidationError
+from wtforms.validators import Length, Optional, ValidationError
 
 from feedback.inputs.fields import normalize_email
-from feedback.inputs.forms import InputForm
+from feedback.inputs.forms import Bounded, InputForm
 from feedback.inputs.text import OneLine
 from feedback.settings.operations import accent_problem, currency_problem, logo_problem
 
@@ -19,10 +19,10 @@ class SettingsForm(InputForm):
     survey_intro = TextAreaField("Survey introduction", validators=[Optional(), Length(max=2000)])
     survey_delay_minutes = IntegerField(
         "Delay before the invitation (minutes)",
-        validators=[Optional(), NumberRange(0, 10080, "Between 0 and 10,080 minutes (one week).")],
+        validators=[Optional(), Bounded(0, 10080, "Between 0 and 10,080 minutes (one week).")],
     )
     survey_link_days = IntegerField(
-        "Link lifetime (days)", validators=[Optional(), NumberRange(1, 365, "Between 1 and 365 days.")]
+        "Link lifetime (days)", validators=[Optional(), Bounded(1, 365, "Between 1 and 365 days.")]
     )
     logo_url = StringField("Logo URL", validators=[Optional(), Length(max=500)])
     accent_color = StringField("Accent colour", validators=[Optional(), Length(max=7)])

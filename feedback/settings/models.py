@@ -13,6 +13,17 @@ class SiteSettings(db.Model):
     """The one row of settings admins change on the web; an empty column falls back to configuration."""
 
     __tablename__ = "site_settings"
+    #: Personal data (feedback.db.Model): The team's own settings.
+    personal_data = ()
+    not_personal_data = (
+        "company_name",
+        "sender_name",
+        "reply_to",
+        "survey_intro",
+        "logo_url",
+        "accent_color",
+        "currency",
+    )
     __table_args__ = (CheckConstraint("id = 1", name="single_row"),)
 
     id: Mapped[int] = mapped_column(primary_key=True, default=1)

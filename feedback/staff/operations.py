@@ -12,6 +12,7 @@ from feedback.actions.operations import hand_over_items
 from feedback.auth.models import ROLES, User
 from feedback.auth.operations import InvalidUser, create_user, password_problem
 from feedback.extensions import db
+from feedback.formatting import plural
 from feedback.mail.headers import shortened
 from feedback.mail.outbox import enqueue
 from feedback.postmortem.models import Cancellation
@@ -86,12 +87,13 @@ def accept_invitation(user: User, password: str) -> None:
     db.session.flush()
 
 
-def set_active(user: User, active: bool, acting: User) -> None:
+def set_active(user: User, active: bool, acting: User | None) -> None:
     """Deactivation takes effect on the user's next request: every request reloads the user and checks `active`.
 
     It also ends their sessions, so that reactivating the account later does not bring an old cookie back to life.
+    `acting` is None for `flask users deactivate` (the trail says "command line").
     """
-    if user.id == acting.id and not active:
+    if acting is not None and user.id == acting.id and not active:
         raise InvalidUser("You cannot deactivate your own account; ask another admin.")
     if not active and user.is_admin and _other_active_admins(user) == 0:
         raise InvalidUser("That is the last active admin; make someone else an admin first.")
@@ -157,7 +159,8 @@ def hand_over_open_work(from_user: User, to_user: User, acting: User) -> HandedO
     audit.record(
         "staff.reassign",
         from_user,
-        f"{len(moved)} open cancellation(s) and {items} open action item(s) to {to_user.email}.",
+        f"{plural(len(moved), 'open cancellation', 'open cancellations')} and "
+        f"{plural(items, 'open action item', 'open action items')} to {to_user.email}.",
         actor=acting,
     )
     return HandedOver(len(moved), items)

@@ -12,9 +12,10 @@ from wtforms import SelectChoice
 from feedback import audit
 from feedback.actions.models import ActionItem
 from feedback.actions.operations import open_items_owned_by
+from feedback.auth import second_step, two_factor
 from feedback.auth.access import admin_required
 from feedback.auth.models import User
-from feedback.auth.operations import InvalidUser
+from feedback.auth.operations import InvalidUser, last_sign_ins, record_sign_in
 from feedback.extensions import db
 from feedback.postmortem.models import Cancellation
 from feedback.staff.forms import InviteForm, ReassignForm, SetPasswordForm
@@ -52,7 +53,12 @@ def index() -> str | Response | tuple[str, int]:
     open_items = _count_per_owner(ActionItem.owner_id, ActionItem.status == "open")
     status = 422 if form.errors else 200
     return render_template(
-        "staff/index.html", form=form, staff=staff, open_counts=open_counts, open_items=open_items
+        "staff/index.html",
+        form=form,
+        staff=staff,
+        open_counts=open_counts,
+        open_items=open_items,
+        sign_ins=last_sign_ins(),
     ), status
 
 
@@ -82,6 +88,18 @@ def _set_active(user_id: int, active: bool) -> Response:
     else:
         db.session.commit()
         flash(f"{user.name} is {'active again' if active else 'deactivated; their sessions have ended'}.", "success")
+    return redirect(url_for("staff.index"))
+
+
+@blueprint.post("/admin/staff/<int:user_id>/reset-second-factor")
+@admin_required
+def reset_second_factor(user_id: int) -> Response:
+    """For a lost phone: the colleague's authenticator and recovery codes stop working; they enrol at next sign-in."""
+    user = db.get_or_404(User, user_id)
+    if user.totp_secret is not None:
+        two_factor.reset(user, current_user)
+        db.session.commit()
+        flash(f"{user.name}'s second factor is reset; they set up a new one when they next sign in.", "success")
     return redirect(url_for("staff.index"))
 
 
@@ -166,8 +184,12 @@ def accept(token: str) -> str | Response | tuple[str, int]:
             form.password.errors = [*form.password.errors, str(error)]
         else:
             db.session.commit()
+            if two_factor.needs_second_step(user):  # an invited admin enrols before the first session
+                return second_step.begin(user, None)
             session.clear()  # a fresh session, as on every login
             login_user(user)
+            record_sign_in(user, how="the password just chosen on the invitation")
+            db.session.commit()
             flash(f"Welcome, {user.name}. Your password is set.", "success")
             return redirect(url_for("cancellations.index"))
     status = 422 if form.errors else 200

@@ -2,6 +2,20 @@
 // comes back with errors, and shows "x of n answered" as the customer goes.
 (function () {
   "use strict";
+  // Opened means a person: tell the server once the page is actually shown (mail scanners fetch, never show).
+  var beacon = document.querySelector("[data-seen-url]");
+  var told = false;
+  function tell() {
+    if (told || !beacon || document.visibilityState !== "visible") return;
+    told = true;
+    var url = beacon.getAttribute("data-seen-url");
+    if (!(navigator.sendBeacon && navigator.sendBeacon(url))) {
+      fetch(url, { method: "POST", credentials: "same-origin", keepalive: true }).catch(function () {});
+    }
+  }
+  tell();
+  document.addEventListener("visibilitychange", tell);
+
   var summary = document.getElementById("error-summary");
   if (summary && document.activeElement !== summary) summary.focus();
 

@@ -14,6 +14,7 @@ from feedback.mail.headers import shortened
 from feedback.postmortem.emails import email_about
 from feedback.postmortem.history import earlier_cancellations
 from feedback.postmortem.models import Cancellation
+from feedback.postmortem.outbound import announce
 from feedback.postmortem.workflow import bounce, never_asked
 from feedback.questions.forms import display_answer
 from feedback.questions.models import QuestionnaireVersion
@@ -131,4 +132,14 @@ def compose_summary(cancellation: Cancellation) -> Summary | None:
     else:
         detail = "Review only: the customer did not answer."
     cancellation.record("summarized", detail)
+    top = context["headline"]
+    announce(
+        "summary.sent",
+        cancellation,
+        links={"summary": external_url("summaries.summary", cancellation_id=cancellation.id)},
+        summary_id=summary.id,
+        customer_answered=answered,
+        main_reason=top["main_reason"].answer if "main_reason" in top else None,
+        avoidable=top["avoidable"].answer if "avoidable" in top else None,
+    )
     return summary

@@ -4,7 +4,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from feedback.extensions import db
-from feedback.postmortem.access import may_see
+from feedback.postmortem.access import may_read_customer_words
 from feedback.postmortem.models import Cancellation
 from feedback.summaries.models import Summary
 from feedback.summaries.operations import summary_context
@@ -17,9 +17,12 @@ blueprint = Blueprint("summaries", __name__, url_prefix="/cancellations")
 @blueprint.get("/<int:cancellation_id>/summary")
 @login_required
 def summary(cancellation_id: int) -> str:
-    """Every staff member may read a sent summary, as that is how the team learns; before, only its owner and admins."""
+    """Every staff member may read a sent summary, as that is how the team learns; before, only its owner and admins.
+
+    The summary is the customer's words beside the owner's review, so it opens by the customers' words rule.
+    """
     cancellation = db.get_or_404(Cancellation, cancellation_id)
-    if cancellation.summary is None and not may_see(current_user, cancellation):
+    if not may_read_customer_words(current_user, cancellation):
         abort(403, "This postmortem is still under way; its summary opens to all staff once it is sent.")
     return render_template("summaries/summary.html", **summary_context(cancellation))
 

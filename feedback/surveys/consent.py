@@ -32,6 +32,8 @@ class WinbackConsent(db.Model):
     """A departing customer's yes to "let me know if you change what made me leave", for one cancellation."""
 
     __tablename__ = "winback_consents"
+    personal_data = ("email",)
+    not_personal_data = ("locale",)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     #: Unique: one survey, one consent.

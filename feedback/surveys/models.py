@@ -16,6 +16,8 @@ class Invitation(db.Model):
     """The departing customer's invitation to the exit survey; its signed link answers once."""
 
     __tablename__ = "invitations"
+    personal_data = ()
+    not_personal_data = ("nonce",)
     __table_args__ = (CheckConstraint("answered_at IS NULL OR expired_at IS NULL", name="answered_or_expired"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -27,7 +29,9 @@ class Invitation(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(index=True)
     sent_at: Mapped[datetime | None]
-    #: When the customer first opened the survey's page: the funnel's middle step.
+    #: When the link was first fetched, by a person or by a mail scanner that follows every link it delivers.
+    fetched_at: Mapped[datetime | None]
+    #: When a person first had the page in front of them: the page's beacon once a browser shows it, or any submit.
     opened_at: Mapped[datetime | None]
     #: Set exactly once, by the submission that wins; the survey's single-use rule rests on it.
     answered_at: Mapped[datetime | None]
@@ -45,6 +49,8 @@ class LinkRenewal(db.Model):
     """A fresh survey link the customer asked for from an expired one; the rows are what the rate limit counts."""
 
     __tablename__ = "link_renewals"
+    personal_data = ()
+    not_personal_data = ("replaced_nonce",)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     invitation_id: Mapped[int] = mapped_column(ForeignKey("invitations.id", ondelete="CASCADE"), index=True)
@@ -57,6 +63,8 @@ class SurveyResponse(db.Model):
     """The customer's answers, keyed by question key, against the version they were asked."""
 
     __tablename__ = "survey_responses"
+    personal_data = ("answers", "user_agent")
+    not_personal_data = ()
 
     id: Mapped[int] = mapped_column(primary_key=True)
     #: Unique: the database, not the view, guarantees one answer per link.

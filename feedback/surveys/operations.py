@@ -13,21 +13,23 @@ from urllib.parse import urlencode
 
 from flask import current_app, render_template
 from flask_babel import gettext
-from sqlalchemy import Connection, Select, bindparam, exists, select, update
+from sqlalchemy import Connection, Select, bindparam, exists, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.attributes import set_committed_value
 
 from feedback.auth.models import User
 from feedback.db import utcnow
 from feedback.extensions import db
-from feedback.i18n import customer_locale
+from feedback.i18n import DEFAULT_LOCALE, customer_locale, supported_locale
 from feedback.inbound.models import CustomerReply
 from feedback.mail.headers import shortened
 from feedback.mail.models import OutboxMessage
 from feedback.postmortem.emails import email_about
 from feedback.postmortem.models import Cancellation
+from feedback.postmortem.outbound import announce
 from feedback.postmortem.workflow import record_step
 from feedback.questions.models import Question, QuestionnaireVersion
+from feedback.questions.outbound import facts_and_words
 from feedback.questions.translations import LocalizedQuestion, localize
 from feedback.settings.models import SiteSettings
 from feedback.settings.operations import Settings, current_settings, settings_columns, use_settings_row
@@ -117,6 +119,12 @@ def reply_address(cancellation: Cancellation, settings: Settings | None = None) 
     return (settings or current_settings()).reply_to or cancellation.owner.email
 
 
+def survey_locale(invitation: Invitation) -> str | None:
+    """The customer's language, or the default when the version they are asked has theirs switched off."""
+    locale = invitation.cancellation.locale
+    return DEFAULT_LOCALE if supported_locale(locale) in invitation.version.languages_off else locale
+
+
 def queue_invitation(invitation: Invitation, renewed: bool = False) -> None:
     """Queues the invitation in the customer's language; `renewed` when they asked for a fresh link (sent now)."""
     cancellation = invitation.cancellation
@@ -124,7 +132,7 @@ def queue_invitation(invitation: Invitation, renewed: bool = False) -> None:
     company = settings.company_name
     name = first_name(cancellation.customer_name)
     delay = timedelta(minutes=0 if renewed else settings.survey_delay_minutes)
-    with customer_locale(cancellation.locale):
+    with customer_locale(survey_locale(invitation)):
         if renewed:
             subject = gettext("Your new link to the %(company)s survey", company=shortened(company))
         else:
@@ -172,6 +180,7 @@ def queue_due_reminders(now: datetime | None = None) -> int:
         Invitation.sent_at <= now - timedelta(days=days),
         Invitation.expires_at > now,
         ~exists().where(CustomerReply.cancellation_id == Invitation.cancellation_id),  # they wrote back instead
+        ~exists().where(Cancellation.id == Invitation.cancellation_id, Cancellation.stayed_at.is_not(None)),
     )
     queued = 0
     for invitation_id in db.session.scalars(due).all():
@@ -197,7 +206,7 @@ def queue_reminder(invitation: Invitation, now: datetime) -> bool:
     cancellation = invitation.cancellation
     settings = current_settings()
     company = settings.company_name
-    with customer_locale(cancellation.locale):
+    with customer_locale(survey_locale(invitation)):
         message = email_about(
             cancellation,
             "survey_reminder",
@@ -287,19 +296,21 @@ def _page_query() -> Select[Any]:
             Invitation,
             Cancellation,
             User,
+            QuestionnaireVersion,
             exists().where(CustomerReply.cancellation_id == Invitation.cancellation_id).label("replied"),
             *settings_columns(),
         )
         .join(Cancellation, Cancellation.id == Invitation.cancellation_id)
         .join(User, User.id == Cancellation.owner_id)
+        .join(QuestionnaireVersion, QuestionnaireVersion.id == Invitation.version_id)
         .outerjoin(SiteSettings, SiteSettings.id == 1)
         .where(Invitation.id == bindparam("invitation_id"))
     )
 
 
 def _load_for_page(invitation_id: int) -> Invitation | None:
-    """The invitation with what its pages show (the cancellation, its owner, whether they replied by email) and
-    the settings row, in one query.
+    """The invitation with what its pages show (the cancellation, its owner, whether they replied by email, the
+    version's languages switched off) and the settings row, in one query.
 
     The settings come along so that the page needs no query of its own for them (see `use_settings_row`); the
     questions come from `published_questions`, which reads a version once per process.
@@ -311,6 +322,7 @@ def _load_for_page(invitation_id: int) -> Invitation | None:
         return None
     set_committed_value(found.Cancellation, "owner", found.User)
     set_committed_value(found.Invitation, "cancellation", found.Cancellation)
+    set_committed_value(found.Invitation, "version", found.QuestionnaireVersion)  # the languages switched off
     if not found.replied:  # the page asks whether they wrote back instead; when they did, it reads the replies
         set_committed_value(found.Cancellation, "replies", [])
     use_settings_row(found)
@@ -359,12 +371,23 @@ def renew_link(invitation: Invitation, now: datetime | None = None) -> bool:
     return True
 
 
+def mark_fetched(invitation: Invitation) -> None:
+    """The first GET of the link: a person or a mail scanner, which fetches every link it delivers."""
+    db.session.execute(
+        update(Invitation)
+        .where(Invitation.id == invitation.id, Invitation.fetched_at.is_(None))
+        .values(fetched_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+
+
 def mark_opened(invitation: Invitation) -> None:
-    """The first look at the survey's page, for the insights funnel; later looks change nothing."""
+    """A person had the page in front of them (its beacon, or a submit): the funnel's "opened"; once only."""
+    now = utcnow()
     db.session.execute(
         update(Invitation)
         .where(Invitation.id == invitation.id, Invitation.opened_at.is_(None))
-        .values(opened_at=utcnow())
+        .values(opened_at=now, fetched_at=func.coalesce(Invitation.fetched_at, now))
         .execution_options(synchronize_session=False)
     )
 
@@ -397,6 +420,10 @@ def submit_survey(
     if winback_consent is not None:  # only the submission that won records it
         give_consent(invitation.cancellation_id, invitation.cancellation.customer_email, winback_consent, now)
     record_step(invitation.cancellation_id, "answered", "The customer answered the exit survey.", at=now)
+    facts, words = facts_and_words(invitation.version, answers)
+    announce("survey.answered", invitation.cancellation, answers=words or None, response_id=response.id, survey=facts)
+    if winback_consent is not None:
+        announce("winback.consented", invitation.cancellation, locale=winback_consent)
     return response
 
 

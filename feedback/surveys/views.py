@@ -20,6 +20,7 @@ from feedback.surveys.operations import (
     check_link,
     first_name,
     initial_answers,
+    mark_fetched,
     mark_opened,
     renew_link,
     reply_address,
@@ -43,15 +44,21 @@ UNUSABLE = {
 
 
 def _check(token: str) -> LinkStatus:
-    """Checks the link and, when it names an invitation, speaks the customer's language from then on."""
+    """Checks the link and, when it names an invitation, speaks the customer's language from then on.
+
+    Unless the version they are asked has that language switched off: then the page is in the default language
+    whole, never translated words beside English questions.
+    """
     link = check_link(token)
     if link.invitation is not None:
         use_customer_locale(link.invitation.cancellation.locale)
+        if str(get_locale() or DEFAULT_LOCALE) in link.invitation.version.languages_off:
+            use_customer_locale(DEFAULT_LOCALE)
     return link
 
 
 def _without_a_transaction() -> None:
-    """A survey GET reads one row set and writes at most one conditional UPDATE (`mark_opened`): it runs on an
+    """A survey GET reads one row set and writes at most one conditional UPDATE (`mark_fetched`): it runs on an
     autocommit connection, which spares PostgreSQL the BEGIN and ROLLBACK round trips around that one query, two of
     the page's three. Called before the request's first query; the pool resets the connection when it returns."""
     db.session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
@@ -80,7 +87,10 @@ def survey(token: str) -> str | Response | tuple[str, int]:
             return render_template("surveys/answered.html", invitation=invitation, repeated=True), 409
         return render_template("surveys/answered.html", invitation=invitation, repeated=False)
 
-    first_look = request.method == "GET" and invitation.opened_at is None
+    first_fetch = request.method == "GET" and invitation.fetched_at is None
+    first_submit = request.method == "POST" and invitation.opened_at is None
+    if first_submit:
+        mark_opened(invitation)  # a submit is a person, with the page's script or without it
     locale = str(get_locale() or DEFAULT_LOCALE)
     questions = published_questions(invitation.version_id, locale)
     # What Stripe told us is a starting point; the reason the customer clicked in the email wins over it.
@@ -114,12 +124,39 @@ def survey(token: str) -> str | Response | tuple[str, int]:
         first_name=first_name(invitation.cancellation.customer_name),
         consent_wording=WORDINGS[CURRENT_WORDING],
         consent_ticked=request.form.get("winback_consent") == "yes",
+        seen_url=url_for("surveys.seen", token=token),
     )
-    if first_look:
+    if first_fetch:
         # After rendering: a commit expires what the page reads, which would cost a query per object to reload.
-        mark_opened(invitation)
+        # Only "fetched": mail scanners GET every link they deliver; a person is counted by the beacon below.
+        mark_fetched(invitation)
+    if first_fetch or first_submit:
         db.session.commit()
     return page, status
+
+
+@blueprint.post("/<token>/seen")
+@csrf.exempt  # sent by the survey page's own script; the signed link is the credential, and it spends nothing
+def seen(token: str) -> tuple[str, int]:
+    """The page's beacon, sent once a browser shows the survey: the invitation counts as opened by a person.
+
+    Only from this site's own page (Sec-Fetch-Site, else Origin, names this origin): a scanner that posts to links
+    it finds, or another site, is refused, and nothing else about the link changes.
+    """
+    if not _same_origin():
+        return "", 403
+    link = check_link(token)
+    if link.state == "ok" and link.invitation is not None and link.invitation.opened_at is None:
+        mark_opened(link.invitation)
+        db.session.commit()
+    return "", 204
+
+
+def _same_origin() -> bool:
+    site = request.headers.get("Sec-Fetch-Site")
+    if site is not None:
+        return site == "same-origin"
+    return request.headers.get("Origin") == request.host_url.rstrip("/")
 
 
 #: Rendered question blocks remembered per app; a bound, since the starting answers come from the query string.

@@ -32,9 +32,11 @@ def unsubscribe(token: str) -> str | tuple[str, int]:
     one_click = request.form.get("List-Unsubscribe") == "One-Click"
     reason = "Asked by the mail app's unsubscribe button." if one_click else "Confirmed on the unsubscribe page."
     source = "one-click" if one_click else "link"
-    suppression, added = suppress(address, source=source, reason=reason, cancellation_id=cancellation_id)
+    erased = cancellation is not None and cancellation.erased_at is not None
+    suppression, added = suppress(address, source=source, reason=reason, cancellation_id=cancellation_id, erased=erased)
     if added and cancellation is not None:
-        detail = f"{address} opted out of Farewell email with {opted_out_with(source)}."
+        who = "The customer (since erased)" if erased else address
+        detail = f"{who} opted out of Farewell email with {opted_out_with(source)}."
         cancellation.record("unsubscribed", detail, at=suppression.created_at)
     db.session.commit()
     return render_template("unsubscribe/done.html", address=address)

@@ -14,6 +14,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from feedback.errors import Problem
 from feedback.extensions import db
 from feedback.inbound.operations import process_and_commit, store_message, use_token_once
+from feedback.inbound.parsing import no_nul
 from feedback.inputs.text import CONTROLS
 from feedback.webhooks.signatures import BadSignature, verify_mailgun
 
@@ -41,6 +42,15 @@ def _raw_message(form: dict[str, str]) -> bytes:
     return raw
 
 
+def _authentication(form: dict[str, str]) -> dict[str, str] | None:
+    """What Mailgun's route says it checked: SPF for the envelope sender, and the message's DKIM signatures; None
+    when the post carries neither field (then the message is judged as any other way in judges it)."""
+    spf, dkim = form.get("X-Mailgun-Spf", ""), form.get("X-Mailgun-Dkim-Check-Result", "")
+    if not spf and not dkim:
+        return None
+    return {"spf": no_nul(spf)[:20], "dkim": no_nul(dkim)[:20], "sender": no_nul(form.get("sender", ""))[:254]}
+
+
 def receive(signing_key: str) -> Response:
     form = _form()
     token = form.get("token", "")
@@ -54,7 +64,9 @@ def receive(signing_key: str) -> Response:
     try:
         if not use_token_once(token):
             raise Problem(409, "This signature's token was used already: the request is a replay.")
-        message, stored = store_message(raw, via="mailgun", envelope_recipient=form.get("recipient", ""))
+        message, stored = store_message(
+            raw, via="mailgun", envelope_recipient=form.get("recipient", ""), mailgun_auth=_authentication(form)
+        )
         db.session.commit()  # the token, when the message was there already
     except SQLAlchemyError as error:
         db.session.rollback()
@@ -65,6 +77,6 @@ def receive(signing_key: str) -> Response:
     if stored:
         try:
             status = process_and_commit(message_id) or status
-        except SQLAlchemyError:  # stored is what Mailgun needs to hear: the inbound.process job takes it from here
+        except Exception:  # noqa: BLE001 - stored is what Mailgun needs to hear: the inbound.process job takes it
             db.session.rollback()
     return jsonify({"stored": True, "duplicate": not stored, "id": message_id, "status": status})

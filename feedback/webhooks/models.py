@@ -13,6 +13,8 @@ class ProcessedWebhook(db.Model):
     """One row per webhook delivery acted on; the unique key makes a redelivery (even a concurrent one) a no-op."""
 
     __tablename__ = "processed_webhooks"
+    personal_data = ()
+    not_personal_data = ("source", "event_id")
     __table_args__ = (UniqueConstraint("source", "event_id", name="uq_processed_webhooks_source_event"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -1,4 +1,5 @@
-"""Signature checks on the raw body, before anything parses it: Stripe's scheme and Standard Webhooks'."""
+"""Signature checks on the raw body, before anything parses it: Stripe's, Paddle's, Standard Webhooks' and
+Mailgun's schemes, and the HTTP Basic credentials Chargebee sends."""
 
 from __future__ import annotations
 
@@ -57,6 +58,41 @@ def verify_stripe(body: bytes, header: str, setting: str, now: float | None = No
     if not any(hmac.compare_digest(mine.encode(), theirs.encode()) for mine in expected for theirs in signatures):
         raise BadSignature("No v1 signature matches the webhook secret.")
     _check_time(timestamps[0], now)
+
+
+def paddle_signature(secret: str, timestamp: int | str, body: bytes) -> str:
+    return hmac.new(secret.encode(), f"{timestamp}:".encode() + body, hashlib.sha256).hexdigest()
+
+
+def verify_paddle(body: bytes, header: str, setting: str, now: float | None = None) -> None:
+    """`Paddle-Signature: ts=...;h1=...;h1=...`: any h1 made with any of our secrets over `ts:body` will do."""
+    timestamps, signatures = [], []
+    for item in header.split(";"):
+        name, _, value = item.strip().partition("=")
+        if name == "ts":
+            timestamps.append(value)
+        elif name == "h1":
+            signatures.append(value)
+    if len(timestamps) != 1 or not signatures:
+        raise BadSignature("Paddle-Signature needs one ts= and at least one h1= signature.")
+    expected = [paddle_signature(secret, _timestamp(timestamps[0]), body) for secret in _secrets(setting)]
+    if not any(hmac.compare_digest(mine.encode(), theirs.encode()) for mine in expected for theirs in signatures):
+        raise BadSignature("No h1 signature matches PADDLE_WEBHOOK_SECRET.")
+    _check_time(timestamps[0], now)
+
+
+def basic_credentials_match(header: str, username: str, password: str) -> bool:
+    """`Authorization: Basic base64(user:password)`, compared in constant time (both parts, whatever the first says)."""
+    scheme, _, encoded = header.partition(" ")
+    if scheme.lower() != "basic":
+        return False
+    try:
+        user, _, given = base64.b64decode(encoded.strip(), validate=True).decode().partition(":")
+    except (binascii.Error, ValueError):
+        return False
+    user_ok = hmac.compare_digest(user.encode(), username.encode())
+    password_ok = hmac.compare_digest(given.encode(), password.encode())
+    return user_ok and password_ok
 
 
 def _standard_key(secret: str) -> bytes:

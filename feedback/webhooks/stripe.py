@@ -1,13 +1,9 @@
-"""Stripe's `customer.subscription.deleted`: a cancellation, logged once per event id."""
+"""Stripe's subscription events read as Stripe documents them: who, what they paid, and whether and when they leave."""
 
 from __future__ import annotations
 
-import json
-import logging
-import urllib.error
 import urllib.parse
-import urllib.request
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -17,10 +13,14 @@ from sqlalchemy import select
 from feedback.auth.models import User
 from feedback.customers.operations import find_customer
 from feedback.extensions import db
-from feedback.inputs.text import CONTROLS
+from feedback.inputs.text import CONTROLS, flattened
 from feedback.postmortem.models import Customer
-
-log = logging.getLogger(__name__)
+from feedback.webhooks.shapes import MalformedEvent, currency_digits, fetch_json, monthly, total
+from feedback.webhooks.shapes import as_list as _list
+from feedback.webhooks.shapes import as_moment as _moment
+from feedback.webhooks.shapes import as_object as _object
+from feedback.webhooks.shapes import as_string as _string
+from feedback.webhooks.shapes import as_whole as _whole
 
 #: Stripe's subscription.cancellation_details.reason, as the timeline says it.
 STRIPE_REASONS = {
@@ -28,70 +28,22 @@ STRIPE_REASONS = {
     "payment_failed": "Payment failed",
     "payment_disputed": "Payment disputed",
 }
-MONTHS_PER_INTERVAL = {"day": Decimal(12) / Decimal(365), "week": Decimal(12) / Decimal(52), "month": 1, "year": 12}
 
 
-#: The timestamps Stripe sends are seconds since 1970; beyond the year 9999 none is real, and datetime can't hold it.
-LAST_TIMESTAMP = 253402300799
-#: Far above any real price or quantity, well inside what the arithmetic and the checks below handle.
-LARGEST_COUNT = 10**15
+def _monthly(item: dict[str, Any], where: str, digits: int) -> Decimal | None:
+    """One subscription item's monthly revenue, in the currency's main unit (Stripe counts in its minor units).
 
-
-class MalformedEvent(ValueError):
-    """A signed event not shaped as Stripe documents it (a quantity of 1.5, items that are not a list): a 400 that
-    names the place, never a guess and never a 500."""
-
-
-def _object(value: Any, where: str) -> dict[str, Any]:
-    if value is None:
-        return {}
-    if not isinstance(value, dict):
-        raise MalformedEvent(f"{where} must be an object.")
-    return value
-
-
-def _list(value: Any, where: str) -> list[Any]:
-    if value is None:
-        return []
-    if not isinstance(value, list):
-        raise MalformedEvent(f"{where} must be a list.")
-    return value
-
-
-def _string(value: Any, where: str) -> str:
-    if value is None:
-        return ""
-    if not isinstance(value, str):
-        raise MalformedEvent(f"{where} must be a string.")
-    return value
-
-
-def _whole(value: Any, where: str, low: int = 0, high: int = LARGEST_COUNT) -> int | None:
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise MalformedEvent(f"{where} must be a whole number from {low} to {high}.")
-    return value
-
-
-def _moment(value: Any, where: str) -> datetime | None:
-    seconds = _whole(value, where, 0, LAST_TIMESTAMP)
-    return datetime.fromtimestamp(seconds, UTC) if seconds is not None else None
-
-
-def _monthly(item: dict[str, Any], where: str) -> Decimal | None:
-    """One subscription item's monthly revenue, in the currency's main unit (Stripe counts in cents)."""
+    A tiered or metered price has no `unit_amount` the event can tell a month by: unknown, never guessed.
+    """
     price = _object(item.get("price") or item.get("plan"), f"{where}.price")
     amount = _whole(price.get("unit_amount", price.get("amount")), f"{where}.price.unit_amount")
     recurring = _object(price.get("recurring"), f"{where}.price.recurring") or price
     interval = _string(recurring.get("interval"), f"{where}.price.recurring.interval") or "month"
     count = _whole(recurring.get("interval_count"), f"{where}.price.recurring.interval_count", 1) or 1
     quantity = _whole(item.get("quantity"), f"{where}.quantity")
-    if amount is None or interval not in MONTHS_PER_INTERVAL:
+    if amount is None or recurring.get("usage_type") == "metered":
         return None
-    quantity = quantity or 1
-    per_month = Decimal(amount) * quantity / 100 / (Decimal(count) / Decimal(MONTHS_PER_INTERVAL[interval]))
-    return per_month.quantize(Decimal("0.01"))
+    return monthly(amount, quantity or 1, interval, count, digits)
 
 
 #: Where a plan's name may be, the first one given winning.
@@ -105,20 +57,55 @@ def _plan_name(item: dict[str, Any], where: str) -> str:
     nickname, lookup_key, price_id = (
         _string(price.get(k), f"{where}.price.{k}") for k in ("nickname", "lookup_key", "id")
     )
-    return (nickname or name or lookup_key or price_id)[:120]
+    return flattened(nickname or name or lookup_key or price_id)[:120]
 
 
 def subscription_facts(subscription: dict[str, Any]) -> dict[str, Any]:
     """Plan, MRR lost and tenure from the subscription object itself; MalformedEvent where a type is wrong."""
     items = _list(_object(subscription.get("items"), "items").get("data"), "items.data")
     items = [_object(item, f"items.data[{n}]") for n, item in enumerate(items)]
-    amounts = [_monthly(item, f"items.data[{n}]") for n, item in enumerate(items)]
+    code = _string(subscription.get("currency"), "currency")
+    for n, item in enumerate(items):
+        price = _object(item.get("price") or item.get("plan"), f"items.data[{n}].price")
+        code = code or _string(price.get("currency"), f"items.data[{n}].price.currency")
+    digits = currency_digits(code, "currency") if code else 2
+    amounts = [_monthly(item, f"items.data[{n}]", digits) for n, item in enumerate(items)]
     since = _moment(subscription.get("start_date"), "start_date")
     return {
         "plan": ", ".join(filter(None, (_plan_name(item, f"items.data[{n}]") for n, item in enumerate(items))))[:120],
-        "mrr": sum(a for a in amounts if a is not None) if any(a is not None for a in amounts) else None,
+        "mrr": _less_lasting_discounts(total(amounts), subscription, digits),
+        "currency": code.upper() or None,
         "customer_since": since.date() if since else None,
     }
+
+
+#: A coupon's `duration` that goes on past the next invoice, so the revenue lost is the discounted one.
+LASTING = ("forever", "repeating")
+
+
+def _less_lasting_discounts(mrr: Decimal | None, subscription: dict[str, Any], digits: int) -> Decimal | None:
+    """MRR less a lasting percent- or amount-off coupon (`discount`, or expanded `discounts`); a once-off one is
+    not subtracted. An amount off is taken as per month (Stripe takes it off each invoice)."""
+    if mrr is None:
+        return None
+    found = [_object(subscription.get("discount"), "discount")]
+    found += [d for d in _list(subscription.get("discounts"), "discounts") if isinstance(d, dict)]  # ids: not expanded
+    for n, discount in enumerate(d for d in found if d):
+        coupon = _object(
+            discount.get("coupon") or _object(discount.get("source"), "discount.source").get("coupon"),
+            f"discounts[{n}].coupon",
+        )
+        if _string(coupon.get("duration"), f"discounts[{n}].coupon.duration") not in LASTING:
+            continue
+        percent = coupon.get("percent_off")
+        if percent is not None:
+            if isinstance(percent, bool) or not isinstance(percent, int | float) or not 0 <= percent <= 100:
+                raise MalformedEvent(f"discounts[{n}].coupon.percent_off must be a number from 0 to 100.")
+            mrr = mrr * (Decimal(100) - Decimal(str(percent))) / 100
+        amount_off = _whole(coupon.get("amount_off"), f"discounts[{n}].coupon.amount_off")
+        if amount_off is not None:
+            mrr = max(Decimal(0), mrr - Decimal(amount_off) / Decimal(10) ** digits)
+    return mrr.quantize(Decimal("0.01"))
 
 
 def fetch_stripe_customer(customer_id: str) -> dict[str, Any] | None:
@@ -127,13 +114,7 @@ def fetch_stripe_customer(customer_id: str) -> dict[str, Any] | None:
     if not key:
         return None
     url = f"{current_app.config['STRIPE_API_BASE']}/v1/customers/{urllib.parse.quote(customer_id, safe='')}"
-    request = urllib.request.Request(url, headers={"Authorization": f"Bearer {key}"})  # noqa: S310 - https or a test server
-    try:
-        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
-            found = json.load(response)
-    except (urllib.error.URLError, OSError, ValueError) as error:
-        log.warning("Stripe customer %s could not be fetched: %s", customer_id, error)
-        return None
+    found = fetch_json(url, {"Authorization": f"Bearer {key}"}, f"Stripe customer {customer_id}")
     if not isinstance(found, dict) or found.get("deleted"):
         return None
     return found
@@ -153,13 +134,13 @@ def contact_details(customer_ref: Any) -> tuple[dict[str, Any], Customer | None]
     details: dict[str, Any] = {"external_id": customer_id or None}
     if stripe_customer:
         metadata = _object(stripe_customer.get("metadata"), "customer.metadata")
-        # Cut to the columns' lengths: a billing system's long name must not cost the cancellation. Control
-        # characters are not cut: the customer check refuses them, like any way in.
+        # Made one line and cut to the columns' lengths: what billing holds ("Acme\tInc", "Jenny Rosen\n") is
+        # recorded as it reads, never refused for its formatting, or Stripe would retry a 422 for three days.
         details.update(
-            name=_string(stripe_customer.get("name"), "customer.name")[:200],
-            email=_string(stripe_customer.get("email"), "customer.email")[:254],
-            company=_string(metadata.get("company"), "customer.metadata.company")[:200],
-            owner_email=_string(metadata.get("owner_email"), "customer.metadata.owner_email")[:254],
+            name=flattened(_string(stripe_customer.get("name"), "customer.name"))[:200],
+            email=flattened(_string(stripe_customer.get("email"), "customer.email"))[:254],
+            company=flattened(_string(metadata.get("company"), "customer.metadata.company"))[:200],
+            owner_email=flattened(_string(metadata.get("owner_email"), "customer.metadata.owner_email"))[:254],
         )
     elif known:
         details.update(name=known.name, email=known.email, company=known.company, owner_email=known.owner_email)
@@ -190,3 +171,65 @@ def stripe_cancelled_at(subscription: dict[str, Any], event: dict[str, Any]) -> 
         if moment is not None:
             return _moment(moment, where)
     return None
+
+
+#: Stripe's cancellation_details.reason for a subscription the customer did not choose to end.
+INVOLUNTARY_REASONS = ("payment_failed", "payment_disputed")
+
+
+def _scheduled(values: dict[str, Any], where: str) -> bool:
+    """Whether these attributes of a subscription schedule its cancellation (at the period's end or at a date)."""
+    at_period_end = values.get("cancel_at_period_end")
+    if at_period_end is not None and not isinstance(at_period_end, bool):
+        raise MalformedEvent(f"{where}cancel_at_period_end must be true or false.")
+    return at_period_end is True or _moment(values.get("cancel_at"), f"{where}cancel_at") is not None
+
+
+def schedule_change(subscription: dict[str, Any], previous: Any) -> str:
+    """What a `customer.subscription.updated` did to the cancellation: schedule (or move) it, undo it, or ''.
+
+    `previous` is `data.previous_attributes`: the values of the attributes this update changed.
+    """
+    previous = _object(previous, "previous_attributes")
+    keys = ("cancel_at_period_end", "cancel_at")
+    before = {key: previous[key] if key in previous else subscription.get(key) for key in keys}
+    now, then = _scheduled(subscription, ""), _scheduled(before, "previous_attributes.")
+    if now and not then:
+        return "schedule"
+    if then and not now:
+        return "stay"
+    if now and "cancel_at" in previous and previous["cancel_at"] != subscription.get("cancel_at"):
+        return "schedule"  # the date moved
+    return ""
+
+
+def scheduled_end(subscription: dict[str, Any]) -> datetime:
+    """When the scheduled cancellation takes effect: `cancel_at`, else the current period's end (on the
+    subscription, or on its items since API version 2025-03-31)."""
+    moment = _moment(subscription.get("cancel_at"), "cancel_at") or _moment(
+        subscription.get("current_period_end"), "current_period_end"
+    )
+    items = _list(_object(subscription.get("items"), "items").get("data"), "items.data")
+    for n, item in enumerate(items):
+        if moment is None:
+            moment = _moment(
+                _object(item, f"items.data[{n}]").get("current_period_end"), f"items.data[{n}].current_period_end"
+            )
+    if moment is None:
+        raise MalformedEvent("cancel_at or current_period_end must say when the cancellation takes effect.")
+    return moment
+
+
+def event_time(event: dict[str, Any]) -> datetime:
+    """The event's own `created`: which of two events about one subscription is the newer."""
+    moment = _moment(event.get("created"), "created")
+    if moment is None:
+        raise MalformedEvent("created must say when the event happened.")
+    return moment
+
+
+def subscription_id(subscription: dict[str, Any]) -> str:
+    value = _string(subscription.get("id"), "data.object.id")
+    if not value or len(value) > 255 or CONTROLS.search(value):
+        raise MalformedEvent("data.object.id must be the subscription's id, 1 to 255 printable characters.")
+    return value

@@ -21,6 +21,9 @@ class WinbackNotice(db.Model):
     """
 
     __tablename__ = "winback_notices"
+    #: Personal data (feedback.db.Model): The notice went to the customer and names them.
+    personal_data = ("email", "subject", "body")
+    not_personal_data = ("decision",)
     __table_args__ = (
         UniqueConstraint("email", "action_item_id", name="uq_winback_notices_once"),
         CheckConstraint("decision IN ('sent', 'skipped')", name="decision_known"),

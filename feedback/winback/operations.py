@@ -14,13 +14,15 @@ from typing import Any
 from flask_babel import gettext
 from sqlalchemy import Select, case, exists, func, or_, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import contains_eager, joinedload
 
+from feedback import audit
 from feedback.actions.models import ActionItem
 from feedback.auth.models import User
 from feedback.extensions import db
 from feedback.i18n import customer_locale
 from feedback.mail.suppression import suppression_for
+from feedback.postmortem.access import customer_words_readable
 from feedback.postmortem.emails import email_about
 from feedback.postmortem.models import Cancellation
 from feedback.questions.translations import localize
@@ -42,6 +44,10 @@ BODY_MAX = 5000
 
 class CannotTell(ValueError):
     """Why this customer cannot be told about this change (no consent, opted out, not done, already told)."""
+
+
+class UnfinishedMessage(CannotTell):
+    """The message itself needs the owner's words (the draft's placeholder is still there): fix it and send again."""
 
 
 @dataclass(frozen=True)
@@ -151,6 +157,13 @@ def reason_in_their_words(cancellation: Cancellation) -> str:
     return reason
 
 
+def change_placeholder() -> str:
+    """Where the draft says what changed: the owner writes it for the customer, in the current locale's language.
+
+    Never the action item's title, which is staff shorthand ("Offer a yearly plan below the Team tier")."""
+    return gettext("[what changed, in words your customer will recognise: write it before sending]")
+
+
 def default_message(cancellation: Cancellation, item: ActionItem, author: User) -> tuple[str, str]:
     """A first draft in the customer's language for the owner to edit: what they said, what changed, no pressure."""
     company = current_settings().company_name
@@ -163,7 +176,7 @@ def default_message(cancellation: Cancellation, item: ActionItem, author: User) 
             name=first_name(cancellation.customer_name),
             company=company,
             reason=reason_in_their_words(cancellation),
-            change=item.title,
+            change=change_placeholder(),
             author=author.name,
         )
     return subject, body
@@ -190,6 +203,10 @@ def tell_customer(cancellation: Cancellation, item: ActionItem, subject: str, bo
     body = body.strip()[:BODY_MAX]
     if not subject or not body:
         raise CannotTell("Write a subject and a message.")
+    with customer_locale(cancellation.locale):
+        unwritten = change_placeholder() in body
+    if unwritten:
+        raise UnfinishedMessage("Say what changed in your own words where the draft's [square brackets] are.")
     notice = WinbackNotice(
         cancellation_id=cancellation.id,
         action_item_id=item.id,
@@ -216,6 +233,8 @@ def tell_customer(cancellation: Cancellation, item: ActionItem, subject: str, bo
     notice.outbox_message_id = message.id
     cancellation.record("winback_told", f"{by.name} told the customer about a change: {item.title}")
     db.session.flush()
+    audit.record("winback.tell", notice, f"Emailed the customer of cancellation {cancellation.id} about action item"
+                 f" {item.id}.", actor=by)  # fmt: skip
     return notice
 
 
@@ -232,6 +251,8 @@ def skip_telling(cancellation: Cancellation, item: ActionItem, by: User) -> Winb
     )
     _decide_once(notice)
     db.session.flush()
+    audit.record("winback.skip", notice, f"No email to the customer of cancellation {cancellation.id} about action"
+                 f" item {item.id}.", actor=by)  # fmt: skip
     return notice
 
 
@@ -245,23 +266,37 @@ def _decide_once(notice: WinbackNotice) -> None:
         raise CannotTell("This customer was already told about this change, or you decided not to.") from None
 
 
-def referrals() -> Select[tuple[SurveyResponse]]:
-    """Answers to the referral question (better_fit_referral), newest first."""
+def referrals(reader: User) -> Select[tuple[SurveyResponse]]:
+    """Answers to the referral question (better_fit_referral), newest first.
+
+    A referral is the customer's words: only those the reader may read (feedback.postmortem.access) are listed.
+    """
     answer = SurveyResponse.answers[REFERRAL_KEY].as_string()
     return (
         select(SurveyResponse)
-        .options(joinedload(SurveyResponse.invitation).joinedload(Invitation.cancellation))
-        .where(answer.is_not(None), func.length(func.trim(answer)) > 0)
+        .join(SurveyResponse.invitation)
+        .join(Invitation.cancellation)
+        .options(contains_eager(SurveyResponse.invitation).contains_eager(Invitation.cancellation))
+        .where(answer.is_not(None), func.length(func.trim(answer)) > 0, customer_words_readable(reader))
         .order_by(SurveyResponse.submitted_at.desc(), SurveyResponse.id.desc())
     )
+
+
+def may_mark(response: SurveyResponse, user: User) -> bool:
+    """Following a referral up is the owner's (or an admin's) call: a colleague's mark would tell the owner it is
+    done when they have not done it."""
+    return user.is_admin or response.invitation.cancellation.owner_id == user.id
 
 
 def mark_contacted(response: SurveyResponse, by: User, contacted: bool) -> None:
     """Marks (or unmarks) a referral as followed up; marking twice keeps the first mark. Flushes."""
     existing = db.session.scalar(select(ReferralContact).where(ReferralContact.survey_response_id == response.id))
+    target = ("survey_response", response.id)  # the referral is the customer's words: the trail names only its id
     if not contacted:
         if existing is not None:
             db.session.delete(existing)
+            db.session.flush()
+            audit.record("referral.unmark", target, "Marked not contacted.", actor=by)
     elif existing is None:
         db.session.add(ReferralContact(survey_response_id=response.id, contacted_by_id=by.id))
         try:
@@ -269,6 +304,7 @@ def mark_contacted(response: SurveyResponse, by: User, contacted: bool) -> None:
         except IntegrityError:
             db.session.rollback()  # a colleague marked it at the same moment: one mark is the point
             return
+        audit.record("referral.mark", target, "Marked contacted.", actor=by)
     db.session.flush()
 
 

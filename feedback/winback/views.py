@@ -20,6 +20,7 @@ from feedback.winback.operations import (
     REFERRAL_KEY,
     SUBJECT_MAX,
     CannotTell,
+    UnfinishedMessage,
     answers_of,
     asks_of,
     candidates,
@@ -29,6 +30,7 @@ from feedback.winback.operations import (
     default_message,
     items_for_reason,
     mark_contacted,
+    may_mark,
     reason_of,
     referrals,
     skip_telling,
@@ -96,6 +98,10 @@ def tell(cancellation_id: int, item_id: int) -> str | Response | tuple[str, int]
     if form.validate_on_submit():
         try:
             tell_customer(cancellation, item, form.subject.data or "", form.body.data or "", current_user)
+        except UnfinishedMessage as unfinished:  # the same form again, with what they typed and what to fix
+            db.session.rollback()
+            form.body.errors = [*form.body.errors, str(unfinished)]
+            return render_template("winback/tell.html", form=form, cancellation=cancellation, item=item), 422
         except CannotTell as refused:
             db.session.rollback()
             flash(str(refused), "error")
@@ -126,9 +132,14 @@ def skip(cancellation_id: int, item_id: int) -> Response:
 @blueprint.get("/referrals")
 @login_required
 def referral_list() -> str:
-    page = db.paginate(referrals(), per_page=PER_PAGE, error_out=False)
+    page = db.paginate(referrals(current_user), per_page=PER_PAGE, error_out=False)
     return render_template(
-        "winback/referrals.html", page=page, key=REFERRAL_KEY, contacts=contacts_by_response(), form=ContactedForm()
+        "winback/referrals.html",
+        page=page,
+        key=REFERRAL_KEY,
+        contacts=contacts_by_response(),
+        form=ContactedForm(),
+        may_mark=may_mark,
     )
 
 
@@ -136,6 +147,9 @@ def referral_list() -> str:
 @login_required
 def mark(response_id: int) -> Response:
     response = db.get_or_404(SurveyResponse, response_id)
+    if not may_mark(response, current_user):
+        owner = response.invitation.cancellation.owner
+        abort(403, f"Only {owner.name}, who owns this customer, or an admin can mark this referral.")
     form = ContactedForm()
     if form.validate_on_submit():
         mark_contacted(response, current_user, bool(request.form.get("contacted")))

@@ -1,6 +1,6 @@
 """A big CSV import, checked and imported by the worker's own operations, against a plain insert of the same rows.
 
-Not a test (pytest ignores tests/benchmarks): run it by hand and compare the figures with the README's.
+Not a test (pytest ignores tests/benchmarks): run it by hand and compare the figures with docs/performance.md.
 
     .venv/bin/python tests/benchmarks/import_100k.py                      # SQLite in a temporary file
     .venv/bin/python tests/benchmarks/import_100k.py --rows 100000 \\

@@ -1,6 +1,6 @@
 """How the insights page and its export hold up at scale: the page against its own SQL, the export against COPY.
 
-Not a test (pytest ignores tests/benchmarks): run it by hand and compare the figures with the README's.
+Not a test (pytest ignores tests/benchmarks): run it by hand and compare the figures with docs/performance.md.
 
     .venv/bin/python tests/benchmarks/insights.py --n 100000                 # SQLite in a temporary file
     .venv/bin/python tests/benchmarks/insights.py --n 1000000 \\

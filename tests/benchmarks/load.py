@@ -1,7 +1,7 @@
 """A load test: 200 customers answering their surveys at once against gunicorn and PostgreSQL, while the worker
 sends mail and staff open the insights page. Then the database is checked.
 
-Not a test (pytest ignores tests/benchmarks): run it by hand and compare the figures with the README's.
+Not a test (pytest ignores tests/benchmarks): run it by hand and compare the figures with docs/performance.md.
 
     .venv/bin/python tests/benchmarks/load.py \\
         --database-url postgresql+psycopg://postgres@127.0.0.1:5432/bench_bigimports

@@ -1,6 +1,6 @@
 """How close the outbox comes to raw SMTP: N invitations through the worker, then the same N through smtplib.
 
-Not a test (pytest ignores tests/benchmarks): run it by hand and compare the figures with the README's.
+Not a test (pytest ignores tests/benchmarks): run it by hand and compare the figures with docs/performance.md.
 
     .venv/bin/python tests/benchmarks/outbox_throughput.py                  # SQLite in a temporary file
     .venv/bin/python tests/benchmarks/outbox_throughput.py --n 2000 \\

@@ -1,6 +1,6 @@
 """The survey page under gunicorn, side by side with a minimal Flask + SQLAlchemy page of the same shape.
 
-Not a test (pytest ignores tests/benchmarks): run it by hand and compare the figures with the README's.
+Not a test (pytest ignores tests/benchmarks): run it by hand and compare the figures with docs/performance.md.
 
     .venv/bin/python tests/benchmarks/survey_page.py                   # SQLite in a temporary file
     .venv/bin/python tests/benchmarks/survey_page.py \\
