@@ -315,7 +315,7 @@ def test_one_worker_holds_an_import_until_its_lease_lapses(app: Flask, owner: An
 
 
 def _rows(count: int) -> str:
-    return "".join(f"cus_many_{n},Customer {n},c{n}@many.test,,Team,9,,olivia@acme.test,,,,,,\n" for n in range(count))
+    return "".join(f"cus_many_{n},Customer {n},c{n}@many.test,,Team,9,,olivia@acme.test,,,,,,,\n" for n in range(count))
 
 
 def test_checking_reads_the_files_bytes_once_not_at_every_batchs_commit(app: Flask, owner: Any) -> None:
